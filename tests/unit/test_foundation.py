@@ -1,0 +1,91 @@
+"""The foundation: settings, atomic output, uploads confined to the work folder, the course map."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import padl_lib
+from padl_lib import settings
+from padl_lib.figures import latex_table
+from padl_lib.io import atomic_path, write_json_atomic
+from padl_lib.widgets import course_map, discover_apps, landing_page, save_upload
+from padl_lib.widgets.landing import read_notebook_info
+
+
+def test_quick_mode_follows_environment(monkeypatch):
+    monkeypatch.setenv("PADL_QUICK", "1")
+    assert settings.quick()
+    monkeypatch.setenv("PADL_QUICK", "0")
+    assert not settings.quick()
+
+
+def test_mxnet_import_keeps_torch_threads():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(2)
+    padl_lib.import_mxnet()
+    assert torch.get_num_threads() == 2
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    dest = tmp_path / "out.json"
+    write_json_atomic(dest, {"a": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(dest) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("render failed")
+    assert json.loads(dest.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_path_refuses_to_overwrite_source(tmp_path):
+    source = tmp_path / "lecture.mp4"
+    source.write_bytes(b"precious")
+    with pytest.raises(ValueError, match="source"):
+        with atomic_path(source, protect=(source,)):
+            pass
+    assert source.read_bytes() == b"precious"
+
+
+def test_uploads_cannot_escape_work_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    for name in ["../../etc/passwd", "/abs/evil.sh", "..\\win.mp4", "...", "ok clip.mp4"]:
+        path = save_upload(name, b"x")
+        assert path.parent == (tmp_path / "work" / "uploads").resolve()
+        assert path.read_bytes() == b"x"
+
+
+def test_course_map_lists_every_numbered_notebook():
+    table = course_map()
+    assert "00_start_here.ipynb" in table
+    for app in discover_apps():
+        assert app.path.name in table
+        assert f'href="{app.url}"' in landing_page()
+
+
+def test_notebook_without_title_is_rejected(tmp_path):
+    nb = tmp_path / "10_x.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["1"]}]}))
+    with pytest.raises(ValueError, match="Title"):
+        read_notebook_info(nb)
+
+
+def test_latex_table_escapes_cells():
+    tex = latex_table(["name", "ms"], [["conv3x3_64_56", 1.23456], ["50% & more", 2]])
+    assert r"conv3x3\_64\_56 & 1.23 \\" in tex
+    assert r"50\% \& more" in tex
+    assert tex.count(r"\toprule") == 1
+
+
+def test_environment_files_do_not_drift():
+    result = subprocess.run([sys.executable, "tools/envfiles.py", "--check"], cwd=settings.REPO_ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_binder_follows_repo2docker_conventions():
+    binder = settings.REPO_ROOT / "binder"
+    post_build = (binder / "postBuild").read_text()
+    assert post_build.startswith("#!") and "set -e" in post_build
+    assert (binder / "apt.txt").read_text().split()
+    assert (binder / "environment.yml").exists()
