@@ -1,0 +1,118 @@
+"""Media files through PyAV (FFmpeg): probe streams, decode speech audio, checksum.
+
+Anything FFmpeg reads works (wav, mp3, m4a, mp4, mkv, webm, ...). Problems raise
+`MediaError` (or its `NoAudioError`) with a message naming the file and the problem.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
+TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
+__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "sha256_file"]
+
+
+class MediaError(ValueError):
+    """A media file is missing, unreadable, corrupt or lacks what was asked of it."""
+
+
+class NoAudioError(MediaError):
+    """The media file has no audio track (e.g. a silent screen recording)."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What `probe` learns about a media file. Video fields are None without a video stream."""
+
+    path: Path
+    duration: float
+    has_audio: bool
+    has_video: bool
+    audio_codec: str | None = None
+    audio_rate: int | None = None
+    audio_channels: int | None = None
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: Fraction | None = None
+    frames: int | None = None
+
+
+def _open(path: str | os.PathLike) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"media file not found: {path}")
+    try:
+        return av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path} is not a media file FFmpeg can read (corrupt or unsupported): {exc}") from exc
+
+
+def _stream_seconds(stream) -> float:
+    if stream.duration is None or stream.time_base is None:
+        return 0.0
+    return float(stream.duration * stream.time_base)
+
+
+def probe(path: str | os.PathLike) -> MediaInfo:
+    """Duration (s), streams, codecs, frame size and rate of a media file."""
+    with _open(path) as container:
+        audio = container.streams.audio[0] if container.streams.audio else None
+        video = container.streams.video[0] if container.streams.video else None
+        if audio is None and video is None:
+            raise MediaError(f"{path} has neither an audio nor a video stream")
+        duration = container.duration / av.time_base if container.duration else 0.0
+        duration = duration or max(_stream_seconds(s) for s in (audio, video) if s is not None)
+        info = dict(path=Path(path), duration=float(duration), has_audio=audio is not None, has_video=video is not None)
+        if audio is not None:
+            info.update(audio_codec=audio.codec_context.name, audio_rate=audio.codec_context.sample_rate,
+                        audio_channels=audio.codec_context.channels)
+        if video is not None:
+            fps = video.average_rate or video.guessed_rate
+            info.update(video_codec=video.codec_context.name, width=video.codec_context.width,
+                        height=video.codec_context.height, fps=Fraction(fps) if fps else None,
+                        frames=video.frames or None)
+        return MediaInfo(**info)
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode the first audio track to mono float32 in [-1, 1] at `sample_rate` Hz."""
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise NoAudioError(f"{path} has no audio track; transcription needs speech")
+        stream = container.streams.audio[0]
+        expected = _stream_seconds(stream) or (container.duration or 0) / av.time_base
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{path}: the audio track is corrupt and could not be decoded: {exc}") from exc
+    if not chunks:
+        raise NoAudioError(f"{path}: the audio track holds no samples")
+    audio = np.concatenate(chunks).astype(np.float32, copy=False)
+    if len(audio) / sample_rate < TRUNCATION_TOLERANCE * expected - 0.5:
+        raise MediaError(f"{path} is truncated or corrupt: its audio track should last {expected:.1f} s "
+                         f"but only {len(audio) / sample_rate:.1f} s could be decoded")
+    return audio
+
+
+def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes (identifies the media a transcript belongs to)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"media file not found: {path}")
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()

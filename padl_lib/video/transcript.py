@@ -1,0 +1,240 @@
+"""The transcript model: timed words, fillers and pauses of one media file.
+
+A `Transcript` is a list of `Word` items in time order. Each item has a `kind`:
+
+- ``"word"``: a spoken word as written by the ASR or script (punctuation kept, e.g. ``"Hello,"``);
+- ``"filler"``: a hesitation such as ``"um"`` or ``"uh"`` (always lower case, no punctuation);
+- ``"pause"``: a silence between speech of at least `MIN_PAUSE` seconds; its text is empty.
+
+The plain text the user edits (`Transcript.text()`) is every item's `token`, separated by
+single spaces. Words and fillers appear as their text; a pause appears as the token
+``[pause 1.2s]`` (duration in seconds, one decimal). Editing contract for the edit parser:
+
+- delete a token to cut that word, filler or pause;
+- change the number of a pause token to shorten it (``[pause 1.2s]`` -> ``[pause 0.3s]``);
+- `parse_pause_token(token)` returns the requested seconds of a pause token (None for others),
+  and `PAUSE_TOKEN` is the regular expression it uses.
+
+Files: `save()` writes versioned JSON next to the media (default ``<media stem>.transcript.json``,
+atomically); `load()` checks the format, its version and the media's SHA-256 checksum.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pysubs2
+
+from padl_lib.io import atomic_path
+from padl_lib.video.media import MediaError, sha256_file
+
+FORMAT = "padl-transcript"
+FORMAT_VERSION = 1
+KINDS = ("word", "filler", "pause")
+MIN_PAUSE = 0.3
+PAUSE_TOKEN = re.compile(r"\[pause (\d+(?:\.\d*)?)s\]")
+__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path",
+           "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
+
+
+class TranscriptError(ValueError):
+    """A transcript file is malformed, of another version, or belongs to other media."""
+
+
+def parse_pause_token(token: str) -> float | None:
+    """Seconds requested by a pause token like ``[pause 1.2s]``; None if `token` is not one."""
+    match = PAUSE_TOKEN.fullmatch(token.strip())
+    return float(match.group(1)) if match else None
+
+
+def default_path(media: str | os.PathLike) -> Path:
+    """Where a media file's transcript lives by default: ``<folder>/<stem>.transcript.json``."""
+    media = Path(media)
+    return media.with_name(f"{media.stem}.transcript.json")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One timed item of a transcript (times in seconds from the start of the media)."""
+
+    text: str
+    start: float
+    end: float
+    kind: str = "word"
+    confidence: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TranscriptError(f"unknown kind {self.kind!r} (expected one of {KINDS})")
+        if not (0 <= self.start <= self.end):
+            raise TranscriptError(f"bad times for {self.text!r}: start {self.start}, end {self.end}")
+        if self.kind != "pause" and not self.text.strip():
+            raise TranscriptError(f"a {self.kind} needs text (at {self.start:.2f} s)")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def token(self) -> str:
+        """How this item appears in the editable text."""
+        return f"[pause {self.duration:.1f}s]" if self.kind == "pause" else self.text
+
+
+@dataclass
+class Transcript:
+    """Timed words of one media file, with where they came from."""
+
+    words: list[Word]
+    media: Path
+    checksum: str
+    language: str = "en"
+    model: str = ""
+    aligner: str = ""
+    version: int = FORMAT_VERSION
+    extra: dict = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The editable plain text: every item's token, separated by spaces."""
+        return " ".join(w.token for w in self.words)
+
+    def spoken(self) -> list[Word]:
+        """Words and fillers (everything but pauses)."""
+        return [w for w in self.words if w.kind != "pause"]
+
+    def index_at(self, seconds: float) -> int | None:
+        """Index of the item playing at `seconds` (None outside every item)."""
+        for i, w in enumerate(self.words):
+            if w.start <= seconds < w.end:
+                return i
+        return None
+
+    # --- JSON -------------------------------------------------------------------------------
+    def to_dict(self, relative_to: Path | None = None) -> dict:
+        """The JSON document; the media path is stored relative to `relative_to` when inside it."""
+        media = Path(self.media)
+        if relative_to is not None:
+            try:
+                media = Path(os.path.relpath(media.resolve(), Path(relative_to).resolve()))
+            except ValueError:  # another drive
+                media = media.resolve()
+        return {"format": FORMAT, "version": self.version, "media": str(media), "checksum": self.checksum,
+                "language": self.language, "model": self.model, "aligner": self.aligner, "extra": self.extra,
+                "words": [asdict(w) for w in self.words]}
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the transcript as JSON (default: next to the media) atomically; return the path."""
+        path = Path(path) if path is not None else default_path(self.media)
+        with atomic_path(path, protect=(self.media,)) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(relative_to=path.parent), indent=1, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, doc: dict, base: Path = Path(".")) -> "Transcript":
+        """Build a transcript from its JSON document (media paths resolved against `base`)."""
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise TranscriptError(f"not a padl transcript (expected \"format\": \"{FORMAT}\")")
+        if doc.get("version") != FORMAT_VERSION:
+            raise TranscriptError(f"transcript format version {doc.get('version')!r} is not supported "
+                                  f"(this padl reads version {FORMAT_VERSION}); transcribe the media again")
+        try:
+            words = [Word(text=str(w["text"]), start=float(w["start"]), end=float(w["end"]),
+                          kind=str(w.get("kind", "word")), confidence=float(w.get("confidence", 1.0)))
+                     for w in doc["words"]]
+            media = Path(doc["media"])
+            checksum = str(doc["checksum"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TranscriptError(f"malformed transcript: {exc!r}") from exc
+        if any(b.start < a.start for a, b in zip(words, words[1:])):
+            raise TranscriptError("malformed transcript: items are not in time order")
+        return cls(words=words, media=media if media.is_absolute() else base / media, checksum=checksum,
+                   language=str(doc.get("language", "en")), model=str(doc.get("model", "")),
+                   aligner=str(doc.get("aligner", "")), extra=dict(doc.get("extra") or {}))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, media: str | os.PathLike | None = None,
+             verify: bool = True) -> "Transcript":
+        """Read a transcript file; with `verify`, check that `media` (default: the stored path) matches."""
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise TranscriptError(f"transcript file not found: {path}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TranscriptError(f"{path} is not valid JSON: {exc}") from exc
+        try:
+            transcript = cls.from_dict(doc, base=path.parent)
+        except TranscriptError as exc:
+            raise TranscriptError(f"{path}: {exc}") from exc
+        if media is not None:
+            transcript.media = Path(media)
+        if verify:
+            transcript.verify_media()
+        return transcript
+
+    def verify_media(self) -> None:
+        """Raise TranscriptError unless the media file exists and has the recorded checksum."""
+        try:
+            actual = sha256_file(self.media)
+        except MediaError as exc:
+            raise TranscriptError(f"the transcript's media is missing: {exc}") from exc
+        if actual != self.checksum:
+            raise TranscriptError(f"{self.media} does not match this transcript (checksum {actual[:12]}… "
+                                  f"instead of {self.checksum[:12]}…): the media changed or is another file")
+
+    # --- subtitles ----------------------------------------------------------------------------
+    def cues(self, max_chars: int = 84, max_seconds: float = 6.0, max_gap: float = 0.8,
+             fillers: bool = False) -> list[tuple[float, float, str]]:
+        """Readable subtitle cues (start, end, text): break at sentence ends, long gaps and length limits."""
+        cues: list[tuple[float, float, str]] = []
+        group: list[Word] = []
+
+        def flush() -> None:
+            if group:
+                cues.append((group[0].start, group[-1].end, " ".join(w.text for w in group)))
+                group.clear()
+
+        for w in self.words:
+            if w.kind == "pause" or (w.kind == "filler" and not fillers):
+                if w.kind == "pause" and w.duration >= max_gap:
+                    flush()
+                continue
+            if group:
+                length = len(" ".join(g.text for g in group)) + 1 + len(w.text)
+                if length > max_chars or w.end - group[0].start > max_seconds or w.start - group[-1].end >= max_gap:
+                    flush()
+            group.append(w)
+            if w.text.endswith((".", "?", "!")):
+                flush()
+        flush()
+        return cues
+
+    def subtitles(self, **cue_options) -> pysubs2.SSAFile:
+        """The cues as a pysubs2 subtitle file (two lines at most per cue)."""
+        subs = pysubs2.SSAFile()
+        for start, end, text in self.cues(**cue_options):
+            subs.append(pysubs2.SSAEvent(start=round(start * 1000), end=round(end * 1000), text=_two_lines(text)))
+        return subs
+
+    def save_subtitles(self, path: str | os.PathLike, **cue_options) -> Path:
+        """Write .srt or .vtt (chosen by the suffix) atomically; return the path."""
+        path = Path(path)
+        fmt = {".srt": "srt", ".vtt": "vtt"}.get(path.suffix.lower())
+        if fmt is None:
+            raise ValueError(f"subtitle format of {path.name!r} unknown: use a .srt or .vtt file name")
+        with atomic_path(path, protect=(self.media,)) as tmp:
+            self.subtitles(**cue_options).save(str(tmp), format_=fmt)
+        return path
+
+
+def _two_lines(text: str, width: int = 42) -> str:
+    """Break a long cue into two balanced lines (pysubs2's \\N line break)."""
+    if len(text) <= width:
+        return text
+    words = text.split()
+    best = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
+    return " ".join(words[:best]) + r"\N" + " ".join(words[best:])

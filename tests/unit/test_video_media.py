@@ -1,0 +1,72 @@
+"""Media probing and audio decoding on real files (the LibriVox speech, the screencast)."""
+import numpy as np
+import pytest
+
+from padl_lib.video.media import MediaError, NoAudioError, load_audio, probe, sha256_file
+
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
+SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
+
+
+def test_probe_screencast():
+    info = probe(SCREENCAST)
+    assert info.has_video and info.has_audio
+    assert (info.width, info.height) == (1280, 720)
+    assert 29.5 < float(info.fps) < 30.5 and 8.0 < info.duration < 8.5
+    assert info.audio_codec == "aac" and info.video_codec == "h264"
+
+
+def test_probe_audio_only():
+    info = probe(LIBRIVOX)
+    assert info.has_audio and not info.has_video and info.fps is None
+    assert info.duration == pytest.approx(2.99, abs=0.01)
+
+
+def test_load_audio_resamples_to_16k_mono():
+    audio = load_audio(SCREENCAST)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert len(audio) / 16000 == pytest.approx(probe(SCREENCAST).duration, abs=0.1)
+    assert 0.01 < np.sqrt(np.mean(audio**2)) < 0.5 and np.abs(audio).max() <= 1.0
+
+
+def test_no_audio_track(tmp_path):
+    import av
+
+    path = tmp_path / "silent.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    assert not probe(path).has_audio
+    with pytest.raises(NoAudioError, match="no audio track"):
+        load_audio(path)
+
+
+def test_corrupt_and_missing_files(tmp_path):
+    corrupt = tmp_path / "broken.mp4"
+    corrupt.write_bytes(b"\x00\x01 not a video " * 200)
+    with pytest.raises(MediaError, match="corrupt"):
+        probe(corrupt)
+    with pytest.raises(MediaError, match="corrupt"):
+        load_audio(corrupt)
+    with pytest.raises(MediaError, match="not found"):
+        probe(tmp_path / "nope.mp4")
+
+
+def test_truncated_video_is_reported(tmp_path):
+    truncated = tmp_path / "cut.mp4"
+    data = open(SCREENCAST, "rb").read()
+    truncated.write_bytes(data[: len(data) // 3])  # the index survives, two thirds of the samples not
+    with pytest.raises(MediaError, match="truncated"):
+        load_audio(truncated)
+
+
+def test_checksum_identifies_content(tmp_path):
+    a = tmp_path / "a.wav"
+    a.write_bytes(open(LIBRIVOX, "rb").read())
+    assert sha256_file(a) == sha256_file(LIBRIVOX)
+    a.write_bytes(a.read_bytes() + b"\0")
+    assert sha256_file(a) != sha256_file(LIBRIVOX)

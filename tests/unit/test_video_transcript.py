@@ -1,0 +1,103 @@
+"""The transcript model: editable text, versioned JSON tied to the media, subtitles."""
+import json
+import shutil
+
+import pysubs2
+import pytest
+
+from padl_lib.video.transcript import (FORMAT_VERSION, Transcript, TranscriptError, Word, default_path,
+                                       parse_pause_token)
+from padl_lib.video.media import sha256_file
+
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
+
+
+@pytest.fixture
+def media(tmp_path):
+    path = tmp_path / "lecture.wav"
+    shutil.copy(LIBRIVOX, path)
+    return path
+
+
+@pytest.fixture
+def transcript(media):
+    words = [Word("He", 0.10, 0.30), Word("um", 0.30, 0.62, "filler", 0.8), Word("", 0.62, 1.84, "pause"),
+             Word("was", 1.84, 2.00), Word("not.", 2.00, 2.40), Word("An", 2.60, 2.70), Word("ill", 2.70, 2.90)]
+    return Transcript(words, media, sha256_file(media), model="tiny.en", aligner="pocketsphinx")
+
+
+def test_text_shows_words_fillers_and_editable_pauses(transcript):
+    assert transcript.text() == "He um [pause 1.2s] was not. An ill"
+    assert parse_pause_token("[pause 1.2s]") == pytest.approx(1.2)
+    assert parse_pause_token("[pause 0.3s]") == pytest.approx(0.3)
+    assert parse_pause_token("pause") is None
+    assert [w.text for w in transcript.spoken()] == ["He", "um", "was", "not.", "An", "ill"]
+    assert transcript.index_at(1.0) == 2
+
+
+def test_bad_items_are_rejected():
+    with pytest.raises(TranscriptError, match="kind"):
+        Word("x", 0, 1, "cough")
+    with pytest.raises(TranscriptError, match="times"):
+        Word("x", 2, 1)
+
+
+def test_json_round_trip_next_to_media(transcript, media):
+    path = transcript.save()
+    assert path == default_path(media) and path.parent == media.parent
+    doc = json.loads(path.read_text())
+    assert doc["version"] == FORMAT_VERSION and doc["media"] == "lecture.wav"
+    assert doc["words"][1] == {"text": "um", "start": 0.30, "end": 0.62, "kind": "filler", "confidence": 0.8}
+    loaded = Transcript.load(path)
+    assert loaded.words == transcript.words and loaded.media == media and loaded.model == "tiny.en"
+
+
+def test_load_refuses_changed_media(transcript, media):
+    path = transcript.save()
+    media.write_bytes(media.read_bytes()[:-100])
+    with pytest.raises(TranscriptError, match="does not match"):
+        Transcript.load(path)
+    assert Transcript.load(path, verify=False).words == transcript.words
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(version=99), "version 99"),
+    (lambda d: d.pop("format"), "not a padl transcript"),
+    (lambda d: d["words"][0].pop("start"), "malformed"),
+    (lambda d: d["words"].reverse(), "time order"),
+])
+def test_load_names_the_problem(transcript, tmp_path, mutate, message):
+    doc = transcript.to_dict(relative_to=tmp_path)
+    mutate(doc)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(TranscriptError, match=message):
+        Transcript.load(path)
+    path.write_text("{not json")
+    with pytest.raises(TranscriptError, match="not valid JSON"):
+        Transcript.load(path)
+
+
+def test_save_never_overwrites_the_media(transcript, media):
+    before = media.read_bytes()
+    with pytest.raises(ValueError, match="source"):
+        transcript.save(media)
+    assert media.read_bytes() == before
+
+
+def test_subtitles_group_words_into_cues(transcript, tmp_path):
+    assert transcript.cues() == [(0.10, 0.30, "He"), (1.84, 2.40, "was not."), (2.60, 2.90, "An ill")]
+    srt = transcript.save_subtitles(tmp_path / "t.srt")
+    vtt = transcript.save_subtitles(tmp_path / "t.vtt")
+    assert [e.text for e in pysubs2.load(str(srt))] == ["He", "was not.", "An ill"]
+    assert vtt.read_text().startswith("WEBVTT")
+    assert pysubs2.load(str(vtt))[1].start == 1840
+    with pytest.raises(ValueError, match=".srt or .vtt"):
+        transcript.save_subtitles(tmp_path / "t.txt")
+
+
+def test_long_cues_are_split_by_length():
+    words = [Word(f"word{i}", i * 0.3, i * 0.3 + 0.25) for i in range(40)]
+    cues = Transcript(words, "x.wav", "0").cues(max_chars=42)
+    assert len(cues) > 1 and all(len(text) <= 42 for _, _, text in cues)
+    assert " ".join(text for _, _, text in cues).split() == [w.text for w in words]
