@@ -45,7 +45,7 @@ figures: $(STAMP)
 
 ## make report: the seminar report as report/main.pdf
 report: figures
-	@tools/bootstrap.sh tools/apt-report.txt
+	@tools/apt-install.sh tools/apt-report.txt
 	cd report && latexmk -pdf -interaction=nonstopmode -halt-on-error main.tex
 
 ## make lock: re-pin requirements.lock from requirements.in and derive environment.yml, binder/

@@ -61,6 +61,37 @@ def latex_table(header: Sequence[str], rows: Sequence[Sequence[object]], caption
     return "\n".join(lines)
 
 
+REPORTED_PACKAGES = ("torch", "numpy", "mxnet", "faster-whisper", "pocketsphinx", "opencv-python-headless", "voila")
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (or the platform's processor string)."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment_rows() -> list[tuple[str, str]]:
+    """(component, version) rows describing the machine and the key installed packages."""
+    import os
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    rows = [("CPU", cpu_name()), ("Cores", str(os.cpu_count())), ("Python", platform.python_version())]
+    for package in REPORTED_PACKAGES:
+        try:
+            rows.append((package, version(package)))
+        except PackageNotFoundError:
+            rows.append((package, "not installed"))
+    return rows
+
+
 def topic_modules(topics: Sequence[str] = TOPICS):
     """The figure modules of the topics that have one."""
     for topic in topics:
@@ -71,10 +102,14 @@ def topic_modules(topics: Sequence[str] = TOPICS):
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the report's figures and tables.")
-    parser.add_argument("topics", nargs="*", default=list(TOPICS), choices=TOPICS)
+    parser.add_argument("topics", nargs="*", metavar="TOPIC", help=f"any of {', '.join(TOPICS)} (default: all)")
     args = parser.parse_args(argv)
+    unknown = set(args.topics) - set(TOPICS)
+    if unknown:
+        parser.error(f"unknown topic(s) {sorted(unknown)}; choose from {', '.join(TOPICS)}")
     out = ReportOutput()
-    for module in topic_modules(args.topics):
+    out.table("environment", ["Component", "Version"], environment_rows())
+    for module in topic_modules(args.topics or TOPICS):
         print(f"padl: figures of {module.__name__}")
         module.make_figures(out)
 

@@ -7,29 +7,17 @@ cd "$(dirname "$0")/.."
 
 lists=("$@")
 [ ${#lists[@]} -gt 0 ] || lists=(binder/apt.txt)
-
-missing=()
-for list in "${lists[@]}"; do
-  while read -r pkg; do
-    [[ -z "$pkg" || "$pkg" == \#* ]] && continue
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done < "$list"
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "padl: installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "padl: these Debian packages are missing. Run once, then repeat the make command:"
-    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}"
-    exit 1
-  fi
-fi
+tools/apt-install.sh "${lists[@]}"
 
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
+# Debian's own Python ships venv and the C headers (for padl's native kernels) separately.
+python_extras=$(mktemp)
+trap 'rm -f "$python_extras"' EXIT
+"$python" -c "import ensurepip, venv" 2>/dev/null || echo python3-venv >> "$python_extras"
+"$python" -c "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+  || echo python3-dev >> "$python_extras"
+tools/apt-install.sh "$python_extras"
 if [ ! -x .venv/bin/python ]; then
   echo "padl: creating .venv with $($python --version)"
   "$python" -m venv .venv
