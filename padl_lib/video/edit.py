@@ -1,0 +1,321 @@
+"""The edit algebra: the user's edited transcript text -> an edit decision list of source spans.
+
+The user edits `Transcript.text()` like a document: deletes words, fillers and pauses,
+shortens pauses (``[pause 1.2s]`` -> ``[pause 0.3s]``), moves sentences, or copies a word or
+phrase from elsewhere in the recording. No new words can be typed: every token of the edited
+text must have been said somewhere in the recording.
+
+1. `align` maps every edited token to one source item by dynamic programming. The cost of a
+   mapping is lexicographic: first the number of *cuts* (places where the next token does not
+   continue the source right after the previous one), then the total *jump distance* in source
+   items. Fewest cuts prefers long contiguous source runs; the distance breaks ties, so a copied
+   word is taken from where it was said nearest to its new neighbours.
+2. `edit_list` groups contiguous tokens into spans and moves every cut point off the word
+   boundary into the quietest moment of the gap between words (the audio's energy envelope),
+   keeping a margin around the kept speech and never reaching into deleted speech.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause_token
+
+FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
+PAUSE_KEY = "[pause]"
+_TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\S+")
+_EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
+__all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "align",
+           "edit_list", "remove_fillers", "shorten_pauses", "energy_envelope"]
+
+
+class EditError(ValueError):
+    """The edited text cannot be cut from the recording (empty, or words that were never said)."""
+
+
+# --- tokens -------------------------------------------------------------------------------------
+def tokenize(text: str) -> list[str]:
+    """Split edited text into tokens: pause tokens (``[pause 0.3s]``) and whitespace-separated words."""
+    return [m.group(0) for m in _TOKEN.finditer(text)]
+
+
+def token_key(token: str) -> str:
+    """What must agree for two tokens to be 'the same word': case and edge punctuation are ignored."""
+    if parse_pause_token(token) is not None:
+        return PAUSE_KEY
+    key = _EDGE_PUNCT.sub("", token.lower().replace("\u2019", "'")).strip("'")
+    return key or token
+
+
+def _item_key(word: Word) -> str:
+    return PAUSE_KEY if word.kind == "pause" else token_key(word.text)
+
+
+def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:
+    """One click: the edited text without filler tokens ("um", "uh", ...)."""
+    return " ".join(t for t in tokenize(text) if token_key(t) not in fillers)
+
+
+def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
+    """One click: every pause token longer than `max_seconds` shortened to `max_seconds`."""
+    if max_seconds < 0:
+        raise ValueError(f"max_seconds must be >= 0, not {max_seconds}")
+
+    def shorten(token: str) -> str:
+        seconds = parse_pause_token(token)
+        if seconds is None or seconds <= max_seconds:
+            return token
+        return f"[pause {max_seconds:.1f}s]" if max_seconds > 0 else ""
+
+    return " ".join(s for s in (shorten(t) for t in tokenize(text)) if s)
+
+
+# --- alignment ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Piece:
+    """One edited token, mapped to the source item `index`; `keep` seconds of a shortened pause."""
+
+    index: int
+    keep: float | None = None
+
+
+Cost = tuple[int, int]  # (cuts, jump distance in items)
+
+
+def _nearest_jumps(prev: list[tuple[int, int]], targets: list[int]) -> dict[int, tuple[int, int]]:
+    """For each target j: min over (p, d) in prev of d + |j - (p + 1)|, and the best p.
+
+    Two sweeps over the sorted positions (a 1-D distance transform), linear in their number.
+    """
+    best: dict[int, tuple[int, int]] = {}
+    prev = sorted(prev)
+    k, left = 0, None  # left: (d - q, p) minimised over q = p + 1 <= j
+    for j in sorted(targets):
+        while k < len(prev) and prev[k][0] + 1 <= j:
+            p, d = prev[k]
+            if left is None or d - (p + 1) < left[0]:
+                left = (d - (p + 1), p)
+            k += 1
+        if left is not None:
+            best[j] = (left[0] + j, left[1])
+    k, right = len(prev) - 1, None
+    for j in sorted(targets, reverse=True):
+        while k >= 0 and prev[k][0] + 1 >= j:
+            p, d = prev[k]
+            if right is None or d + (p + 1) < right[0]:
+                right = (d + (p + 1), p)
+            k -= 1
+        if right is not None and (j not in best or right[0] - j < best[j][0]):
+            best[j] = (right[0] - j, right[1])
+    return best
+
+
+def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
+    """Map every token of `edited_text` to the source item it was cut from (see the module doc)."""
+    tokens = tokenize(edited_text)
+    if not tokens:
+        raise EditError("the edited text is empty: nothing would be left to render")
+    positions: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        positions.setdefault(_item_key(word), []).append(i)
+    keys = [token_key(t) for t in tokens]
+    missing = [(n, t) for n, (t, k) in enumerate(zip(tokens, keys)) if k not in positions]
+    if len(missing) == len(tokens):
+        raise EditError("the edited text shares no words with the transcript: is it the text of another recording?")
+    if missing:
+        listed = ", ".join(f"{t!r} (token {n + 1})" for n, t in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        raise EditError(f"the edited text contains words that were never said in the recording: {listed}{more}. "
+                        "Only recorded words can be used; copy them from elsewhere in the transcript.")
+
+    # prev_cost[j]: best (cuts, distance) of the tokens so far with the last one -> source item j;
+    # back[i][j]: the source item of token i - 1 on that best path. Starting or ending anywhere is no cut.
+    prev_cost: dict[int, Cost] = {j: (0, 0) for j in positions[keys[0]]}
+    back: list[dict[int, int]] = [{j: -1 for j in positions[keys[0]]}]
+    for key in keys[1:]:
+        cuts_min = min(c for c, _ in prev_cost.values())
+        cheapest = [(p, d) for p, (c, d) in prev_cost.items() if c == cuts_min]
+        jumps = _nearest_jumps(cheapest, positions[key])
+        cost: dict[int, Cost] = {}
+        ptr: dict[int, int] = {}
+        for j in positions[key]:
+            dist, p = jumps[j]
+            cost[j], ptr[j] = (cuts_min + 1, dist), p
+            if j - 1 in prev_cost and prev_cost[j - 1] < cost[j]:
+                cost[j], ptr[j] = prev_cost[j - 1], j - 1
+        back.append(ptr)
+        prev_cost = cost
+    j = min(prev_cost, key=lambda k: (prev_cost[k], k))
+    path = []
+    for ptr in reversed(back):
+        path.append(j)
+        j = ptr[j]
+    path.reverse()
+    pieces = []
+    for token, j in zip(tokens, path):
+        seconds = parse_pause_token(token)
+        keep = None if seconds is None or seconds >= words[j].duration - 0.05 else max(0.0, seconds)
+        pieces.append(Piece(j, keep))
+    return pieces
+
+
+# --- spans and cut points -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    """A piece of the source kept in the output: [start, end) in source seconds, its items."""
+
+    start: float
+    end: float
+    items: tuple[int, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class EditList:
+    """The edit decision list: source spans in output order, and what they were cut from."""
+
+    spans: list[Span]
+    source_duration: float
+
+    @property
+    def duration(self) -> float:
+        """Length of the edited output (s)."""
+        return sum(s.duration for s in self.spans)
+
+    def kept_items(self) -> set[int]:
+        """Indices of the source items that appear (whole or in part) in the output."""
+        return {i for s in self.spans for i in s.items}
+
+    def output_time(self, span_index: int, source_seconds: float) -> float:
+        """Where a source time inside span `span_index` plays in the output."""
+        offset = sum(s.duration for s in self.spans[:span_index])
+        span = self.spans[span_index]
+        return offset + min(max(source_seconds, span.start), span.end) - span.start
+
+    def remap(self, transcript: Transcript) -> list[Word]:
+        """The kept items on the output timeline (for subtitles of the edited video)."""
+        out: list[Word] = []
+        for n, span in enumerate(self.spans):
+            for i in span.items:
+                w = transcript.words[i]
+                start, end = self.output_time(n, w.start), self.output_time(n, w.end)
+                if end > start or w.kind != "pause":
+                    out.append(replace(w, start=start, end=end))
+        return out
+
+
+def energy_envelope(audio: np.ndarray, sample_rate: int, hop: float = 0.01) -> np.ndarray:
+    """Loudness (dB RMS) of `audio` in frames of `hop` seconds; frame k covers [k*hop, (k+1)*hop)."""
+    n = max(1, int(round(hop * sample_rate)))
+    frames = len(audio) // n
+    if frames == 0:
+        return np.zeros(0, dtype=np.float32)
+    power = np.square(audio[: frames * n].astype(np.float64)).reshape(frames, n).mean(axis=1)
+    return (10 * np.log10(power + 1e-10)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class CutSettings:
+    """How far cut points may move: `margin` of silence kept around speech, `reach` searched."""
+
+    margin: float = 0.04
+    reach: float = 0.25
+    quiet_db: float = 3.0  # frames within this of the window's minimum count as equally quiet
+    hop: float = 0.01
+
+
+def _quietest(envelope: np.ndarray | None, lo: float, hi: float, target: float, s: CutSettings) -> float:
+    """The time in [lo, hi] nearest `target` among the quietest envelope frames."""
+    target = min(max(target, lo), hi)
+    if envelope is None or hi - lo < s.hop:
+        return target
+    k0, k1 = int(np.ceil(lo / s.hop)), min(int(hi / s.hop), len(envelope) - 1)
+    if k1 < k0:
+        return target
+    window = envelope[k0:k1 + 1]
+    quiet = np.flatnonzero(window <= window.min() + s.quiet_db) + k0
+    centres = np.clip((quiet + 0.5) * s.hop, lo, hi)
+    return float(centres[np.argmin(np.abs(centres - target))])
+
+
+def _spoken_bounds(words: Sequence[Word], duration: float) -> tuple[list[float], list[float]]:
+    """For each item: end of the nearest spoken item before it, start of the nearest after it."""
+    before, after = [0.0] * len(words), [duration] * len(words)
+    last = 0.0
+    for i, w in enumerate(words):
+        before[i] = last
+        if w.kind != "pause":
+            last = w.end
+    nxt = duration
+    for i in range(len(words) - 1, -1, -1):
+        after[i] = nxt
+        if words[i].kind != "pause":
+            nxt = words[i].start
+    return before, after
+
+
+def _runs(words: Sequence[Word], pieces: Sequence[Piece]) -> list[tuple[float, float, list[int], bool, bool]]:
+    """Contiguous source runs: (start, end, items, start is a word edge, end is a word edge).
+
+    A shortened pause ends one run after its first half and starts the next before its last half,
+    so those cut points lie inside silence and are not moved.
+    """
+    runs: list[tuple[float, float, list[int], bool, bool]] = []
+    for piece in pieces:
+        w = words[piece.index]
+        if piece.keep is not None:
+            if piece.keep <= 0:
+                continue
+            half = piece.keep / 2
+            first = (w.start, w.start + half, [piece.index], True, False)
+            second = (w.end - half, w.end, [piece.index], False, True)
+            if runs and runs[-1][4] and runs[-1][2][-1] + 1 == piece.index:
+                s, _, items, se, _ = runs[-1]
+                runs[-1] = (s, first[1], items + [piece.index], se, False)
+            else:
+                runs.append(first)
+            runs.append(second)
+            continue
+        if runs and runs[-1][4] and runs[-1][2][-1] + 1 == piece.index:
+            s, _, items, se, _ = runs[-1]
+            runs[-1] = (s, w.end, items + [piece.index], se, True)
+        else:
+            runs.append((w.start, w.end, [piece.index], True, True))
+    return runs
+
+
+def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None = None,
+              sample_rate: int = 16_000, duration: float | None = None,
+              settings: CutSettings = CutSettings()) -> EditList:
+    """The edit decision list for `edited_text`; cut points snap to low energy in `audio` if given.
+
+    `audio` is the recording's mono speech (e.g. `media.load_audio`); without it cuts sit
+    `settings.margin` outside the kept words (never past the middle of a gap). `duration`
+    defaults to the audio's length, else to the end of the last item.
+    """
+    words = transcript.words
+    if duration is None:
+        duration = len(audio) / sample_rate if audio is not None else (words[-1].end if words else 0.0)
+    envelope = energy_envelope(audio, sample_rate, settings.hop) if audio is not None else None
+    before, after = _spoken_bounds(words, duration)
+    spans = []
+    for start, end, items, word_start, word_end in _runs(words, align(words, edited_text)):
+        if word_start:
+            lo = max(before[items[0]], start - settings.reach)
+            target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
+            start = _quietest(envelope, lo, start, target, settings)
+        if word_end:
+            hi = min(after[items[-1]], end + settings.reach)
+            target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)
+            end = _quietest(envelope, end, hi, target, settings)
+        if end > start:
+            spans.append(Span(max(0.0, start), min(duration, end), tuple(items)))
+    if not spans:
+        raise EditError("the edited text keeps nothing of the recording (only zero-length pauses)")
+    return EditList(spans, duration)

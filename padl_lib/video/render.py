@@ -1,0 +1,338 @@
+"""Render an edit list: frame-exact cuts, short audio fades at every cut, optional hidden transitions.
+
+Strategy (measured in `render_benchmark`): one pass through PyAV. Video is decoded only inside
+the kept spans (seeking to the keyframe before each span instead of decoding cut material) and
+re-encoded with libx264 `ultrafast`; every span is snapped to the frame grid so that audio and
+video cut at the same instants. Audio is decoded once, cut sample-exactly with raised-cosine
+fades at every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Stream-copying whole GOPs
+would need the copied and re-encoded pieces to share parameter sets; instead the decoder skips
+everything that is cut, which already makes a cut-only render no slower than a plain
+`ffmpeg -preset ultrafast` re-encode of the kept material.
+
+Hidden transitions at jump cuts (Berthouzoz et al. 2012) replace the frames around a cut by an
+interpolation between the last frame before and the first frame after them: a cross-dissolve,
+or a morph that warps both frames along their optical flow (OpenCV Farneback). Audio is not
+touched by transitions, so the output length equals the edit's.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from padl_lib.io import atomic_path
+from padl_lib.progress import Progress, report
+from padl_lib.video.media import MediaError, _open
+
+TRANSITIONS = ("none", "dissolve", "morph")
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4a": "mp4",
+              ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
+AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
+AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
+__all__ = ["RenderResult", "render", "frame_grid", "snap_spans", "span_frame_counts", "transition_windows",
+           "apply_fades", "TRANSITIONS"]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What was written: the output path, its length, frames, and the frame-snapped spans."""
+
+    path: Path
+    duration: float
+    frames: int
+    spans: list[tuple[float, float]]
+
+
+# --- timing -----------------------------------------------------------------------------------
+def _origin(container) -> float:
+    """Media time zero (the first audio sample, as in `load_audio`) in container seconds."""
+    stream = container.streams.audio[0] if container.streams.audio else container.streams.video[0]
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+
+
+def frame_grid(media: str | os.PathLike) -> np.ndarray:
+    """Start times of every video frame in media seconds, plus the end of the last frame.
+
+    Read from the packets (no decoding); frame 0 is taken to start at 0 so that a cut at the
+    very beginning keeps the first frame.
+    """
+    with _open(media) as container:
+        if not container.streams.video:
+            raise MediaError(f"{media} has no video stream")
+        stream = container.streams.video[0]
+        origin, tb = _origin(container), float(stream.time_base)
+        stamps, last_duration = [], 0.0
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                stamps.append(packet.pts * tb - origin)
+                last_duration = (packet.duration or 0) * tb
+    if not stamps:
+        raise MediaError(f"{media}: the video stream holds no frames")
+    stamps.sort()
+    if not last_duration:
+        last_duration = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
+    grid = np.array(stamps + [stamps[-1] + last_duration])
+    grid[0] = min(grid[0], 0.0)
+    return grid
+
+
+def snap_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[tuple[float, float]]:
+    """Move every span edge to the nearest frame boundary; drop spans that become empty."""
+    def nearest(t: float) -> float:
+        return float(grid[np.argmin(np.abs(grid - t))])
+
+    snapped = [(nearest(a), nearest(b)) for a, b in spans]
+    return [(a, b) for a, b in snapped if b > a]
+
+
+# --- audio ------------------------------------------------------------------------------------
+def _decode_audio(container) -> tuple[np.ndarray, int, str]:
+    """The whole first audio track as float32 (channels, samples), its rate and layout."""
+    stream = container.streams.audio[0]
+    rate = stream.codec_context.sample_rate
+    layout = stream.codec_context.layout.name if stream.codec_context.channels <= 2 else "stereo"
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+    chunks = []
+    try:
+        for frame in container.decode(stream):
+            chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+        chunks += [f.to_ndarray() for f in resampler.resample(None)]
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"the audio track is corrupt: {exc}") from exc
+    if not chunks:
+        raise MediaError("the audio track holds no samples")
+    return np.concatenate(chunks, axis=1).astype(np.float32), rate, layout
+
+
+def apply_fades(pieces: list[np.ndarray], rate: int, fade: float, fade_first: bool = True,
+                fade_last: bool = True) -> np.ndarray:
+    """Join audio pieces (channels, samples) with a raised-cosine fade out/in of `fade` s at every cut."""
+    n = int(round(fade * rate))
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n, endpoint=False))).astype(np.float32) if n else None
+    out = []
+    for k, piece in enumerate(pieces):
+        piece = piece.copy()
+        m = min(n, piece.shape[1] // 2)
+        if m and (k > 0 or fade_first):
+            piece[:, :m] *= ramp[:m]
+        if m and (k < len(pieces) - 1 or fade_last):
+            piece[:, piece.shape[1] - m:] *= ramp[:m][::-1]
+        out.append(piece)
+    return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
+
+
+def _cut_audio(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float) -> np.ndarray:
+    total = audio.shape[1]
+    pieces = []
+    for a, b in spans:
+        i, j = int(round(a * rate)), int(round(b * rate))
+        piece = audio[:, max(0, i):min(total, j)]
+        pad_before, pad_after = max(0, -i), max(0, j - max(total, i))  # keep A/V lengths equal at the edges
+        pieces.append(np.pad(piece, ((0, 0), (pad_before, pad_after))))
+    first_at_start = spans[0][0] <= 0
+    last_at_end = spans[-1][1] * rate >= total
+    return apply_fades(pieces, rate, fade, fade_first=not first_at_start, fade_last=not last_at_end)
+
+
+def _audio_packets(stream, samples: np.ndarray, layout: str) -> Iterator[av.Packet]:
+    frame_size = stream.codec_context.frame_size or 1024
+    fmt = stream.codec_context.format.name
+    for pos in range(0, samples.shape[1], frame_size):
+        chunk = np.ascontiguousarray(samples[:, pos:pos + frame_size])
+        if fmt == "s16":
+            chunk = (np.clip(chunk, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
+        elif not fmt.endswith("p"):
+            chunk = chunk.T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format=fmt, layout=layout)
+        frame.sample_rate = stream.codec_context.sample_rate
+        frame.pts, frame.time_base = pos, Fraction(1, stream.codec_context.sample_rate)
+        yield from stream.encode(frame)
+    yield from stream.encode(None)
+
+
+# --- video ------------------------------------------------------------------------------------
+def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin: float,
+                 ) -> Iterator[av.VideoFrame]:
+    """Decoded frames inside each span in turn; seeks only for jumps back or far ahead."""
+    tb = float(stream.time_base)
+    eps = 1e-4
+    decoder, carry, carry_t = None, None, 0.0  # carry: the first decoded frame past the last span
+    for a, b in spans:
+        if decoder is None or carry is None or a < carry_t - eps or a > carry_t + 2.0:
+            container.seek(max(0, int((a + origin) / tb)), stream=stream, backward=True, any_frame=False)
+            decoder, carry = container.decode(stream), None
+        while True:
+            frame, carry = (carry, None) if carry is not None else (next(decoder, None), None)
+            if frame is None:
+                break
+            t = frame.pts * tb - origin
+            if t >= b - eps:
+                carry, carry_t = frame, t
+                break
+            if t >= a - eps:
+                yield frame
+
+
+def span_frame_counts(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[int]:
+    """How many frames of the grid start inside each span."""
+    starts = grid[:-1]
+    return [int(np.count_nonzero((starts >= a - 1e-4) & (starts < b - 1e-4))) for a, b in spans]
+
+
+def _blend(first: np.ndarray, last: np.ndarray, alpha: float) -> np.ndarray:
+    return (first.astype(np.float32) * (1 - alpha) + last.astype(np.float32) * alpha).astype(np.uint8)
+
+
+def _morph(first: np.ndarray, last: np.ndarray, alphas: Sequence[float]) -> list[np.ndarray]:
+    """Frames warped along the optical flow between `first` and `last` (Farneback, half size)."""
+    import cv2
+
+    h, w = first.shape[:2]
+    small = [cv2.cvtColor(cv2.resize(im, (w // 2, h // 2)), cv2.COLOR_RGB2GRAY) for im in (first, last)]
+    flow = cv2.calcOpticalFlowFarneback(small[0], small[1], None, 0.5, 3, 21, 3, 5, 1.1, 0)
+    flow = cv2.resize(flow, (w, h)) * 2
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    frames = []
+    for alpha in alphas:
+        from_first = cv2.remap(first, gx - alpha * flow[..., 0], gy - alpha * flow[..., 1], cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        from_last = cv2.remap(last, gx + (1 - alpha) * flow[..., 0], gy + (1 - alpha) * flow[..., 1],
+                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frames.append(_blend(from_first, from_last, alpha))
+    return frames
+
+
+def _interpolate(first: np.ndarray, last: np.ndarray, kind: str, n: int) -> list[np.ndarray]:
+    """`n` frames between `first` and `last`: a cross-dissolve or an optical-flow morph."""
+    alphas = [(i + 1) / (n + 1) for i in range(n)]
+    return _morph(first, last, alphas) if kind == "morph" else [_blend(first, last, a) for a in alphas]
+
+
+def transition_windows(counts: Sequence[int], half: int) -> list[tuple[int, int]]:
+    """Output frame ranges [start, end) around each cut that a transition replaces.
+
+    A window needs one untouched frame on each side; cuts too close to each other or to the
+    ends keep a plain cut.
+    """
+    windows: list[tuple[int, int]] = []
+    cut, total = 0, sum(counts)
+    for n in counts[:-1]:
+        cut += n
+        start, end = cut - half, cut + half
+        if half > 0 and start >= 1 and end < total and (not windows or start - 1 > windows[-1][1]):
+            windows.append((start, end))
+    return windows
+
+
+def _with_transitions(frames: Iterator[av.VideoFrame], kind: str, windows: list[tuple[int, int]],
+                      ) -> Iterator[av.VideoFrame | np.ndarray]:
+    """Replace the frames of each window by interpolations (RGB arrays) between its neighbours."""
+    pending = list(windows)
+    before = None
+    for i, frame in enumerate(frames):
+        if pending and i == pending[0][0] - 1:
+            before = frame.to_ndarray(format="rgb24")
+        if pending and pending[0][0] <= i < pending[0][1]:
+            continue
+        if pending and i == pending[0][1]:
+            after = frame.to_ndarray(format="rgb24")
+            start, end = pending.pop(0)
+            yield from _interpolate(before, after, kind, end - start)
+        yield frame
+
+
+def _video_stream(output, source_stream, rate: Fraction, crf: int):
+    ctx = source_stream.codec_context
+    stream = output.add_stream("libx264", rate=rate)
+    stream.width, stream.height = ctx.width - ctx.width % 2, ctx.height - ctx.height % 2
+    stream.pix_fmt = "yuv420p"
+    stream.options = {"preset": "ultrafast", "crf": str(crf)}
+    stream.codec_context.time_base = Fraction(1, 1) / rate
+    return stream
+
+
+# --- render -----------------------------------------------------------------------------------
+def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], output: str | os.PathLike, *,
+           fade: float = 0.01, transition: str = "none", transition_seconds: float = 0.2, crf: int = 23,
+           progress: Progress | None = None) -> RenderResult:
+    """Write the kept `spans` (media seconds, in output order) of `media` to `output`.
+
+    Video spans are snapped to frames; every cut gets a `fade`-second audio fade (5-20 ms);
+    `transition` ("none", "dissolve", "morph") hides jump cuts over `transition_seconds`.
+    The output's container follows its suffix (.mp4, .mov, .mkv; audio-only: .m4a, .wav, .mp3,
+    .flac, .ogg). The source is never overwritten and the output appears atomically.
+    """
+    media, output = Path(media), Path(output)
+    if transition not in TRANSITIONS:
+        raise ValueError(f"unknown transition {transition!r}: choose one of {', '.join(TRANSITIONS)}")
+    if not 0.005 <= fade <= 0.02:
+        raise ValueError(f"fade must be 5-20 ms, not {fade * 1000:.1f} ms")
+    suffix = output.suffix.lower()
+    if suffix not in CONTAINERS:
+        raise ValueError(f"unsupported output type {output.suffix!r}: use one of {', '.join(CONTAINERS)}")
+    spans = [(float(a), float(b)) for a, b in spans]
+    if not spans or any(b <= a for a, b in spans):
+        raise ValueError("render needs at least one span, each with end > start")
+    with _open(media) as source:
+        video_in = source.streams.video[0] if source.streams.video and suffix not in AUDIO_ONLY else None
+        audio_in = source.streams.audio[0] if source.streams.audio else None
+        if video_in is None and audio_in is None:
+            raise MediaError(f"{media} has nothing to render for a {suffix} file (no audio track)")
+        origin = _origin(source)
+        if video_in is not None:
+            grid = frame_grid(media)
+            spans = snap_spans(spans, grid)
+            if not spans:
+                raise ValueError("every span is shorter than a video frame")
+        audio = None
+        if audio_in is not None:
+            samples, rate, layout = _decode_audio(source)
+            audio = _cut_audio(samples, rate, spans, fade)
+        duration = sum(b - a for a, b in spans)
+        with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out:
+            audio_out = None
+            if audio is not None:
+                audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
+            if video_in is None:
+                for packet in _audio_packets(audio_out, audio, layout):
+                    out.mux(packet)
+                report(progress, 1, 1, "render")
+                return _result(output, duration, 0, spans)
+            rate_v = Fraction(1 / float(np.median(np.diff(grid)))).limit_denominator(1001)
+            video_out = _video_stream(out, video_in, rate_v, crf)
+            video_in.thread_type = "AUTO"
+            audio_packets = deque(_audio_packets(audio_out, audio, layout) if audio_out is not None else ())
+            counts = span_frame_counts(spans, grid)
+            total = sum(counts)
+            half = int(round(transition_seconds * rate_v / 2)) if transition != "none" else 0
+            frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
+                                       transition_windows(counts, half))
+            count = 0
+            for frame in frames:
+                if isinstance(frame, np.ndarray):
+                    frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p")
+                frame.pts, frame.time_base = count, video_out.codec_context.time_base
+                for packet in video_out.encode(frame):
+                    out.mux(packet)
+                count += 1
+                while audio_packets and audio_packets[0].pts * audio_packets[0].time_base <= count / rate_v:
+                    out.mux(audio_packets.popleft())
+                if count % 10 == 0:
+                    report(progress, count, total, "render")
+            for packet in video_out.encode(None):
+                out.mux(packet)
+            for packet in audio_packets:
+                out.mux(packet)
+            report(progress, total, total, "render")
+    return _result(output, duration, count, spans)
+
+
+def _result(output: Path, duration: float, frames: int, spans: list[tuple[float, float]]) -> RenderResult:
+    return RenderResult(output, duration, frames, spans)
