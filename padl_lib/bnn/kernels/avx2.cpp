@@ -1,0 +1,110 @@
+// AVX2 kernels for x86-64 CPUs without AVX-512 VPOPCNTDQ. AVX2 has no vector popcount:
+// bytes are counted with a nibble lookup table (vpshufb), summed as bytes for up to 31 words
+// (8 per byte per word, so at most 248), then widened with vpsadbw.
+// An 8-channel block is two ymm of four uint64 lanes; a tile is one block x NR rows.
+#include "bnn.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,popcnt")
+
+namespace padl {
+namespace {
+
+void pack_avx2(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint64_t* out) {
+  const int64_t cw = words_for(channels);
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* src = x + r * ldx;
+    for (int64_t word = 0; word < cw; ++word) {
+      uint64_t bits = 0;
+      int64_t c0 = word * 64, full = channels - c0 >= 64 ? 64 : channels - c0;
+      int i = 0;
+      for (; i + 8 <= full; i += 8) {
+        uint64_t m = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(src + c0 + i), zero, _CMP_LT_OQ)));
+        bits |= m << i;
+      }
+      for (; i < full; ++i) bits |= static_cast<uint64_t>(src[c0 + i] < 0.0f) << i;
+      out[r * cw + word] = bits;
+    }
+  }
+}
+
+inline __m256i popcount_bytes(__m256i v, __m256i lut, __m256i low) {
+  __m256i lo = _mm256_and_si256(v, low);
+  __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+}
+
+template <int NR>
+inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64_t blk) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  const uint64_t* b = g.b + blk * g.kw * kBlock;
+  const uint64_t* a = g.a + r0 * g.lda;
+  __m256i total[NR][2];
+  for (int r = 0; r < NR; ++r) total[r][0] = total[r][1] = _mm256_setzero_si256();
+  for (int64_t k0 = 0; k0 < g.kw; k0 += 31) {
+    const int64_t k1 = k0 + 31 < g.kw ? k0 + 31 : g.kw;
+    __m256i bytes[NR][2];
+    for (int r = 0; r < NR; ++r) bytes[r][0] = bytes[r][1] = _mm256_setzero_si256();
+    for (int64_t k = k0; k < k1; ++k) {
+      __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k * kBlock));
+      __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k * kBlock + 4));
+      for (int r = 0; r < NR; ++r) {
+        __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(a[r * g.lda + k]));
+        bytes[r][0] = _mm256_add_epi8(bytes[r][0], popcount_bytes(_mm256_xor_si256(v, w0), lut, low));
+        bytes[r][1] = _mm256_add_epi8(bytes[r][1], popcount_bytes(_mm256_xor_si256(v, w1), lut, low));
+      }
+    }
+    for (int r = 0; r < NR; ++r)
+      for (int h = 0; h < 2; ++h)
+        total[r][h] = _mm256_add_epi64(total[r][h], _mm256_sad_epu8(bytes[r][h], _mm256_setzero_si256()));
+  }
+  for (int r = 0; r < NR; ++r) {
+    alignas(32) int64_t pop[kBlock];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(pop), total[r][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(pop + 4), total[r][1]);
+    int64_t dots[kBlock];
+    for (int i = 0; i < kBlock; ++i) {
+      int64_t o = blk * kBlock + i;
+      dots[i] = g.nbits - 2 * pop[i] - (o < g.outputs ? corr_at(g, r0 + r, o) : 0);
+    }
+    store_block_scalar(g, r0 + r, blk, dots);
+  }
+}
+
+void gemm_avx2(const Gemm& g, int64_t row_begin, int64_t row_end) {
+  constexpr int NR = 4;
+  for (int64_t blk = 0; blk < blocks_for(g.outputs); ++blk) {
+    int64_t r = row_begin;
+    for (; r + NR <= row_end; r += NR) tile<NR>(g, r, blk);
+    switch (row_end - r) {
+      case 3: tile<3>(g, r, blk); break;
+      case 2: tile<2>(g, r, blk); break;
+      case 1: tile<1>(g, r, blk); break;
+      default: break;
+    }
+  }
+}
+
+const Isa kAvx2{"avx2", pack_avx2, gemm_avx2};
+
+}  // namespace
+
+const Isa* isa_avx2() { return &kAvx2; }
+
+}  // namespace padl
+
+#pragma GCC pop_options
+
+#else
+
+namespace padl {
+const Isa* isa_avx2() { return nullptr; }
+}  // namespace padl
+
+#endif

@@ -1,0 +1,133 @@
+// AVX-512 kernels (F, DQ, BW, VL and VPOPCNTDQ). Compiled into every x86-64 build through a
+// target pragma and only called after the dispatcher has checked the CPU.
+//
+// GEMM: each zmm holds 8 output channels (one uint64 lane each). A tile of NB zmm x NR rows
+// keeps NB*NR accumulators in registers; per word of K it loads NB weight vectors and
+// broadcasts one activation word per row: xor, vpopcntq, add.
+#include "bnn.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq,popcnt")
+
+namespace padl {
+namespace {
+
+void pack_avx512(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint64_t* out) {
+  const int64_t cw = words_for(channels);
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* src = x + r * ldx;
+    for (int64_t word = 0; word < cw; ++word) {
+      uint64_t bits = 0;
+      for (int part = 0; part < 4; ++part) {
+        int64_t c = word * 64 + part * 16;
+        int64_t left = channels - c;
+        if (left <= 0) break;
+        __mmask16 load = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(load, src + c);
+        uint64_t m = _mm512_mask_cmp_ps_mask(load, v, zero, _CMP_LT_OQ);
+        bits |= m << (part * 16);
+      }
+      out[r * cw + word] = bits;
+    }
+  }
+}
+
+template <int NB, int NR>
+inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64_t blk0) {
+  __m512i acc[NR][NB];
+  for (int r = 0; r < NR; ++r)
+    for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_setzero_si512();
+  const uint64_t* b = g.b + blk0 * g.kw * kBlock;
+  const int64_t bstride = g.kw * kBlock;
+  const uint64_t* a = g.a + r0 * g.lda;
+  for (int64_t k = 0; k < g.kw; ++k) {
+    __m512i w[NB];
+    for (int j = 0; j < NB; ++j) w[j] = _mm512_loadu_si512(b + j * bstride + k * kBlock);
+    for (int r = 0; r < NR; ++r) {
+      __m512i v = _mm512_set1_epi64(static_cast<int64_t>(a[r * g.lda + k]));
+      for (int j = 0; j < NB; ++j)
+        acc[r][j] = _mm512_add_epi64(acc[r][j], _mm512_popcnt_epi64(_mm512_xor_si512(v, w[j])));
+    }
+  }
+  const Transform& t = g.t;
+  const __m512i nbits = _mm512_set1_epi64(g.nbits);
+  const int64_t corr_row = blocks_for(g.outputs) * kBlock;
+  for (int j = 0; j < NB; ++j) {
+    const int64_t blk = blk0 + j, o = blk * kBlock;
+    const __mmask8 valid = block_valid_mask(g, blk);
+    __m256 scale, bias;
+    __m512i thresh;
+    __mmask8 flip = 0;
+    if (t.bits) {
+      thresh = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(valid, t.thresh + o));
+      flip = t.flip[blk];
+    } else {
+      scale = _mm256_maskz_loadu_ps(valid, t.scale + o);
+      bias = _mm256_maskz_loadu_ps(valid, t.bias + o);
+    }
+    for (int r = 0; r < NR; ++r) {
+      __m512i dot = _mm512_sub_epi64(nbits, _mm512_slli_epi64(acc[r][j], 1));
+      if (g.pattern) {
+        const int32_t* corr = g.corr + g.pattern[r0 + r] * corr_row + o;
+        dot = _mm512_sub_epi64(dot, _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr))));
+      }
+      if (t.bits) {
+        __mmask8 m = (_mm512_cmplt_epi64_mask(dot, thresh) ^ flip) & valid;
+        reinterpret_cast<uint8_t*>(t.bits + (r0 + r) * t.ld_bits)[blk] = m;
+      } else {
+        __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm512_cvtepi64_ps(dot), scale), bias);
+        _mm256_mask_storeu_ps(t.out + (r0 + r) * t.ld_out + o, valid, y);
+      }
+    }
+  }
+}
+
+template <int NB>
+void rows_avx512(const Gemm& g, int64_t row_begin, int64_t row_end, int64_t blk0) {
+  constexpr int NR = 6;
+  int64_t r = row_begin;
+  for (; r + NR <= row_end; r += NR) tile<NB, NR>(g, r, blk0);
+  switch (row_end - r) {
+    case 5: tile<NB, 5>(g, r, blk0); break;
+    case 4: tile<NB, 4>(g, r, blk0); break;
+    case 3: tile<NB, 3>(g, r, blk0); break;
+    case 2: tile<NB, 2>(g, r, blk0); break;
+    case 1: tile<NB, 1>(g, r, blk0); break;
+    default: break;
+  }
+}
+
+void gemm_avx512(const Gemm& g, int64_t row_begin, int64_t row_end) {
+  constexpr int NB = 4;
+  const int64_t blocks = blocks_for(g.outputs);
+  int64_t blk = 0;
+  for (; blk + NB <= blocks; blk += NB) rows_avx512<NB>(g, row_begin, row_end, blk);
+  switch (blocks - blk) {
+    case 3: rows_avx512<3>(g, row_begin, row_end, blk); break;
+    case 2: rows_avx512<2>(g, row_begin, row_end, blk); break;
+    case 1: rows_avx512<1>(g, row_begin, row_end, blk); break;
+    default: break;
+  }
+}
+
+const Isa kAvx512{"avx512", pack_avx512, gemm_avx512};
+
+}  // namespace
+
+const Isa* isa_avx512() { return &kAvx512; }
+
+}  // namespace padl
+
+#pragma GCC pop_options
+
+#else
+
+namespace padl {
+const Isa* isa_avx512() { return nullptr; }
+}  // namespace padl
+
+#endif

@@ -1,0 +1,57 @@
+// Portable optimized kernels: plain C++ (no ISA extensions), register-blocked over
+// 8 output channels x 4 rows so the compiler can keep the accumulators in registers.
+#include <cstring>
+
+#include "bnn.h"
+
+namespace padl {
+namespace {
+
+void pack_portable(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint64_t* out) {
+  int64_t cw = words_for(channels);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* src = x + r * ldx;
+    for (int64_t word = 0; word < cw; ++word) {
+      int64_t n = channels - word * 64 < 64 ? channels - word * 64 : 64;
+      uint64_t bits = 0;
+      for (int64_t i = 0; i < n; ++i) bits |= static_cast<uint64_t>(src[word * 64 + i] < 0.0f) << i;
+      out[r * cw + word] = bits;
+    }
+  }
+}
+
+template <int Rows>
+void block_portable(const Gemm& g, int64_t r0, int64_t blk) {
+  int64_t pop[Rows][kBlock] = {};
+  const uint64_t* b = g.b + blk * g.kw * kBlock;
+  for (int64_t k = 0; k < g.kw; ++k) {
+    for (int r = 0; r < Rows; ++r) {
+      uint64_t a = g.a[(r0 + r) * g.lda + k];
+      for (int i = 0; i < kBlock; ++i) pop[r][i] += __builtin_popcountll(a ^ b[k * kBlock + i]);
+    }
+  }
+  for (int r = 0; r < Rows; ++r) {
+    int64_t dots[kBlock];
+    for (int i = 0; i < kBlock; ++i) {
+      int64_t o = blk * kBlock + i;
+      dots[i] = g.nbits - 2 * pop[r][i] - (o < g.outputs ? corr_at(g, r0 + r, o) : 0);
+    }
+    store_block_scalar(g, r0 + r, blk, dots);
+  }
+}
+
+void gemm_portable(const Gemm& g, int64_t row_begin, int64_t row_end) {
+  for (int64_t blk = 0; blk < blocks_for(g.outputs); ++blk) {
+    int64_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4) block_portable<4>(g, r, blk);
+    for (; r < row_end; ++r) block_portable<1>(g, r, blk);
+  }
+}
+
+const Isa kPortable{"portable", pack_portable, gemm_portable};
+
+}  // namespace
+
+const Isa* isa_portable() { return &kPortable; }
+
+}  // namespace padl
