@@ -1,0 +1,77 @@
+"""Export an edit for other tools: CMX 3600 EDL and FCPXML (OpenTimelineIO), subtitles of the edit.
+
+The timeline has one track of clips that all reference the source media; each clip's source
+range is one kept span, rounded to whole frames. Editors (Resolve, Premiere, Final Cut, Kdenlive)
+relink the media by its path. Subtitles are the kept words moved onto the edited timeline.
+"""
+from __future__ import annotations
+
+import os
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+
+from padl_lib.io import atomic_path
+from padl_lib.video.edit import EditList
+from padl_lib.video.media import probe
+from padl_lib.video.transcript import Transcript
+
+ADAPTERS = {".edl": "cmx_3600", ".fcpxml": "fcpx_xml", ".otio": "otio_json"}
+AUDIO_ONLY_RATE = Fraction(25)
+__all__ = ["timeline", "write_timeline", "write_subtitles", "edited_transcript"]
+
+
+def _rate(media: Path) -> tuple[float, bool]:
+    info = probe(media)
+    rate = info.fps if info.has_video and info.fps else AUDIO_ONLY_RATE
+    return float(Fraction(rate).limit_denominator(1001)), info.has_video
+
+
+def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit") -> otio.schema.Timeline:
+    """An OpenTimelineIO timeline of the kept spans of `media` in output order."""
+    media = Path(media).resolve()
+    rate, has_video = _rate(media)
+    kind = otio.schema.TrackKind.Video if has_video else otio.schema.TrackKind.Audio
+    available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                        otio.opentime.RationalTime(round(edits.source_duration * rate), rate))
+    reel = (re.sub(r"[^A-Za-z0-9]", "", media.stem).upper() or "PADL")[:8]
+    track = otio.schema.Track(name="V1" if has_video else "A1", kind=kind)
+    for n, span in enumerate(edits.spans, start=1):
+        first, last = round(span.start * rate), round(span.end * rate)
+        if last <= first:
+            continue
+        clip = otio.schema.Clip(
+            name=f"{media.name} #{n}",
+            media_reference=otio.schema.ExternalReference(target_url=media.as_uri(), available_range=available),
+            source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(first, rate),
+                                                 otio.opentime.RationalTime(last - first, rate)),
+            metadata={"cmx_3600": {"reel": reel}})
+        track.append(clip)
+    result = otio.schema.Timeline(name=name)
+    result.tracks.append(track)
+    return result
+
+
+def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Write the edit as .edl (CMX 3600), .fcpxml (Final Cut Pro X) or .otio, chosen by the suffix."""
+    path = Path(path)
+    adapter = ADAPTERS.get(path.suffix.lower())
+    if adapter is None:
+        raise ValueError(f"unknown timeline format {path.suffix!r}: use one of {', '.join(ADAPTERS)}")
+    text = otio.adapters.write_to_string(timeline(edits, media, name=path.stem), adapter)
+    with atomic_path(path, protect=(media,)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def edited_transcript(transcript: Transcript, edits: EditList, media: str | os.PathLike | None = None) -> Transcript:
+    """The kept words on the edited timeline, as a transcript of the rendered `media` (not checksummed)."""
+    return Transcript(words=edits.remap(transcript), media=Path(media or transcript.media), checksum="", language=transcript.language,
+                      model=transcript.model, aligner=transcript.aligner, extra={"edited_from": str(transcript.media)})
+
+
+def write_subtitles(transcript: Transcript, edits: EditList, path: str | os.PathLike) -> Path:
+    """Subtitles (.srt or .vtt) for the edited video."""
+    return edited_transcript(transcript, edits).save_subtitles(path)

@@ -1,0 +1,162 @@
+"""The editing session: transcript, the current edited text and its undo/redo history.
+
+Every change is saved at once (autosave, atomically) to a project file next to the media
+(``<stem>.padlproj.json``); media in system folders or read-only folders keep their project
+in the work folder instead. Opening the same media again resumes the session.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from padl_lib.io import atomic_path
+from padl_lib.settings import work_dir
+from padl_lib.video.edit import EditList, edit_list, remove_fillers, shorten_pauses
+from padl_lib.video.transcript import Transcript, TranscriptError
+
+FORMAT = "padl-video-project"
+FORMAT_VERSION = 1
+HISTORY_LIMIT = 200
+SYSTEM_PREFIXES = ("/usr", "/opt", "/bin", "/lib", sys.prefix, sys.base_prefix)
+__all__ = ["Project", "ProjectError", "project_path"]
+
+
+class ProjectError(ValueError):
+    """A project file is malformed, of another version, or belongs to other media."""
+
+
+def project_path(media: str | os.PathLike) -> Path:
+    """Where the project of `media` lives: beside it, or in the work folder for system/read-only media."""
+    media = Path(media).resolve()
+    folder = media.parent
+    if os.access(folder, os.W_OK) and not any(str(folder).startswith(p) for p in SYSTEM_PREFIXES if p):
+        return folder / f"{media.stem}.padlproj.json"
+    digest = hashlib.sha256(str(media).encode()).hexdigest()[:8]
+    return work_dir() / "projects" / f"{media.stem}-{digest}.padlproj.json"
+
+
+@dataclass
+class Project:
+    """An editing session of one media file; every change is autosaved to `path`."""
+
+    transcript: Transcript
+    text: str
+    path: Path
+    undo_stack: list[str] = field(default_factory=list)
+    redo_stack: list[str] = field(default_factory=list)
+    autosave: bool = True
+
+    @property
+    def media(self) -> Path:
+        return Path(self.transcript.media)
+
+    # --- sessions ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, transcript: Transcript, path: str | os.PathLike | None = None) -> "Project":
+        """Resume the saved session of the transcript's media, or start a new one.
+
+        A project saved for other content of the media (the file changed) is kept as
+        ``<stem>.old.padlproj.json`` and a new session starts.
+        """
+        path = Path(path) if path is not None else project_path(transcript.media)
+        if path.is_file():
+            project = cls.load(path, verify=False)
+            if project.transcript.checksum == transcript.checksum:
+                return project
+            path.replace(path.with_name(path.name.replace(".padlproj.json", ".old.padlproj.json")))
+        project = cls(transcript=transcript, text=transcript.text(), path=path)
+        project.save()
+        return project
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, verify: bool = True) -> "Project":
+        """Read a project file (and check that its media is unchanged)."""
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ProjectError(f"project file not found: {path}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProjectError(f"{path} is not valid JSON: {exc}") from exc
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ProjectError(f"{path} is not a padl video project")
+        if doc.get("version") != FORMAT_VERSION:
+            raise ProjectError(f"{path}: project version {doc.get('version')!r} is not supported "
+                               f"(this padl reads version {FORMAT_VERSION})")
+        try:
+            transcript = Transcript.from_dict(doc["transcript"], base=path.parent)
+            project = cls(transcript=transcript, text=str(doc["text"]), path=path,
+                          undo_stack=[str(t) for t in doc.get("undo", [])],
+                          redo_stack=[str(t) for t in doc.get("redo", [])])
+        except (KeyError, TypeError, TranscriptError) as exc:
+            raise ProjectError(f"{path}: malformed project: {exc}") from exc
+        if verify:
+            try:
+                transcript.verify_media()
+            except TranscriptError as exc:
+                raise ProjectError(f"{path}: {exc}") from exc
+        return project
+
+    def save(self) -> Path:
+        """Write the session atomically (never over the media); return the path."""
+        doc = {"format": FORMAT, "version": FORMAT_VERSION,
+               "transcript": self.transcript.to_dict(relative_to=self.path.parent),
+               "text": self.text, "undo": self.undo_stack, "redo": self.redo_stack}
+        with atomic_path(self.path, protect=(self.media,)) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return self.path
+
+    def _changed(self) -> None:
+        if self.autosave:
+            self.save()
+
+    # --- editing ----------------------------------------------------------------------------
+    def edit(self, text: str) -> bool:
+        """Make `text` the current edit (undoable); return False if nothing changed."""
+        if text == self.text:
+            return False
+        self.undo_stack = (self.undo_stack + [self.text])[-HISTORY_LIMIT:]
+        self.redo_stack = []
+        self.text = text
+        self._changed()
+        return True
+
+    def undo(self) -> bool:
+        """Go back one edit; False if there is nothing to undo."""
+        if not self.undo_stack:
+            return False
+        self.redo_stack.append(self.text)
+        self.text = self.undo_stack.pop()
+        self._changed()
+        return True
+
+    def redo(self) -> bool:
+        """Re-apply the last undone edit; False if there is nothing to redo."""
+        if not self.redo_stack:
+            return False
+        self.undo_stack.append(self.text)
+        self.text = self.redo_stack.pop()
+        self._changed()
+        return True
+
+    def reset(self) -> bool:
+        """Back to the full transcript (undoable)."""
+        return self.edit(self.transcript.text())
+
+    def remove_fillers(self) -> bool:
+        """One click: drop every filler from the current text."""
+        return self.edit(remove_fillers(self.text))
+
+    def shorten_pauses(self, max_seconds: float = 0.3) -> bool:
+        """One click: shorten every pause to at most `max_seconds`."""
+        return self.edit(shorten_pauses(self.text, max_seconds))
+
+    def edit_list(self, audio: np.ndarray | None = None, sample_rate: int = 16_000) -> EditList:
+        """The cut list of the current text (cuts snapped to quiet moments of `audio` if given)."""
+        return edit_list(self.transcript, self.text, audio=audio, sample_rate=sample_rate)

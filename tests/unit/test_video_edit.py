@@ -1,0 +1,128 @@
+"""The edit algebra: edited text -> aligned source items -> spans with cut points in quiet moments."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from padl_lib.video.edit import (EditError, align, edit_list, energy_envelope, remove_fillers, shorten_pauses,
+                                 token_key, tokenize)
+from padl_lib.video.transcript import Transcript, Word
+
+SCRIPT = "he was not an um ill disposed young man PAUSE he might even have been made amiable himself"
+
+
+def make_transcript(script: str = SCRIPT, word: float = 0.3, gap: float = 0.1, pause: float = 1.2) -> Transcript:
+    """Words of `word` s separated by `gap` s; PAUSE is a pause item of `pause` s; um/uh are fillers."""
+    words, t = [], 0.2
+    for tok in script.split():
+        if tok == "PAUSE":
+            words.append(Word("", t, t + pause, "pause"))
+            t += pause
+            continue
+        words.append(Word(tok, t, t + word, "filler" if tok in ("um", "uh") else "word"))
+        t += word + gap
+    return Transcript(words, Path("lecture.mp4"), checksum="0" * 64)
+
+
+def speech_like(transcript: Transcript, rate: int = 16_000, seed: int = 0) -> np.ndarray:
+    """Loud noise during every word, faint noise elsewhere (a stand-in with known word times)."""
+    rng = np.random.default_rng(seed)
+    end = transcript.words[-1].end + 0.5
+    audio = rng.normal(0, 0.001, int(end * rate)).astype(np.float32)
+    for w in transcript.spoken():
+        i, j = int(w.start * rate), int(w.end * rate)
+        audio[i:j] += rng.normal(0, 0.3, j - i).astype(np.float32)
+    return audio
+
+
+def indices(pieces):
+    return [p.index for p in pieces]
+
+
+def test_tokens_ignore_case_and_punctuation_and_keep_pause_tokens():
+    assert tokenize("Hello, world! [pause 1.2s] it's") == ["Hello,", "world!", "[pause 1.2s]", "it's"]
+    assert token_key("Hello,") == token_key("hello") == "hello"
+    assert token_key("\u201cIt\u2019s\u201d") == "it's"
+
+
+def test_unchanged_text_is_one_span_of_everything():
+    t = make_transcript()
+    edits = edit_list(t, t.text())
+    assert len(edits.spans) == 1
+    assert edits.spans[0].items == tuple(range(len(t.words)))
+
+
+def test_deleted_words_become_cuts_and_are_not_kept():
+    t = make_transcript()
+    text = t.text().replace("not an um ill disposed ", "")
+    edits = edit_list(t, text)
+    assert len(edits.spans) == 2
+    kept_text = {t.words[i].text for i in edits.kept_items()}
+    assert not kept_text & {"not", "an", "um", "ill", "disposed"}
+
+
+def test_copied_word_is_taken_from_where_it_was_said_nearest():
+    # "he" occurs twice; copying "amiable" after "made" in the first sentence must pick the only one,
+    # and "he was" must stay on the first sentence's run (fewest cuts).
+    t = make_transcript()
+    pieces = align(t.words, "he was amiable")
+    assert indices(pieces) == [0, 1, 16]
+    # a repeated word between its neighbours is found where it was said, not elsewhere
+    t2 = make_transcript("the cat sat on the mat and the dog ate")
+    assert indices(align(t2.words, "the dog sat")) == [7, 8, 2]
+    assert indices(align(t2.words, "sat on the mat")) == [2, 3, 4, 5]
+
+
+def test_reordered_sentences_keep_contiguous_runs():
+    t = make_transcript()
+    first, second = t.text().split(" [pause 1.2s] ")
+    pieces = align(t.words, second + " " + first)
+    runs = sum(1 for a, b in zip(pieces, pieces[1:]) if b.index != a.index + 1) + 1
+    assert runs == 2
+    assert indices(pieces)[0] == 10  # the second "he"
+
+
+def test_one_click_filler_removal_and_pause_shortening():
+    t = make_transcript()
+    assert "um" not in tokenize(remove_fillers(t.text()))
+    short = shorten_pauses(t.text(), 0.3)
+    assert "[pause 0.3s]" in short and "[pause 1.2s]" not in short
+    edits = edit_list(t, short)
+    full = edit_list(t, t.text())
+    assert full.duration - edits.duration == pytest.approx(0.9, abs=0.02)
+    assert edit_list(t, shorten_pauses(t.text(), 0)).duration < edits.duration
+
+
+def test_text_sharing_nothing_with_the_transcript_is_a_clear_error():
+    t = make_transcript()
+    with pytest.raises(EditError, match="shares no words"):
+        edit_list(t, "completely different words")
+    with pytest.raises(EditError, match="never said.*'banana'"):
+        edit_list(t, "he was banana")
+    with pytest.raises(EditError, match="empty"):
+        edit_list(t, "   ")
+
+
+def test_cut_points_snap_into_the_quiet_gap_with_a_margin():
+    t = make_transcript()
+    audio = speech_like(t)
+    env = energy_envelope(audio, 16_000)
+    text = t.text().replace(" an um ill", "")
+    edits = edit_list(t, text, audio=audio)
+    words = {w.text: w for w in t.words}
+    first, second = edits.spans
+    # the first span ends after "not" (+ margin) but before "an" starts; the second starts before "disposed"
+    assert words["not"].end + 0.02 <= first.end < words["an"].start
+    assert words["ill"].end < second.start <= words["disposed"].start - 0.02
+    for cut in (first.end, second.start):
+        assert env[int(cut / 0.01)] < -40  # the cut lies in silence
+
+
+def test_remap_puts_kept_words_on_the_output_timeline():
+    t = make_transcript()
+    edits = edit_list(t, "might even have been made amiable himself he was not")
+    words = edits.remap(t)
+    assert [w.text for w in words if w.kind == "word"][:2] == ["might", "even"]
+    assert all(0 <= w.start <= w.end <= edits.duration + 1e-9 for w in words)
+    starts = [w.start for w in words]
+    assert starts == sorted(starts)

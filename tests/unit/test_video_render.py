@@ -1,0 +1,113 @@
+"""Rendering real media: lengths match the kept spans, cuts are frame-exact, audio fades, sources untouched."""
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from padl_lib.video.media import load_audio, probe, sha256_file
+from padl_lib.video.render import apply_fades, frame_grid, render, transition_windows
+from padl_lib.video.samples import SCREENCAST
+
+SPANS = [(0.5, 2.0), (3.0, 4.2), (1.0, 1.5), (6.0, 8.3)]
+
+
+@pytest.fixture(scope="module")
+def counter_video(tmp_path_factory) -> Path:
+    """4 s of ffmpeg's testsrc2 (every frame differs) at 25 fps with a steady 440 Hz tone."""
+    path = tmp_path_factory.mktemp("media") / "counter.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+                    "-c:v", "libx264", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+                   check=True)
+    return path
+
+
+def decoded_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray").astype(np.float32) for f in c.decode(video=0)]
+
+
+def counted_frames(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def test_screencast_render_matches_kept_spans_and_leaves_source_untouched(tmp_path):
+    before = sha256_file(SCREENCAST)
+    result = render(SCREENCAST, SPANS, tmp_path / "out.mp4")
+    info = probe(result.path)
+    expected = sum(b - a for a, b in SPANS)
+    frame = 1 / 30
+    assert abs(result.duration - expected) <= frame
+    assert abs(info.duration - expected) <= frame
+    assert abs(counted_frames(result.path) / 30 - expected) <= frame
+    assert abs(len(load_audio(result.path)) / 16_000 - expected) <= frame
+    assert sha256_file(SCREENCAST) == before
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_cuts_are_frame_exact(counter_video, tmp_path):
+    spans = [(0.4, 1.0), (2.2, 2.6), (0.0, 0.2)]
+    out = render(counter_video, spans, tmp_path / "cut.mp4").path
+    source, rendered = decoded_frames(counter_video), decoded_frames(out)
+    grid = frame_grid(counter_video)
+    expected = [k for a, b in spans for k in range(len(source)) if a - 1e-3 <= grid[k] + 0.02 and grid[k] < b - 0.02]
+    assert len(rendered) == len(expected)
+    for frame, k in zip(rendered, expected):
+        errors = [np.mean((frame - source[j]) ** 2) for j in range(len(source))]
+        assert int(np.argmin(errors)) == k
+
+
+def test_every_cut_fades_the_audio(counter_video, tmp_path):
+    out = render(counter_video, [(0.5, 1.5), (2.5, 3.5)], tmp_path / "fade.mp4", fade=0.01).path
+    with av.open(str(out)) as c:
+        rate = c.streams.audio[0].rate
+    audio = load_audio(out, sample_rate=rate)
+    cut = int(1.0 * rate)
+    rms = lambda a, b: float(np.sqrt(np.mean(audio[a:b] ** 2)))  # noqa: E731
+    steady = rms(cut - int(0.2 * rate), cut - int(0.1 * rate))
+    at_cut = rms(cut - int(0.002 * rate), cut + int(0.002 * rate))
+    assert steady > 0.05  # ffmpeg sine: amplitude 1/8
+    assert at_cut < 0.3 * steady
+
+
+def test_fade_shape_is_a_raised_cosine_at_both_sides_of_a_join():
+    pieces = [np.ones((1, 1000), np.float32), np.ones((1, 1000), np.float32)]
+    joined = apply_fades(pieces, rate=1000, fade=0.01, fade_first=False, fade_last=False)[0]
+    assert joined[0] == 1 and joined[-1] == 1
+    assert joined[999] < 0.05 and joined[1000] == 0
+    assert np.all(np.diff(joined[990:1000]) < 0) and np.all(np.diff(joined[1000:1010]) > 0)
+
+
+def test_transitions_keep_the_length_and_change_only_frames_around_cuts(counter_video, tmp_path):
+    spans = [(0.0, 1.0), (2.0, 3.0)]
+    plain = decoded_frames(render(counter_video, spans, tmp_path / "plain.mp4").path)
+    for kind in ("dissolve", "morph"):
+        mixed = decoded_frames(render(counter_video, spans, tmp_path / f"{kind}.mp4", transition=kind).path)
+        assert len(mixed) == len(plain) == 50
+        changed = [i for i, (a, b) in enumerate(zip(plain, mixed)) if np.mean(np.abs(a - b)) > 2]
+        assert changed and set(changed) <= set(range(*transition_windows([25, 25], 3)[0]))
+
+
+def test_audio_only_media_renders_audio(tmp_path):
+    wav = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+    result = render(wav, [(0.2, 1.0), (1.5, 2.5)], tmp_path / "short.wav")
+    assert not probe(result.path).has_video
+    assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=1e-3)
+
+
+def test_bad_requests_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        render(SCREENCAST, SPANS, SCREENCAST)
+    with pytest.raises(ValueError, match="unknown transition"):
+        render(SCREENCAST, SPANS, tmp_path / "x.mp4", transition="wipe")
+    with pytest.raises(ValueError, match="5-20 ms"):
+        render(SCREENCAST, SPANS, tmp_path / "x.mp4", fade=0.1)
+    with pytest.raises(ValueError, match="end > start"):
+        render(SCREENCAST, [(2.0, 1.0)], tmp_path / "x.mp4")
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(ValueError, match="corrupt|FFmpeg"):
+        render(corrupt, SPANS, tmp_path / "y.mp4")
