@@ -16,6 +16,7 @@ import opentimelineio as otio
 from padl_lib.io import atomic_path
 from padl_lib.video.edit import EditList
 from padl_lib.video.media import probe
+from padl_lib.video.render import frame_grid, frame_rate
 from padl_lib.video.transcript import Transcript
 
 ADAPTERS = {".edl": "cmx_3600", ".fcpxml": "fcpx_xml", ".otio": "otio_json"}
@@ -23,34 +24,35 @@ AUDIO_ONLY_RATE = Fraction(25)
 __all__ = ["timeline", "write_timeline", "write_subtitles", "edited_transcript"]
 
 
-def _rate(media: Path) -> tuple[float, bool]:
+def _rate(media: Path) -> tuple[float, bool, bool]:
+    """Frame rate of the timeline (the video's, else 25), and whether there is video / audio."""
     info = probe(media)
-    rate = info.fps if info.has_video and info.fps else AUDIO_ONLY_RATE
-    return float(Fraction(rate).limit_denominator(1001)), info.has_video
+    rate = frame_rate(frame_grid(media)) if info.has_video else AUDIO_ONLY_RATE
+    return float(rate), info.has_video, info.has_audio
 
 
 def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit") -> otio.schema.Timeline:
-    """An OpenTimelineIO timeline of the kept spans of `media` in output order."""
+    """An OpenTimelineIO timeline of the kept spans of `media` in output order (video and audio tracks)."""
     media = Path(media).resolve()
-    rate, has_video = _rate(media)
-    kind = otio.schema.TrackKind.Video if has_video else otio.schema.TrackKind.Audio
+    rate, has_video, has_audio = _rate(media)
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
                                         otio.opentime.RationalTime(round(edits.source_duration * rate), rate))
     reel = (re.sub(r"[^A-Za-z0-9]", "", media.stem).upper() or "PADL")[:8]
-    track = otio.schema.Track(name="V1" if has_video else "A1", kind=kind)
-    for n, span in enumerate(edits.spans, start=1):
-        first, last = round(span.start * rate), round(span.end * rate)
-        if last <= first:
-            continue
-        clip = otio.schema.Clip(
-            name=f"{media.name} #{n}",
-            media_reference=otio.schema.ExternalReference(target_url=media.as_uri(), available_range=available),
-            source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(first, rate),
-                                                 otio.opentime.RationalTime(last - first, rate)),
-            metadata={"cmx_3600": {"reel": reel}})
-        track.append(clip)
     result = otio.schema.Timeline(name=name)
-    result.tracks.append(track)
+    kinds = [(otio.schema.TrackKind.Video, "V1")] * has_video + [(otio.schema.TrackKind.Audio, "A1")] * has_audio
+    for kind, track_name in kinds:
+        track = otio.schema.Track(name=track_name, kind=kind)
+        for n, span in enumerate(edits.spans, start=1):
+            first, last = round(span.start * rate), round(span.end * rate)
+            if last > first:
+                track.append(otio.schema.Clip(
+                    name=f"{media.name} #{n}",
+                    media_reference=otio.schema.ExternalReference(target_url=media.as_uri(),
+                                                                  available_range=available),
+                    source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(first, rate),
+                                                         otio.opentime.RationalTime(last - first, rate)),
+                    metadata={"cmx_3600": {"reel": reel}}))
+        result.tracks.append(track)
     return result
 
 

@@ -35,7 +35,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
-__all__ = ["RenderResult", "render", "frame_grid", "snap_spans", "span_frame_counts", "transition_windows",
+__all__ = ["RenderResult", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts", "transition_windows",
            "apply_fades", "TRANSITIONS"]
 
 
@@ -80,6 +80,11 @@ def frame_grid(media: str | os.PathLike) -> np.ndarray:
     grid = np.array(stamps + [stamps[-1] + last_duration])
     grid[0] = min(grid[0], 0.0)
     return grid
+
+
+def frame_rate(grid: np.ndarray) -> Fraction:
+    """The nominal frame rate of a frame grid (from the median frame duration, e.g. 30 or 30000/1001)."""
+    return Fraction(1 / float(np.median(np.diff(grid)))).limit_denominator(1001)
 
 
 def snap_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[tuple[float, float]]:
@@ -304,7 +309,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                     out.mux(packet)
                 report(progress, 1, 1, "render")
                 return _result(output, duration, 0, spans)
-            rate_v = Fraction(1 / float(np.median(np.diff(grid)))).limit_denominator(1001)
+            rate_v = frame_rate(grid)
             video_out = _video_stream(out, video_in, rate_v, crf)
             video_in.thread_type = "AUTO"
             audio_packets = deque(_audio_packets(audio_out, audio, layout) if audio_out is not None else ())

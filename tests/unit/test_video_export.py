@@ -1,0 +1,70 @@
+"""Exports for editors (CMX 3600 EDL, FCPXML via OpenTimelineIO) and subtitles of the edited video."""
+import opentimelineio as otio
+import pysubs2
+import pytest
+from test_video_edit import make_transcript
+
+from padl_lib.video.edit import edit_list
+from padl_lib.video.export import edited_transcript, timeline, write_subtitles, write_timeline
+from padl_lib.video.media import sha256_file
+from padl_lib.video.samples import SCREENCAST
+
+RATE = 30  # the screencast's frame rate
+
+
+@pytest.fixture
+def edit():
+    transcript = make_transcript()
+    transcript.media, transcript.checksum = SCREENCAST, sha256_file(SCREENCAST)
+    return transcript, edit_list(transcript, "he was amiable himself he might")
+
+
+def source_ranges(tl):
+    return [(c.source_range.start_time.to_seconds(), c.source_range.duration.to_seconds())
+            for c in tl.tracks[0].find_clips()]
+
+
+def test_timeline_has_one_clip_per_span_in_output_order(edit):
+    _, edits = edit
+    tl = timeline(edits, SCREENCAST)
+    assert [t.kind for t in tl.tracks] == ["Video", "Audio"]
+    ranges = source_ranges(tl)
+    assert len(ranges) == len(edits.spans) == 3
+    for (start, duration), span in zip(ranges, edits.spans):
+        assert start == pytest.approx(span.start, abs=1 / RATE)
+        assert duration == pytest.approx(span.duration, abs=1 / RATE)
+
+
+@pytest.mark.parametrize("suffix", [".edl", ".fcpxml", ".otio"])
+def test_written_timelines_read_back_with_the_same_cuts(edit, tmp_path, suffix):
+    _, edits = edit
+    path = write_timeline(edits, SCREENCAST, tmp_path / f"cut{suffix}")
+    back = otio.adapters.read_from_file(str(path), **({"rate": RATE} if suffix == ".edl" else {}))
+    flat = lambda ranges: [x for r in ranges for x in r]  # noqa: E731
+    assert flat(source_ranges(back)) == pytest.approx(flat(source_ranges(timeline(edits, SCREENCAST))))
+    assert SCREENCAST.as_uri() in path.read_text()
+
+
+def test_edl_is_cmx_3600(edit, tmp_path):
+    _, edits = edit
+    lines = write_timeline(edits, SCREENCAST, tmp_path / "cut.edl").read_text().splitlines()
+    events = [line for line in lines if line[:3].isdigit()]
+    assert lines[0].startswith("TITLE:") and len(events) == 3
+    assert events[0].split()[:4] == ["001", "MOVIEHEL", "V", "C"]
+
+
+def test_subtitles_follow_the_edited_timeline(edit, tmp_path):
+    transcript, edits = edit
+    for suffix in (".srt", ".vtt"):
+        subs = pysubs2.load(str(write_subtitles(transcript, edits, tmp_path / f"edit{suffix}")))
+        text = " ".join(e.plaintext.replace("\n", " ") for e in subs)
+        assert text.split() == ["he", "was", "amiable", "himself", "he", "might"]
+        assert subs[-1].end / 1000 <= edits.duration + 1e-3
+    words = edited_transcript(transcript, edits).words
+    assert words[2].text == "amiable" and words[2].start < 1.5 < transcript.words[16].start
+
+
+def test_unknown_formats_are_refused(edit, tmp_path):
+    _, edits = edit
+    with pytest.raises(ValueError, match="unknown timeline format"):
+        write_timeline(edits, SCREENCAST, tmp_path / "cut.xml")

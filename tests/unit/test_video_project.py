@@ -1,0 +1,82 @@
+"""The editing session: autosaved next to the media, undo/redo, one-click edits, resume."""
+import json
+import shutil
+
+import pytest
+from test_video_edit import make_transcript
+
+from padl_lib.video.media import sha256_file
+from padl_lib.video.project import Project, ProjectError, project_path
+from padl_lib.video.samples import SCREENCAST
+
+
+@pytest.fixture
+def transcript(tmp_path):
+    media = tmp_path / "lecture.mp4"
+    shutil.copyfile(SCREENCAST, media)
+    t = make_transcript()
+    t.media, t.checksum = media, sha256_file(media)
+    return t
+
+
+def test_new_project_lives_next_to_the_media_and_autosaves(transcript):
+    project = Project.open(transcript)
+    assert project.path == transcript.media.with_name("lecture.padlproj.json")
+    assert project.path.is_file() and project.text == transcript.text()
+    project.edit("he was not an ill disposed young man")
+    saved = json.loads(project.path.read_text())
+    assert saved["text"] == "he was not an ill disposed young man"
+    assert saved["undo"] == [transcript.text()]
+
+
+def test_undo_redo_and_one_click_edits(transcript):
+    project = Project.open(transcript)
+    original = project.text
+    assert project.remove_fillers() and "um" not in project.text.split()
+    assert project.shorten_pauses(0.3) and "[pause 0.3s]" in project.text
+    assert not project.remove_fillers()  # nothing left to remove: no new history entry
+    assert project.undo() and "[pause 1.2s]" in project.text
+    assert project.undo() and project.text == original
+    assert not project.undo()
+    assert project.redo() and "um" not in project.text.split()
+    project.edit("he was")
+    assert not project.redo()  # a new edit clears the redo history
+    assert project.edit_list().duration < 1.0
+
+
+def test_session_resumes_from_the_project_file(transcript):
+    project = Project.open(transcript)
+    project.edit("he might even have been made amiable himself")
+    project.undo()
+    project.redo()
+    resumed = Project.open(make_transcript_like(transcript))
+    assert resumed.text == "he might even have been made amiable himself"
+    assert resumed.undo_stack == project.undo_stack
+    assert resumed.undo() and resumed.text == transcript.text()
+
+
+def make_transcript_like(transcript):
+    t = make_transcript()
+    t.media, t.checksum = transcript.media, transcript.checksum
+    return t
+
+
+def test_changed_media_or_broken_files_are_clear_errors(transcript):
+    project = Project.open(transcript)
+    with open(transcript.media, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ProjectError, match="does not match"):
+        Project.load(project.path)
+    project.path.write_text("{not json")
+    with pytest.raises(ProjectError, match="not valid JSON"):
+        Project.load(project.path)
+    project.path.write_text(json.dumps({"format": "padl-video-project", "version": 99}))
+    with pytest.raises(ProjectError, match="version 99"):
+        Project.load(project.path)
+
+
+def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    path = project_path(SCREENCAST)
+    assert path.parent == tmp_path / "work" / "projects"
+    assert path.name.startswith("movie-hello-") and path.name.endswith(".padlproj.json")
