@@ -44,7 +44,9 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
                                        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
   const __m256i low = _mm256_set1_epi8(0x0F);
   const uint64_t* b = g.b + blk * g.kw * kBlock;
-  const uint64_t* a = g.a + r0 * g.lda;
+  const uint64_t* a[NR];
+  for (int r = 0; r < NR; ++r) a[r] = g.a + g.row_offset[r0 + r];
+  const int64_t* ko = g.k_offset;
   __m256i total[NR][2];
   for (int r = 0; r < NR; ++r) total[r][0] = total[r][1] = _mm256_setzero_si256();
   for (int64_t k0 = 0; k0 < g.kw; k0 += 31) {
@@ -55,7 +57,7 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
       __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k * kBlock));
       __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k * kBlock + 4));
       for (int r = 0; r < NR; ++r) {
-        __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(a[r * g.lda + k]));
+        __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(a[r][ko[k]]));
         bytes[r][0] = _mm256_add_epi8(bytes[r][0], popcount_bytes(_mm256_xor_si256(v, w0), lut, low));
         bytes[r][1] = _mm256_add_epi8(bytes[r][1], popcount_bytes(_mm256_xor_si256(v, w1), lut, low));
       }

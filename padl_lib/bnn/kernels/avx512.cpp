@@ -43,12 +43,14 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
     for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_setzero_si512();
   const uint64_t* b = g.b + blk0 * g.kw * kBlock;
   const int64_t bstride = g.kw * kBlock;
-  const uint64_t* a = g.a + r0 * g.lda;
+  const uint64_t* a[NR];
+  for (int r = 0; r < NR; ++r) a[r] = g.a + g.row_offset[r0 + r];
+  const int64_t* ko = g.k_offset;
   for (int64_t k = 0; k < g.kw; ++k) {
     __m512i w[NB];
     for (int j = 0; j < NB; ++j) w[j] = _mm512_loadu_si512(b + j * bstride + k * kBlock);
     for (int r = 0; r < NR; ++r) {
-      __m512i v = _mm512_set1_epi64(static_cast<int64_t>(a[r * g.lda + k]));
+      __m512i v = _mm512_set1_epi64(static_cast<int64_t>(a[r][ko[k]]));
       for (int j = 0; j < NB; ++j)
         acc[r][j] = _mm512_add_epi64(acc[r][j], _mm512_popcnt_epi64(_mm512_xor_si512(v, w[j])));
     }

@@ -96,7 +96,10 @@ py::array gemm(Array<uint64_t> a, Array<uint64_t> b, int32_t nbits, py::object s
   std::vector<uint64_t> blocked = padl::block_weights(b.data(), outputs, b.shape(1));
   padl::Gemm g;
   g.a = a.data();
-  g.lda = a.shape(1);
+  std::vector<int64_t> row_offset, k_offset;
+  padl::dense_offsets(a.shape(0), a.shape(1), row_offset, k_offset);
+  g.row_offset = row_offset.data();
+  g.k_offset = k_offset.data();
   g.rows = a.shape(0);
   g.kw = a.shape(1);
   g.b = blocked.data();

@@ -38,8 +38,11 @@ struct Transform {
 
 // One binary GEMM: rows of A (pixels) against blocked weights B, with the output transform.
 struct Gemm {
-  const uint64_t* a = nullptr;  // P rows of kw words, row stride lda
-  int64_t lda = 0;
+  // Row r of A is a[row_offset[r] + k_offset[k]] for k < kw (an indirect GEMM: a conv reads
+  // its taps straight from the zero-padded input, no im2col copy).
+  const uint64_t* a = nullptr;
+  const int64_t* row_offset = nullptr;  // rows entries
+  const int64_t* k_offset = nullptr;    // kw entries
   int64_t rows = 0;             // P
   int64_t kw = 0;               // words per row
   const uint64_t* b = nullptr;  // blocked weights [blocks_for(O)][kw][kBlock]
@@ -101,6 +104,8 @@ struct ConvShape {
 
 // Pack float rows with the active ISA, threaded over rows.
 void pack_rows(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint64_t* out);
+// Offsets of a dense row-major (rows, kw) A.
+void dense_offsets(int64_t rows, int64_t kw, std::vector<int64_t>& row_offset, std::vector<int64_t>& k_offset);
 // Block plain packed weights [O][kw] into [blocks][kw][kBlock].
 std::vector<uint64_t> block_weights(const uint64_t* plain, int64_t outputs, int64_t kw);
 
@@ -123,6 +128,7 @@ class BinaryConv {
   int64_t cached_h_ = -1, cached_w_ = -1;
   std::vector<int32_t> corr_;
   std::vector<uint8_t> pattern_;
+  std::vector<int64_t> row_offset_, k_offset_;
 };
 
 // Reference of a whole conv: direct loops over taps, padded taps skipped (no correction).

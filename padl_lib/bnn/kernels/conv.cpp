@@ -46,6 +46,13 @@ void pack_rows(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint
   parallel_rows(rows, [&](int64_t begin, int64_t end) { isa.pack(x + begin * ldx, end - begin, channels, ldx, out + begin * cw); });
 }
 
+void dense_offsets(int64_t rows, int64_t kw, std::vector<int64_t>& row_offset, std::vector<int64_t>& k_offset) {
+  row_offset.resize(rows);
+  for (int64_t r = 0; r < rows; ++r) row_offset[r] = r * kw;
+  k_offset.resize(kw);
+  for (int64_t k = 0; k < kw; ++k) k_offset[k] = k;
+}
+
 std::vector<uint64_t> block_weights(const uint64_t* plain, int64_t outputs, int64_t kw) {
   std::vector<uint64_t> blocked(blocks_for(outputs) * kw * kBlock, 0);  // padded outputs: zero weights
   for (int64_t o = 0; o < outputs; ++o)
@@ -110,6 +117,15 @@ void BinaryConv::prepare_padding(int64_t h, int64_t w) {
           for (int64_t o = 0; o < outputs_; ++o) corr[o] += wsum_[o * kh_ * kw_ + dy * kw_ + dx];
         }
     }
+  // Indirect GEMM offsets into the zero-padded input (wp words per padded row).
+  const int64_t wp = w + 2 * pw_;
+  row_offset_.resize(oh * ow);
+  for (int64_t y = 0; y < oh; ++y)
+    for (int64_t x = 0; x < ow; ++x) row_offset_[y * ow + x] = (y * sh_ * wp + x * sw_) * cw_;
+  k_offset_.resize(kh_ * kw_ * cw_);
+  for (int64_t dy = 0; dy < kh_; ++dy)
+    for (int64_t dx = 0; dx < kw_; ++dx)
+      for (int64_t c = 0; c < cw_; ++c) k_offset_[(dy * kw_ + dx) * cw_ + c] = (dy * wp + dx) * cw_ + c;
   pattern_.resize(oh * ow);
   for (int64_t y = 0; y < oh; ++y)
     for (int64_t x = 0; x < ow; ++x)
@@ -120,44 +136,39 @@ void BinaryConv::prepare_padding(int64_t h, int64_t w) {
 
 void BinaryConv::run(const uint64_t* x, int64_t n, int64_t h, int64_t w, const Transform& t) {
   ConvShape s = shape(n, h, w);
-  const int64_t oh = s.oh(), ow = s.ow(), rows = oh * ow, kwords = kh_ * kw_ * cw_;
-  const bool direct = kh_ == 1 && kw_ == 1 && sh_ == 1 && sw_ == 1 && ph_ == 0 && pw_ == 0;
+  const int64_t oh = s.oh(), ow = s.ow(), rows = oh * ow;
+  const int64_t hp = h + 2 * ph_, wp = w + 2 * pw_;
+  const bool padded = ph_ > 0 || pw_ > 0;
+  prepare_padding(h, w);
   Gemm g;
   g.rows = rows;
-  g.kw = kwords;
+  g.kw = kh_ * kw_ * cw_;
   g.b = blocked_.data();
   g.outputs = outputs_;
   g.nbits = static_cast<int32_t>(kh_ * kw_ * channels_);
-  if (!direct) {
-    prepare_padding(h, w);
+  g.row_offset = row_offset_.data();
+  g.k_offset = k_offset_.data();
+  if (corr_.size() > static_cast<size_t>(blocks_for(outputs_) * kBlock)) {
     g.corr = corr_.data();
-    g.pattern = corr_.size() > static_cast<size_t>(blocks_for(outputs_) * kBlock) ? pattern_.data() : nullptr;
+    g.pattern = pattern_.data();
   }
-  std::vector<uint64_t>& cols = scratch();
-  if (!direct && cols.size() < static_cast<size_t>(rows * kwords)) cols.resize(rows * kwords);
+  std::vector<uint64_t>& buffer = scratch();
+  if (padded && buffer.size() < static_cast<size_t>(hp * wp * cw_)) buffer.resize(hp * wp * cw_);
   for (int64_t img = 0; img < n; ++img) {
     const uint64_t* src = x + img * h * w * cw_;
-    if (direct) {
+    if (padded) {  // a zero border (+1 bits, removed again by the padding correction)
+      uint64_t* dst = buffer.data();
+      std::fill(dst, dst + ph_ * wp * cw_, uint64_t{0});
+      std::fill(dst + (ph_ + h) * wp * cw_, dst + hp * wp * cw_, uint64_t{0});
+      for (int64_t y = 0; y < h; ++y) {
+        uint64_t* row = dst + ((y + ph_) * wp) * cw_;
+        std::fill(row, row + pw_ * cw_, uint64_t{0});
+        std::memcpy(row + pw_ * cw_, src + y * w * cw_, w * cw_ * sizeof(uint64_t));
+        std::fill(row + (pw_ + w) * cw_, row + wp * cw_, uint64_t{0});
+      }
+      g.a = buffer.data();
+    } else {
       g.a = src;
-      g.lda = cw_;
-    } else {  // im2col: each output pixel's taps side by side; padded taps are zero words (+1)
-      uint64_t* dst = cols.data();
-      for (int64_t y = 0; y < oh; ++y)
-        for (int64_t xo = 0; xo < ow; ++xo)
-          for (int64_t dy = 0; dy < kh_; ++dy) {
-            const int64_t iy = y * sh_ + dy - ph_;
-            for (int64_t dx = 0; dx < kw_; ++dx, dst += cw_) {
-              const int64_t ix = xo * sw_ + dx - pw_;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                std::fill(dst, dst + cw_, uint64_t{0});
-              } else {
-                const uint64_t* from = src + (iy * w + ix) * cw_;
-                std::copy(from, from + cw_, dst);
-              }
-            }
-          }
-      g.a = cols.data();
-      g.lda = kwords;
     }
     g.t = t;
     if (t.bits) g.t.bits = t.bits + img * rows * t.ld_bits;

@@ -33,7 +33,9 @@ void pack_neon(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint
 template <int NR>
 inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64_t blk) {
   const uint64_t* b = g.b + blk * g.kw * kBlock;
-  const uint64_t* a = g.a + r0 * g.lda;
+  const uint64_t* a[NR];
+  for (int r = 0; r < NR; ++r) a[r] = g.a + g.row_offset[r0 + r];
+  const int64_t* ko = g.k_offset;
   uint64x2_t total[NR][4];
   for (int r = 0; r < NR; ++r)
     for (int j = 0; j < 4; ++j) total[r][j] = vdupq_n_u64(0);
@@ -46,7 +48,7 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
       uint64x2_t w[4];
       for (int j = 0; j < 4; ++j) w[j] = vld1q_u64(b + k * kBlock + 2 * j);
       for (int r = 0; r < NR; ++r) {
-        uint64x2_t v = vdupq_n_u64(a[r * g.lda + k]);
+        uint64x2_t v = vdupq_n_u64(a[r][ko[k]]);
         for (int j = 0; j < 4; ++j)
           acc[r][j] = vpadalq_u8(acc[r][j], vcntq_u8(vreinterpretq_u8_u64(veorq_u64(v, w[j]))));
       }

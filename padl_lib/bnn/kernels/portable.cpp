@@ -26,7 +26,7 @@ void block_portable(const Gemm& g, int64_t r0, int64_t blk) {
   const uint64_t* b = g.b + blk * g.kw * kBlock;
   for (int64_t k = 0; k < g.kw; ++k) {
     for (int r = 0; r < Rows; ++r) {
-      uint64_t a = g.a[(r0 + r) * g.lda + k];
+      uint64_t a = g.a[g.row_offset[r0 + r] + g.k_offset[k]];
       for (int i = 0; i < kBlock; ++i) pop[r][i] += __builtin_popcountll(a ^ b[k * kBlock + i]);
     }
   }

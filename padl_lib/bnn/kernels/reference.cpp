@@ -52,7 +52,7 @@ void gemm_reference(const Gemm& g, int64_t row_begin, int64_t row_end) {
       for (int i = 0; i < kBlock; ++i) {
         int64_t pop = 0;
         for (int64_t k = 0; k < g.kw; ++k)
-          pop += popcount_reference(g.a[r * g.lda + k] ^ g.b[(blk * g.kw + k) * kBlock + i]);
+          pop += popcount_reference(g.a[g.row_offset[r] + g.k_offset[k]] ^ g.b[(blk * g.kw + k) * kBlock + i]);
         int64_t o = blk * kBlock + i;
         dots[i] = g.nbits - 2 * pop - (o < g.outputs ? corr_at(g, r, o) : 0);
       }
