@@ -22,14 +22,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from padl_lib.video.acoustics import HOP, frame_energy_db
+from padl_lib.video.media import SAMPLE_RATE
 from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause_token
 
 FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
 PAUSE_KEY = "[pause]"
+FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
 _TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\S+")
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
 __all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "align",
-           "edit_list", "remove_fillers", "shorten_pauses", "energy_envelope"]
+           "edit_list", "remove_fillers", "shorten_pauses", "CutSettings"]
 
 
 class EditError(ValueError):
@@ -210,16 +213,6 @@ class EditList:
         return out
 
 
-def energy_envelope(audio: np.ndarray, sample_rate: int, hop: float = 0.01) -> np.ndarray:
-    """Loudness (dB RMS) of `audio` in frames of `hop` seconds; frame k covers [k*hop, (k+1)*hop)."""
-    n = max(1, int(round(hop * sample_rate)))
-    frames = len(audio) // n
-    if frames == 0:
-        return np.zeros(0, dtype=np.float32)
-    power = np.square(audio[: frames * n].astype(np.float64)).reshape(frames, n).mean(axis=1)
-    return (10 * np.log10(power + 1e-10)).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class CutSettings:
     """How far cut points may move: `margin` of silence kept around speech, `reach` searched."""
@@ -227,20 +220,19 @@ class CutSettings:
     margin: float = 0.04
     reach: float = 0.25
     quiet_db: float = 3.0  # frames within this of the window's minimum count as equally quiet
-    hop: float = 0.01
 
 
-def _quietest(envelope: np.ndarray | None, lo: float, hi: float, target: float, s: CutSettings) -> float:
-    """The time in [lo, hi] nearest `target` among the quietest envelope frames."""
+def _quietest(energy_db: np.ndarray | None, lo: float, hi: float, target: float, s: CutSettings) -> float:
+    """The time in [lo, hi] nearest `target` among the quietest 10 ms frames of `energy_db`."""
     target = min(max(target, lo), hi)
-    if envelope is None or hi - lo < s.hop:
+    if energy_db is None or hi - lo < FRAME:
         return target
-    k0, k1 = int(np.ceil(lo / s.hop)), min(int(hi / s.hop), len(envelope) - 1)
+    k0, k1 = int(np.ceil(lo / FRAME)), min(int(hi / FRAME), len(energy_db) - 1)
     if k1 < k0:
         return target
-    window = envelope[k0:k1 + 1]
+    window = energy_db[k0:k1 + 1]
     quiet = np.flatnonzero(window <= window.min() + s.quiet_db) + k0
-    centres = np.clip((quiet + 0.5) * s.hop, lo, hi)
+    centres = np.clip((quiet + 0.5) * FRAME, lo, hi)
     return float(centres[np.argmin(np.abs(centres - target))])
 
 
@@ -291,18 +283,17 @@ def _runs(words: Sequence[Word], pieces: Sequence[Piece]) -> list[tuple[float, f
 
 
 def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None = None,
-              sample_rate: int = 16_000, duration: float | None = None,
-              settings: CutSettings = CutSettings()) -> EditList:
+              duration: float | None = None, settings: CutSettings = CutSettings()) -> EditList:
     """The edit decision list for `edited_text`; cut points snap to low energy in `audio` if given.
 
-    `audio` is the recording's mono speech (e.g. `media.load_audio`); without it cuts sit
+    `audio` is the recording's 16 kHz mono speech (`media.load_audio`); without it cuts sit
     `settings.margin` outside the kept words (never past the middle of a gap). `duration`
     defaults to the audio's length, else to the end of the last item.
     """
     words = transcript.words
     if duration is None:
-        duration = len(audio) / sample_rate if audio is not None else (words[-1].end if words else 0.0)
-    envelope = energy_envelope(audio, sample_rate, settings.hop) if audio is not None else None
+        duration = len(audio) / SAMPLE_RATE if audio is not None else (words[-1].end if words else 0.0)
+    envelope = frame_energy_db(audio) if audio is not None else None
     before, after = _spoken_bounds(words, duration)
     spans = []
     for start, end, items, word_start, word_end in _runs(words, align(words, edited_text)):

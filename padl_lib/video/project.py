@@ -157,6 +157,6 @@ class Project:
         """One click: shorten every pause to at most `max_seconds`."""
         return self.edit(shorten_pauses(self.text, max_seconds))
 
-    def edit_list(self, audio: np.ndarray | None = None, sample_rate: int = 16_000) -> EditList:
-        """The cut list of the current text (cuts snapped to quiet moments of `audio` if given)."""
-        return edit_list(self.transcript, self.text, audio=audio, sample_rate=sample_rate)
+    def edit_list(self, audio: np.ndarray | None = None) -> EditList:
+        """The cut list of the current text (cuts snapped to quiet moments of 16 kHz `audio` if given)."""
+        return edit_list(self.transcript, self.text, audio=audio)

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from padl_lib.video.edit import (EditError, align, edit_list, energy_envelope, remove_fillers, shorten_pauses,
-                                 token_key, tokenize)
+from padl_lib.video.acoustics import frame_energy_db
+from padl_lib.video.edit import EditError, align, edit_list, remove_fillers, shorten_pauses, token_key, tokenize
 from padl_lib.video.transcript import Transcript, Word
 
 SCRIPT = "he was not an um ill disposed young man PAUSE he might even have been made amiable himself"
@@ -106,7 +106,7 @@ def test_text_sharing_nothing_with_the_transcript_is_a_clear_error():
 def test_cut_points_snap_into_the_quiet_gap_with_a_margin():
     t = make_transcript()
     audio = speech_like(t)
-    env = energy_envelope(audio, 16_000)
+    env = frame_energy_db(audio)
     text = t.text().replace(" an um ill", "")
     edits = edit_list(t, text, audio=audio)
     words = {w.text: w for w in t.words}

@@ -1,0 +1,75 @@
+"""The `render` and `export` subcommands of `python -m padl_lib.video` (registered by `__main__`).
+
+    python -m padl_lib.video render MEDIA T.json EDITED.txt -o OUT.mp4 [--transition none|dissolve|morph]
+    python -m padl_lib.video export T.json EDITED.txt --edl OUT.edl --fcpxml OUT.fcpxml --srt OUT.srt
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from padl_lib.progress import tqdm_progress
+from padl_lib.video.edit import EditList, edit_list
+from padl_lib.video.export import write_subtitles, write_timeline
+from padl_lib.video.media import load_audio
+from padl_lib.video.render import TRANSITIONS, render
+from padl_lib.video.transcript import Transcript
+
+__all__ = ["add_edit_commands", "load_edit"]
+
+
+def load_edit(transcript_path: str | Path, edited_path: str | Path,
+              media: str | Path | None = None) -> tuple[Transcript, EditList]:
+    """The transcript (checked against `media`) and the cut list of the edited text file."""
+    transcript = Transcript.load(transcript_path, media=media)
+    try:
+        text = Path(edited_path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ValueError(f"edited text file not found: {edited_path}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{edited_path} is not UTF-8 text: {exc}") from exc
+    return transcript, edit_list(transcript, text, audio=load_audio(transcript.media))
+
+
+def _render(args: argparse.Namespace) -> None:
+    transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
+    result = render(transcript.media, [(s.start, s.end) for s in edits.spans], args.output,
+                    fade=args.fade_ms / 1000, transition=args.transition, progress=tqdm_progress("frame"))
+    print(f"wrote {result.path}: {result.duration:.2f} s from {edits.source_duration:.2f} s, "
+          f"{len(result.spans)} span(s), {result.frames} frames")
+
+
+def _export(args: argparse.Namespace) -> None:
+    targets = [p for p in (args.edl, args.fcpxml, args.otio, args.srt, args.vtt) if p]
+    if not targets:
+        raise ValueError("nothing to export: give --edl, --fcpxml, --otio, --srt and/or --vtt")
+    transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
+    for path in (args.edl, args.fcpxml, args.otio):
+        if path:
+            print(f"wrote {write_timeline(edits, transcript.media, path)}")
+    for path in (args.srt, args.vtt):
+        if path:
+            print(f"wrote {write_subtitles(transcript, edits, path)}")
+
+
+def add_edit_commands(subparsers) -> None:
+    """Add `render` and `export` to the `python -m padl_lib.video` argument parser."""
+    p = subparsers.add_parser("render", help="render the edited text of a transcript as a new video or audio file")
+    p.add_argument("media", help="the recording the transcript belongs to")
+    p.add_argument("transcript", help="its transcript (.json from `transcribe`)")
+    p.add_argument("edited", help="the transcript's text as edited by you (UTF-8 .txt)")
+    p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mov, .mkv; audio: .m4a, .wav, .mp3)")
+    p.add_argument("--transition", choices=TRANSITIONS, default="none", help="hide jump cuts (default: none)")
+    p.add_argument("--fade-ms", type=float, default=10.0, help="audio fade at every cut, 5-20 ms (default 10)")
+    p.set_defaults(func=_render)
+
+    p = subparsers.add_parser("export", help="export the edit as EDL / FCPXML / OTIO and subtitles of the edit")
+    p.add_argument("transcript", help="the transcript (.json from `transcribe`)")
+    p.add_argument("edited", help="the transcript's text as edited by you (UTF-8 .txt)")
+    p.add_argument("--media", help="the recording (default: the path stored in the transcript)")
+    p.add_argument("--edl", help="CMX 3600 edit decision list")
+    p.add_argument("--fcpxml", help="Final Cut Pro X XML")
+    p.add_argument("--otio", help="OpenTimelineIO JSON")
+    p.add_argument("--srt", help="SubRip subtitles of the edited video")
+    p.add_argument("--vtt", help="WebVTT subtitles of the edited video")
+    p.set_defaults(func=_export)
