@@ -1,0 +1,246 @@
+"""The engine's fast path: the IR compiled once into steps on the native kernels.
+
+Activations are channels-last: float NHWC (or NC) arrays, or `Packed` sign bits between binary
+layers. Compiling folds each binary layer's alpha, bias and the per-channel BatchNorm/Affine ops
+that follow it into one scale and bias per channel (the fused output transform); when the next
+op binarizes its input anyway, that transform becomes an integer threshold and the layer writes
+packed bits directly (no float round trip).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from padl_lib.bnn import engine as ir
+from padl_lib.bnn import native
+
+__all__ = ["Plan", "Packed", "binary_conv_layer"]
+
+
+@dataclass
+class Packed:
+    """Sign bits of an NHWC activation: words (N, H, W, ceil(C / 64)) uint64, `channels` = C."""
+    words: np.ndarray
+    channels: int
+
+
+Step = Callable[[object], object]
+
+
+def _float(x) -> np.ndarray:
+    if isinstance(x, Packed):
+        raise ValueError("internal: a float op received packed bits")
+    return x
+
+
+def _nhwc(x: np.ndarray) -> np.ndarray:
+    return x if x.ndim == 4 else x.reshape(x.shape[0], 1, 1, x.shape[1])
+
+
+class BinaryStep:
+    """Pack (unless already packed) -> binary conv -> fused output transform."""
+
+    def __init__(self, op: ir.BinaryConv2d | ir.BinaryLinear, scale: np.ndarray, bias: np.ndarray,
+                 to_bits: bool) -> None:
+        self.linear = isinstance(op, ir.BinaryLinear)
+        stride = (1, 1) if self.linear else op.stride
+        padding = (0, 0) if self.linear else op.padding
+        self.channels = op.weight.shape[1]
+        self.conv = native.binary_conv(op.weight, stride, padding)
+        if to_bits:
+            self.thresh, self.flip = native.thresholds(scale, bias)
+        else:
+            self.scale, self.bias = scale.astype(np.float32), bias.astype(np.float32)
+        self.to_bits = to_bits
+
+    def __call__(self, x):
+        if isinstance(x, Packed):
+            words = x.words
+        else:
+            words = native.pack(_nhwc(x))
+        if words.shape[-1] != -(-self.channels // 64):
+            raise ValueError(f"binary layer expects {self.channels} channels")
+        if self.to_bits:
+            return Packed(self.conv.run(words, thresh=self.thresh, flip=self.flip), self.conv.outputs)
+        y = self.conv.run(words, self.scale, self.bias)
+        return y.reshape(y.shape[0], -1) if self.linear else y
+
+
+def _fold(op: ir.BinaryConv2d | ir.BinaryLinear, following: list) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and bias per output channel of `op` followed by the per-channel `following` ops."""
+    out = op.weight.shape[0]
+    scale = np.ones(out) if op.alpha is None else op.alpha.astype(np.float64)
+    bias = np.zeros(out) if op.bias is None else op.bias.astype(np.float64)
+    for extra in following:
+        affine = extra.as_affine() if isinstance(extra, ir.BatchNorm) else extra
+        scale, bias = scale * affine.scale, bias * affine.scale + affine.bias
+    return scale, bias
+
+
+def _float_conv(weight: np.ndarray, bias: np.ndarray | None, stride, padding) -> Step:
+    o, c, kh, kw = weight.shape
+    matrix = np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))  # (kh, kw, C) rows
+
+    def run(x):
+        x = _float(x)
+        if x.shape[3] != c:
+            raise ValueError(f"conv expects {c} input channels, got {x.shape[3]}")
+        n = x.shape[0]
+        if (kh, kw) == (1, 1) and tuple(padding) == (0, 0):
+            cols = x[:, ::stride[0], ::stride[1], :]
+            oh, ow = cols.shape[1:3]
+            cols = cols.reshape(-1, c)
+        else:
+            xp = np.pad(x, ((0, 0), (padding[0],) * 2, (padding[1],) * 2, (0, 0)))
+            win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride[0], ::stride[1]]
+            oh, ow = win.shape[1:3]
+            cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)
+        y = cols @ matrix
+        if bias is not None:
+            y += bias
+        return y.reshape(n, oh, ow, o)
+
+    return run
+
+
+def _linear(weight: np.ndarray, bias: np.ndarray | None) -> Step:
+    matrix = np.ascontiguousarray(weight.T)
+
+    def run(x):
+        y = _float(x) @ matrix
+        return y + bias if bias is not None else y
+
+    return run
+
+
+def _pool(op: ir.MaxPool2d | ir.AvgPool2d) -> Step:
+    (kh, kw), (sh, sw), (ph, pw) = op.kernel, op.stride, op.padding
+    is_max = isinstance(op, ir.MaxPool2d)
+
+    def run(x):
+        x = _float(x)
+        n, h, w, c = x.shape
+        fill = -np.inf if is_max else 0.0
+        xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=fill)
+        oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+        taps = [xp[:, dy:dy + sh * (oh - 1) + 1:sh, dx:dx + sw * (ow - 1) + 1:sw] for dy in range(kh) for dx in range(kw)]
+        if is_max:
+            return np.maximum.reduce(taps)
+        total = np.add.reduce(taps)
+        if op.count_include_pad or (ph, pw) == (0, 0):
+            return total / np.float32(kh * kw)
+        ones = np.pad(np.ones((1, h, w, 1), np.float32), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        count = np.add.reduce([ones[:, dy:dy + sh * (oh - 1) + 1:sh, dx:dx + sw * (ow - 1) + 1:sw]
+                               for dy in range(kh) for dx in range(kw)])
+        return total / count
+
+    return run
+
+
+def _channelwise(op) -> Step:
+    if isinstance(op, (ir.BatchNorm, ir.Affine)):
+        affine = op.as_affine() if isinstance(op, ir.BatchNorm) else op
+        return lambda x: _float(x) * affine.scale + affine.bias
+    if isinstance(op, ir.ReLU):
+        return lambda x: np.maximum(_float(x), np.float32(0))
+    if isinstance(op, ir.PReLU):
+        return lambda x: np.where(_float(x) >= 0, x, x * op.weight).astype(np.float32)
+    if isinstance(op, ir.Hardtanh):
+        return lambda x: np.clip(_float(x), np.float32(op.min_val), np.float32(op.max_val))
+    raise ValueError(f"not a channel-wise op: {type(op).__name__}")
+
+
+def _flatten(x):
+    x = _float(x)
+    return x.transpose(0, 3, 1, 2).reshape(x.shape[0], -1) if x.ndim == 4 else x
+
+
+def _global_avg_pool(x):
+    return _float(x).mean(axis=(1, 2), keepdims=True, dtype=np.float32)
+
+
+def _residual(body: list[Step], shortcut: list[Step]) -> Step:
+    def run(x):
+        return _float(_run(body, x)) + _float(_run(shortcut, x))
+
+    return run
+
+
+def _binarizes_input(op) -> bool:
+    return isinstance(op, (ir.BinaryConv2d, ir.BinaryLinear)) and op.binarize_input
+
+
+def _as_float_conv(op: ir.BinaryConv2d | ir.BinaryLinear) -> ir.Conv2d | ir.Linear:
+    """A binary layer whose input stays real (weights-only BNN) as the equivalent float layer."""
+    weight = np.where(op.weight < 0, np.float32(-1), np.float32(1))
+    if op.alpha is not None:
+        weight = weight * op.alpha.reshape((-1,) + (1,) * (weight.ndim - 1))
+    if isinstance(op, ir.BinaryLinear):
+        return ir.Linear(weight, op.bias)
+    return ir.Conv2d(weight, op.bias, op.stride, op.padding)
+
+
+def compile_ops(ops: Sequence[ir.Op]) -> list[Step]:
+    """Steps running `ops` on channels-last activations."""
+    steps: list[Step] = []
+    i = 0
+    while i < len(ops):
+        op = ops[i]
+        i += 1
+        if isinstance(op, (ir.BinaryConv2d, ir.BinaryLinear)) and not op.binarize_input:
+            op = _as_float_conv(op)
+        if isinstance(op, (ir.BinaryConv2d, ir.BinaryLinear)):
+            following = []
+            while i < len(ops) and isinstance(ops[i], (ir.BatchNorm, ir.Affine)):
+                following.append(ops[i])
+                i += 1
+            to_bits = i < len(ops) and _binarizes_input(ops[i])
+            steps.append(BinaryStep(op, *_fold(op, following), to_bits=to_bits))
+        elif isinstance(op, ir.Conv2d):
+            steps.append(_float_conv(op.weight, op.bias, op.stride, op.padding))
+        elif isinstance(op, ir.Linear):
+            steps.append(_linear(op.weight, op.bias))
+        elif isinstance(op, (ir.MaxPool2d, ir.AvgPool2d)):
+            steps.append(_pool(op))
+        elif isinstance(op, ir.GlobalAvgPool):
+            steps.append(_global_avg_pool)
+        elif isinstance(op, ir.Flatten):
+            steps.append(_flatten)
+        elif isinstance(op, ir.Residual):
+            steps.append(_residual(compile_ops(op.body), compile_ops(op.shortcut)))
+        else:
+            steps.append(_channelwise(op))
+    return steps
+
+
+def _run(steps: Sequence[Step], x):
+    for step in steps:
+        x = step(x)
+    return x
+
+
+class Plan:
+    """The compiled fast path of an engine: NCHW float32 in, the model's output layout out."""
+
+    def __init__(self, ops: Sequence[ir.Op]) -> None:
+        self.steps = compile_ops(ops)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y = _float(_run(self.steps, np.ascontiguousarray(x.transpose(0, 2, 3, 1))))
+        y = y.transpose(0, 3, 1, 2) if y.ndim == 4 else y
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def binary_conv_layer(in_c: int, out_c: int, hw: int, stride: int = 1, kernel: int = 3, seed: int = 0):
+    """`(run, x)`: one binary conv layer (pack + conv + per-channel scale/bias, float NHWC in and
+    out) with random weights and BatchNorm, and a matching random input."""
+    rng = np.random.default_rng(seed)
+    op = ir.BinaryConv2d(rng.standard_normal((out_c, in_c, kernel, kernel)), alpha=rng.random(out_c) + 0.5,
+                         stride=stride, padding=kernel // 2)
+    bn = ir.BatchNorm(rng.standard_normal(out_c), rng.random(out_c) + 0.5, rng.standard_normal(out_c),
+                      rng.standard_normal(out_c))
+    step = BinaryStep(op, *_fold(op, [bn]), to_bits=False)
+    x = rng.standard_normal((1, hw, hw, in_c)).astype(np.float32)
+    return step, x
