@@ -19,3 +19,9 @@ from padl_lib.handwriting.writers import (FontWriter, WriterStyle, all_writers, 
 __all__ = ["FontWriter", "WriterStyle", "all_writers", "get_writer", "heldout_writers", "train_writers",
            "word_list", "WordDataset", "WordSample", "load_folder", "load_iam", "load_word_image",
            "load_writer_folders", "render_dataset"]
+
+# hw-gan: few-shot style GAN and writer adaptation
+from padl_lib.handwriting.adapt import adapt, adapt_folder  # noqa: E402
+from padl_lib.handwriting.generator import HandwritingGAN  # noqa: E402
+
+__all__ += ["adapt", "adapt_folder", "HandwritingGAN"]

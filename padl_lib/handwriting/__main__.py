@@ -88,6 +88,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 SUBCOMMANDS = [_add_recognize, _add_train, _add_evaluate]
 
+# hw-gan's subcommands (few-shot style GAN, adaptation, the study)
+from padl_lib.handwriting.adapt import add_adapt_command  # noqa: E402
+from padl_lib.handwriting.experiment import add_experiment_command  # noqa: E402
+from padl_lib.handwriting.gan_train import add_train_gan_command  # noqa: E402
+
+SUBCOMMANDS += [add_train_gan_command, add_adapt_command, add_experiment_command]
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""

@@ -7,6 +7,7 @@ control: the same fine-tuning on the real samples alone.
 """
 from __future__ import annotations
 
+import argparse
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,3 +125,21 @@ def letter_coverage(texts: Sequence[str], alphabet: str = "abcdefghijklmnopqrstu
     """Share of `alphabet` that occurs in `texts` (the 5-sample setting leaves letters unseen)."""
     seen = set("".join(texts))
     return float(np.mean([ch in seen for ch in alphabet]))
+
+
+def add_adapt_command(sub: argparse._SubParsersAction) -> None:
+    """Register `python -m padl_lib.handwriting adapt` on an argparse subparsers object."""
+    p = sub.add_parser("adapt", help="fine-tune the recognizer to a new writer from ~15 labelled words")
+    p.add_argument("--samples", type=Path, required=True, help="folder of the writer's word images + labels.tsv")
+    p.add_argument("--out-model", type=Path, required=True, help="adapted recognizer checkpoint to write")
+    p.add_argument("--model", type=Path, default=None, help="recognizer to start from (default: the shipped one)")
+    p.add_argument("--real-only", action="store_true", help="control: fine-tune on the samples alone, no GAN")
+    p.set_defaults(run=_run_adapt)
+
+
+def _run_adapt(args: argparse.Namespace) -> None:
+    from padl_lib.progress import tqdm_progress
+
+    path = adapt_folder(args.samples, args.out_model, real_only=args.real_only, model=args.model,
+                        progress=tqdm_progress("step"))
+    print(f"adapted recognizer -> {path}")

@@ -12,10 +12,12 @@ style; the losses are
 """
 from __future__ import annotations
 
+import argparse
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 
 from padl_lib.handwriting.datasets import WordDataset, render_dataset
 from padl_lib.handwriting.generator import GanConfig, HandwritingGAN, encode_texts, pad_images, stretch_to_widths
-from padl_lib.handwriting.recognizer import STRIDE, Recognizer
+from padl_lib.handwriting.recognizer import DEFAULT_CHARSET, STRIDE, Recognizer
 from padl_lib.progress import Progress, report
 from padl_lib.settings import seed_everything
 
@@ -91,7 +93,7 @@ class GanTrainConfig:
     steps: int = 3000
     batch: int = 16
     min_samples: int = 5
-    max_samples: int = 15
+    max_samples: int = 10
     words_per_writer: int = 300
     lr: float = 2e-4
     w_ctc: float = 0.3
@@ -145,11 +147,13 @@ def masked_l1(a: torch.Tensor, b: torch.Tensor, widths: torch.Tensor) -> torch.T
 
 def train_gan(data: WordDataset, alphabet: str, ctc_loss: CtcLoss | None = None,
               config: GanTrainConfig | None = None, gan: HandwritingGAN | None = None,
-              progress: Progress | None = None, log: list | None = None) -> HandwritingGAN:
+              progress: Progress | None = None, log: list | None = None,
+              checkpoint: Path | None = None, checkpoint_every: int = 250) -> HandwritingGAN:
     """Train (or continue training) a HandwritingGAN on `data` (several writers); returns it in eval mode.
 
     `ctc_loss` is the frozen recognizer's CTC loss (skipped when None, e.g. in tiny tests).
-    `log`, when given, receives one dict of losses per step.
+    `log`, when given, receives one dict of losses per step; `checkpoint`, when given, is
+    rewritten every `checkpoint_every` steps and at the end.
     """
     config = config or GanTrainConfig()
     seed_everything(config.seed)
@@ -197,6 +201,8 @@ def train_gan(data: WordDataset, alphabet: str, ctc_loss: CtcLoss | None = None,
             log.append({"step": step, "d": d_loss.item(), "seconds": time.monotonic() - start,
                         **{k: v.item() for k, v in losses.items()}})
         report(progress, step + 1, config.steps, "training the style GAN")
+        if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == config.steps):
+            gan.save(checkpoint)
     return gan.eval()
 
 
@@ -205,3 +211,31 @@ def _pad_like(images: torch.Tensor, width: int) -> torch.Tensor:
     if images.shape[-1] >= width:
         return images[..., :width]
     return F.pad(images, (0, width - images.shape[-1]), value=1.0)
+
+
+def add_train_gan_command(sub: argparse._SubParsersAction) -> None:
+    """Register `python -m padl_lib.handwriting train-gan` (how the shipped GAN is made)."""
+    p = sub.add_parser("train-gan", help="train the few-shot style GAN on the training font writers")
+    p.add_argument("-o", "--output", type=Path, required=True, help="GAN checkpoint to write")
+    p.add_argument("--recognizer", type=Path, default=None, help="recognizer for the CTC loss (default: shipped)")
+    p.add_argument("--no-ctc", action="store_true", help="pre-train without the recognizer's CTC loss")
+    p.add_argument("--steps", type=int, default=GanTrainConfig.steps)
+    p.add_argument("--per-writer", type=int, default=GanTrainConfig.words_per_writer, help="words per train writer")
+    p.add_argument("--resume", type=Path, default=None, help="continue from this GAN checkpoint")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
+    p.set_defaults(run=_run_train_gan)
+
+
+def _run_train_gan(args: argparse.Namespace) -> None:
+    from padl_lib import set_threads
+    from padl_lib.progress import tqdm_progress
+
+    set_threads(args.threads)
+    recognizer = None if args.no_ctc else Recognizer.load(args.recognizer)
+    alphabet = recognizer.charset.chars if recognizer else DEFAULT_CHARSET
+    config = GanTrainConfig(steps=args.steps, words_per_writer=args.per_writer)
+    gan = HandwritingGAN.load(args.resume) if args.resume else None
+    data = train_words(config.words_per_writer, seed=config.seed)
+    train_gan(data, alphabet, recognizer_ctc(recognizer) if recognizer else None, config, gan=gan,
+              progress=tqdm_progress("step"), checkpoint=args.output)
+    print(f"trained {config.steps} steps -> {args.output}")

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from padl_lib.io import atomic_path
 from padl_lib.settings import data_dir
 
 HEIGHT = 32
@@ -249,12 +250,9 @@ class HandwritingGAN(nn.Module):
         return out
 
     def save(self, path: str | Path) -> Path:
-        """Save config and weights of the encoder and generator (the discriminator is left out)."""
-        from padl_lib.io import atomic_path
-
-        state = {k: v for k, v in self.state_dict().items() if not k.startswith("discriminator.")}
+        """Save config and weights (the discriminator too, so training can continue) atomically."""
         with atomic_path(path) as tmp:
-            torch.save({"config": asdict(self.config), "state": state}, tmp)
+            torch.save({"config": asdict(self.config), "state": self.state_dict()}, tmp)
         return Path(path)
 
     @classmethod
@@ -265,7 +263,7 @@ class HandwritingGAN(nn.Module):
             raise FileNotFoundError(f"no GAN checkpoint at {path}; train one with padl_lib.handwriting.gan_train")
         blob = torch.load(path, map_location="cpu", weights_only=True)
         gan = cls(GanConfig(**blob["config"]))
-        gan.load_state_dict(blob["state"], strict=False)
+        gan.load_state_dict(blob["state"])
         return gan.eval()
 
 

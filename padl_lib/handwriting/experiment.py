@@ -1,0 +1,263 @@
+"""The study: does few-shot style generation help a recognizer read unseen writers?
+
+For every held-out font writer, K of its words (K = 15, and the harder K = 5 where the samples
+do not show every letter) are all we know about it. Conditions, each scored by CER on the
+writer's test words (words never seen in training):
+
+* `none`: the shipped recognizer, no fine-tuning;
+* `random_style`: fine-tuned on the real samples plus words generated in a *random training
+  writer's* style (is it the style that helps, or just more data?);
+* `real_only`: fine-tuned on the K real samples alone;
+* `generated`: the method, the K real samples plus words generated in the writer's style;
+* `oracle`: the K real samples plus the same words rendered in the writer's exact style
+  (a perfect generator).
+
+Also measured: the Fréchet distance per writer between generated and real words on the
+recognizer's features (Inception is not available offline), the writer-closeness check
+(generated words' feature centroid is nearest to their own writer's among all writers), the
+CER of generated words under a recognizer trained on all writers, and the seen writers' CER
+before and after adaptation.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import linalg
+
+from padl_lib.handwriting.adapt import (AdaptConfig, adapt, generate_words, generation_texts, letter_coverage,
+                                        replay_set, tuning_data)
+from padl_lib.handwriting.datasets import WordDataset, WordSample, render_dataset
+from padl_lib.handwriting.generator import HandwritingGAN
+from padl_lib.handwriting.recognizer import Recognizer, cer
+from padl_lib.handwriting.train import fine_tune
+from padl_lib.handwriting.writers import FontWriter, all_writers, heldout_writers, train_writers, word_list
+from padl_lib.progress import Progress, report
+
+CONDITIONS = ("none", "random_style", "real_only", "generated", "oracle")
+
+
+@dataclass
+class ExperimentConfig:
+    """Size of the study; `quick()` is the tiny setting for tests and quick mode."""
+
+    n_writers: int | None = None          # None: every held-out writer
+    sample_counts: tuple[int, ...] = (15, 5)
+    conditions: tuple[str, ...] = CONDITIONS
+    test_words: int = 120                 # per writer, for CER
+    feature_words: int = 100              # per writer, for Fréchet distance and closeness
+    seen_words: int = 10                  # per training writer, for the seen-writer CER
+    all_writer_steps: int = 300           # fine-tuning of the all-writers reference recognizer
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> "ExperimentConfig":
+        return cls(n_writers=1, sample_counts=(5,), test_words=6, feature_words=6, seen_words=1,
+                   all_writer_steps=2, adapt=AdaptConfig.quick())
+
+
+def writer_words(writer: FontWriter, texts: Sequence[str], seed: int) -> WordDataset:
+    """`texts` in `writer`'s hand (seeds differ per word, so every image varies)."""
+    return WordDataset([WordSample(writer.render(t, seed=seed * 100_003 + i), t, writer.writer_id)
+                        for i, t in enumerate(texts)])
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two (N, D) feature sets (the FID formula)."""
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("the Fréchet distance needs at least 2 feature vectors per set")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    covmean = np.real(covmean)
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
+
+
+def nearest_writer(features: np.ndarray, centroids: dict[str, np.ndarray]) -> tuple[str, dict[str, float]]:
+    """The writer whose real-word feature centroid is closest to the centroid of `features`."""
+    centre = features.mean(0)
+    dist = {w: float(np.linalg.norm(centre - c)) for w, c in centroids.items()}
+    return min(dist, key=dist.get), dist
+
+
+def all_writer_recognizer(recognizer: Recognizer, steps: int, seed: int = 0) -> Recognizer:
+    """The shipped recognizer fine-tuned on train words of every writer (held-out ones too): the
+    reference reader of generated words (it knows every target hand, so its errors are the GAN's)."""
+    per_writer = max(2, steps // 4)
+    data = render_dataset(list(all_writers()), word_list("train"), per_writer, seed=seed + 11)
+    return fine_tune(recognizer, data, steps=steps, lr=3e-4, seed=seed)
+
+
+def run_experiment(config: ExperimentConfig | None = None, recognizer: Recognizer | None = None,
+                   gan: HandwritingGAN | None = None, progress: Progress | None = None) -> dict:
+    """Run the study; returns a JSON-ready dict of per-writer and mean results and goal checks."""
+    config = config or ExperimentConfig()
+    bad = set(config.conditions) - set(CONDITIONS)
+    if bad:
+        raise ValueError(f"unknown conditions {sorted(bad)}; choose from {CONDITIONS}")
+    start = time.monotonic()
+    recognizer = recognizer or Recognizer.load()
+    gan = gan or HandwritingGAN.load()
+    targets = heldout_writers()[: config.n_writers]
+    others = train_writers()
+    rng = random.Random(config.seed)
+    test_texts = rng.sample(word_list("test"), config.test_words)
+    feature_texts = rng.sample(word_list("test"), config.feature_words)
+    replay = replay_set(config.adapt.replay_per_writer)
+    seen = render_dataset(others, word_list("test"), config.seen_words, seed=config.seed + 5)
+    seen_before = cer(seen.texts, recognizer.read([s.image for s in seen]))
+    gen_texts = generation_texts(config.adapt.generated, config.adapt.seed)
+
+    jobs = len(targets) * len(config.sample_counts) * len(config.conditions) + 2
+    done = 0
+    settings: dict[str, dict] = {}
+    seen_after: list[float] = []
+    style_probe: dict[str, WordDataset] = {}
+    for k in config.sample_counts:
+        per_writer: dict[str, dict] = {}
+        for wi, writer in enumerate(targets):
+            samples = writer_words(writer, rng.sample(word_list("train"), k), seed=config.seed + 1)
+            test = writer_words(writer, test_texts, seed=config.seed + 2)
+            row: dict[str, float] = {"coverage": letter_coverage(samples.texts)}
+            for condition in config.conditions:
+                model = _condition_model(condition, samples, writer, others, gen_texts, recognizer, gan,
+                                         replay, config, rng)
+                row[condition] = cer(test.texts, model.read([s.image for s in test]))
+                if condition == "generated" and k == max(config.sample_counts):
+                    seen_after.append(cer(seen.texts, model.read([s.image for s in seen])))
+                done += 1
+                report(progress, done, jobs, f"{k} samples, {writer.writer_id}: {condition}")
+            per_writer[writer.writer_id] = row
+            if k == max(config.sample_counts):
+                style_probe[writer.writer_id] = samples
+        settings[str(k)] = {"per_writer": per_writer,
+                            "mean": {c: float(np.mean([r[c] for r in per_writer.values()]))
+                                     for c in ("coverage", *config.conditions)}}
+    quality = _generation_quality(style_probe, feature_texts, recognizer, gan, config)
+    done += 2
+    report(progress, done, jobs, "generation quality")
+    result = {"config": asdict(config), "seconds": round(time.monotonic() - start, 1),
+              "writers": [w.writer_id for w in targets], "settings": settings,
+              "seen_cer": {"before": seen_before, "after_mean": float(np.mean(seen_after)) if seen_after else None},
+              **quality}
+    result["goals"] = goal_checks(result)
+    return result
+
+
+def _condition_model(condition: str, samples: WordDataset, writer: FontWriter, others: list[FontWriter],
+                     gen_texts: list[str], recognizer: Recognizer, gan: HandwritingGAN, replay: WordDataset,
+                     config: ExperimentConfig, rng: random.Random) -> Recognizer:
+    """The recognizer one condition of the study reads the writer's test words with."""
+    cfg = config.adapt
+    if condition == "none":
+        return recognizer
+    if condition == "real_only":
+        return adapt(samples, recognizer, real_only=True, config=cfg, replay=replay)
+    if condition == "generated":
+        return adapt(samples, recognizer, gan, config=cfg, replay=replay)
+    if condition == "random_style":
+        stranger = rng.choice(others)
+        style = writer_words(stranger, [s.text for s in samples], seed=config.seed + 3)
+        return adapt(samples, recognizer, gan, style_samples=style, config=cfg, replay=replay)
+    # oracle: the same number of extra words, in the writer's exact style
+    exact = writer_words(writer, gen_texts, seed=config.seed + 4)
+    return fine_tune(recognizer, tuning_data(samples, exact, cfg.real_repeats), steps=cfg.steps, batch_size=cfg.batch_size,
+                lr=cfg.lr, replay=replay, replay_share=cfg.replay_share, seed=cfg.seed)
+
+
+def _generation_quality(style_probe: dict[str, WordDataset], texts: list[str], recognizer: Recognizer,
+                        gan: HandwritingGAN, config: ExperimentConfig) -> dict:
+    """Fréchet distance, writer closeness and readability of generated words per target writer."""
+    reference = all_writer_recognizer(recognizer, config.all_writer_steps, config.seed)
+    centroids, real_feats = {}, {}
+    for writer in all_writers():
+        real = writer_words(writer, texts, seed=config.seed + 6)
+        real_feats[writer.writer_id] = recognizer.features([s.image for s in real])
+        centroids[writer.writer_id] = real_feats[writer.writer_id].mean(0)
+    per_writer, gen_refs, gen_hyps, ship_hyps = {}, [], [], []
+    for writer_id, samples in style_probe.items():
+        style = gan.style([(s.image, s.text) for s in samples])
+        generated = generate_words(gan, style, texts, writer_id, seed=config.seed + 7)
+        images = [s.image for s in generated]
+        feats = recognizer.features(images)
+        nearest, dist = nearest_writer(feats, centroids)
+        half = len(texts) // 2
+        per_writer[writer_id] = {
+            "frechet_generated": frechet_distance(feats, real_feats[writer_id]),
+            "frechet_real_halves": frechet_distance(real_feats[writer_id][:half], real_feats[writer_id][half:]),
+            "frechet_nearest_other": min(frechet_distance(feats, f) for w, f in real_feats.items() if w != writer_id),
+            "nearest_writer": nearest, "closest": nearest == writer_id,
+            "distance_own": dist[writer_id], "distance_next": min(d for w, d in dist.items() if w != writer_id),
+        }
+        gen_refs += texts
+        gen_hyps += reference.read(images)
+        ship_hyps += recognizer.read(images)
+    return {"generation": per_writer,
+            "closeness_rate": float(np.mean([r["closest"] for r in per_writer.values()])) if per_writer else None,
+            "generated_cer_all_writers": cer(gen_refs, gen_hyps) if gen_refs else None,
+            "generated_cer_shipped": cer(gen_refs, ship_hyps) if gen_refs else None}
+
+
+def relative_gain(before: float, after: float) -> float:
+    """How much smaller `after` is than `before`, relative (0.25 = 25 % fewer errors)."""
+    return float((before - after) / before) if before > 0 else 0.0
+
+
+def goal_checks(result: dict) -> dict:
+    """The topic's goals, measured against their thresholds."""
+    goals: dict[str, dict] = {}
+    for k, setting in result["settings"].items():
+        mean = setting["mean"]
+        if {"none", "generated"} <= mean.keys():
+            gain = relative_gain(mean["none"], mean["generated"])
+            goals[f"adaptation_gain_{k}"] = {"value": gain, "target": 0.25, "met": gain >= 0.25}
+        if {"real_only", "generated"} <= mean.keys():
+            gain = relative_gain(mean["real_only"], mean["generated"])
+            goals[f"beats_real_only_{k}"] = {"value": gain, "target": 0.10, "met": gain >= 0.10}
+    if result.get("closeness_rate") is not None:
+        goals["closeness"] = {"value": result["closeness_rate"], "target": 0.75,
+                              "met": result["closeness_rate"] >= 0.75}
+    if result.get("generated_cer_all_writers") is not None:
+        value = result["generated_cer_all_writers"]
+        goals["generated_cer"] = {"value": value, "target": 0.15, "met": value <= 0.15}
+    seen = result["seen_cer"]
+    if seen["after_mean"] is not None:
+        rise = seen["after_mean"] - seen["before"]
+        goals["seen_cer_rise"] = {"value": rise, "target": 0.01, "met": rise <= 0.01}
+    return goals
+
+
+def add_experiment_command(sub: argparse._SubParsersAction) -> None:
+    """Register `python -m padl_lib.handwriting experiment` on an argparse subparsers object."""
+    p = sub.add_parser("experiment", help="the adaptation study on the held-out font writers, with controls")
+    p.add_argument("--quick", action="store_true", help="tiny version (one writer, few steps)")
+    p.add_argument("--json", type=Path, default=None, help="write the full results here")
+    p.set_defaults(run=_run_experiment)
+
+
+def _run_experiment(args: argparse.Namespace) -> None:
+    from padl_lib.io import write_json_atomic
+    from padl_lib.progress import tqdm_progress
+
+    config = ExperimentConfig.quick() if args.quick else ExperimentConfig()
+    result = run_experiment(config, progress=tqdm_progress("run"))
+    if args.json:
+        write_json_atomic(args.json, result)
+    print(summary_text(result))
+
+
+def summary_text(result: dict) -> str:
+    """A short plain-text summary of a study result."""
+    lines = [f"held-out writers: {', '.join(result['writers'])} ({result['seconds']} s)"]
+    for k, setting in result["settings"].items():
+        means = ", ".join(f"{c} {v:.3f}" for c, v in setting["mean"].items() if c != "coverage")
+        lines.append(f"{k} samples (letter coverage {setting['mean']['coverage']:.2f}): mean CER {means}")
+    for name, goal in result["goals"].items():
+        lines.append(f"goal {name}: {goal['value']:.3f} (target {goal['target']}) {'met' if goal['met'] else 'NOT met'}")
+    return "\n".join(lines)
