@@ -341,3 +341,10 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
 
 def _result(output: Path, duration: float, frames: int, spans: list[tuple[float, float]]) -> RenderResult:
     return RenderResult(output, duration, frames, spans)
+
+
+def benchmark() -> list[tuple[str, object, str]]:
+    """Render speed and edit round trip rows for `python -m padl_lib.video.bench` (see `render_bench`)."""
+    from padl_lib.video.render_bench import benchmark_rows
+
+    return benchmark_rows()

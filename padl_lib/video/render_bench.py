@@ -1,0 +1,146 @@
+"""Render speed and edit fidelity, measured side by side in one run.
+
+- `render_benchmark`: padl's cut-only render of a 720p recording against the plain
+  `ffmpeg -preset ultrafast` re-encode of the same kept material (ffmpeg's `select`/`aselect`
+  filters keep the spans, x264 ultrafast and AAC encode them), alternating the two, several
+  times; reports the median wall times, their ratio and both outputs' frame counts.
+- `roundtrip_check`: transcribe a lecture, delete words and a sentence, shorten pauses, render,
+  transcribe the output again: every kept word must be heard and no deleted word.
+
+`python -m padl_lib.video.bench` shows both (through `render.benchmark`).
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import av
+import jiwer
+
+from padl_lib.settings import quick
+from padl_lib.video.edit import EditList, edit_list, tokenize
+from padl_lib.video.media import load_audio, probe
+from padl_lib.video.render import frame_grid, render, snap_spans
+from padl_lib.video.spoken import spoken_sequence
+from padl_lib.video.transcript import parse_pause_token
+
+# a cut-only edit of the 8.3 s screencast: three cuts, 72 % kept
+SCREENCAST_SPANS = [(0.0, 2.1), (2.9, 4.6), (5.5, 6.3), (6.6, 8.3)]
+__all__ = ["render_benchmark", "roundtrip_check", "ffmpeg_baseline", "benchmark_rows"]
+
+
+def _frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def ffmpeg_baseline(media: Path, spans: Sequence[tuple[float, float]], output: Path) -> None:
+    """The plain way: one ffmpeg call that keeps `spans` (in source order) and re-encodes ultrafast."""
+    keep = "+".join(f"between(t,{a:.6f},{b - 1e-4:.6f})" for a, b in spans)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(media),
+                    "-vf", f"select='{keep}',setpts=N/FRAME_RATE/TB",
+                    "-af", f"aselect='{keep}',asetpts=N/SR/TB",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(output)], check=True)
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def render_benchmark(media: str | Path | None = None, spans: Sequence[tuple[float, float]] | None = None,
+                     repeats: int | None = None) -> dict:
+    """Median seconds of padl's render and of the ffmpeg baseline on the same kept spans (720p screencast)."""
+    from padl_lib.video.samples import SCREENCAST
+
+    media = Path(media or SCREENCAST)
+    spans = snap_spans(spans or SCREENCAST_SPANS, frame_grid(media))
+    repeats = repeats or (2 if quick() else 5)
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory(prefix="padl-render-bench-") as tmp:
+        out_ours, out_theirs = Path(tmp) / "padl.mp4", Path(tmp) / "ffmpeg.mp4"
+        for _ in range(repeats):  # alternate, so that load from other processes hits both alike
+            ours.append(_timed(lambda: render(media, spans, out_ours)))
+            theirs.append(_timed(lambda: ffmpeg_baseline(media, spans, out_theirs)))
+        info = probe(media)
+        return {"media": media.name, "size": f"{info.width}x{info.height}", "kept_s": sum(b - a for a, b in spans),
+                "source_s": info.duration, "cuts": len(spans) - 1, "repeats": repeats,
+                "padl_s": statistics.median(ours), "ffmpeg_s": statistics.median(theirs),
+                "ratio": statistics.median(theirs) / statistics.median(ours),
+                "padl_frames": _frames(out_ours), "ffmpeg_frames": _frames(out_theirs),
+                "expected_frames": round(sum(b - a for a, b in spans) * float(info.fps or 0))}
+
+
+def _deleting_edit(text: str) -> str:
+    """A fixed editorial pass: split the text at its pauses into phrases, drop the third phrase
+    and the 2nd-4th words of every second phrase, and shorten the pauses to 0.3 s."""
+    phrases: list[list[str]] = [[]]
+    for token in tokenize(text):
+        if parse_pause_token(token) is not None:
+            phrases.append([])
+        else:
+            phrases[-1].append(token)
+    phrases = [p for p in phrases if p]
+    kept = []
+    for n, phrase in enumerate(phrases):
+        if n == 2 and len(phrases) > 3:
+            continue
+        cut = phrase[:1] + phrase[4:] if n % 2 == 1 and len(phrase) > 6 else phrase
+        kept.append(" ".join(cut))
+    return " [pause 0.3s] ".join(kept)
+
+
+def _spoken(words: Sequence[str]) -> list[str]:
+    return spoken_sequence(" ".join(words))
+
+
+def roundtrip_check(media: str | Path | None = None) -> dict:
+    """Edit by text, render, transcribe the output: kept words missing and deleted words heard."""
+    from padl_lib.video.pipeline import transcribe
+    from padl_lib.video.samples import sample
+
+    media = Path(media or sample("librivox").path)
+    transcript = transcribe(media)
+    text = _deleting_edit(transcript.text())
+    edits: EditList = edit_list(transcript, text, audio=load_audio(media))
+    kept_items = [i for s in edits.spans for i in s.items if transcript.words[i].kind == "word"]
+    deleted = [w.text for i, w in enumerate(transcript.words) if w.kind == "word" and i not in set(kept_items)]
+    with tempfile.TemporaryDirectory(prefix="padl-roundtrip-") as tmp:
+        output = render(media, [(s.start, s.end) for s in edits.spans], Path(tmp) / "edited.mp4").path
+        heard = [w.text for w in transcribe(output).words if w.kind == "word"]
+    expected = _spoken([transcript.words[i].text for i in dict.fromkeys(kept_items)])
+    got = _spoken(heard)
+    alignment = jiwer.process_words(" ".join(expected), " ".join(got))
+    missing, extra = [], []
+    for chunk in alignment.alignments[0]:
+        if chunk.type in ("delete", "substitute"):
+            missing += expected[chunk.ref_start_idx:chunk.ref_end_idx]
+        if chunk.type in ("insert", "substitute"):
+            extra += got[chunk.hyp_start_idx:chunk.hyp_end_idx]
+    deleted_spoken = set(_spoken(deleted))
+    return {"media": media.name, "kept_words": len(expected), "deleted_words": len(_spoken(deleted)),
+            "missing": missing, "deleted_heard": [w for w in extra if w in deleted_spoken],
+            "other_extra": [w for w in extra if w not in deleted_spoken], "edited_text": text,
+            "heard_text": " ".join(heard)}
+
+
+def benchmark_rows() -> list[tuple[str, object, str]]:
+    """Rows (metric, value, goal) for `python -m padl_lib.video.bench`."""
+    r = render_benchmark()
+    rt = roundtrip_check()
+    return [
+        (f"render {r['size']} cut-only ({r['cuts']} cuts, {r['kept_s']:.1f} of {r['source_s']:.1f} s), median of "
+         f"{r['repeats']}", f"padl {r['padl_s']:.2f} s, ffmpeg ultrafast {r['ffmpeg_s']:.2f} s", ""),
+        ("render speed: ffmpeg time / padl time", f"{r['ratio']:.2f}x", ">= 1.0x"),
+        ("rendered frames: padl / ffmpeg / kept spans", f"{r['padl_frames']} / {r['ffmpeg_frames']} / "
+         f"{r['expected_frames']}", "padl = kept"),
+        (f"edit round trip ({rt['media']}): kept words not heard", f"{len(rt['missing'])} of {rt['kept_words']} "
+         f"{rt['missing'] or ''}", "0"),
+        ("edit round trip: deleted words heard", f"{len(rt['deleted_heard'])} of {rt['deleted_words']} "
+         f"{rt['deleted_heard'] or ''}", "0"),
+    ]
