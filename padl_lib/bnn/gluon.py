@@ -24,8 +24,8 @@ mx = import_mxnet()
 from mxnet import autograd, gluon  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
-__all__ = ["det_sign", "QConv2D", "QDense", "HardTanh", "digits_bnn", "train", "clip_latent_weights",
-           "to_torch", "export"]
+__all__ = ["det_sign", "QConv2D", "QDense", "HardTanh", "BiRealBlock", "digits_bnn", "birealnet18", "train",
+           "predict", "clip_latent_weights", "to_torch", "export"]
 
 
 def det_sign(F, x):
@@ -34,11 +34,15 @@ def det_sign(F, x):
     return clipped + F.BlockGrad(2 * (x >= 0) - 1 - clipped)
 
 
-def _binary_weight(F, weight, scale: bool, axes: tuple[int, ...]):
-    w_b = det_sign(F, weight)
-    if not scale:
-        return w_b
-    return F.broadcast_mul(w_b, F.mean(F.abs(weight), axis=axes, keepdims=True))
+def _scaled(F, y, weight, bias, scale: bool, shape: tuple[int, ...]):
+    """alpha[o] * y + bias[o] with alpha = mean |w| per output channel, applied after the ±1 dot
+    product so that it stays an exact integer times alpha (as in padl's torch layers and engine)."""
+    if scale:
+        alpha = F.mean(F.abs(weight), axis=tuple(range(1, len(shape))))
+        y = F.broadcast_mul(y, F.reshape(alpha, shape=shape))
+    if bias is not None:
+        y = F.broadcast_add(y, F.reshape(bias, shape=shape))
+    return y
 
 
 class QConv2D(nn.Conv2D):
@@ -53,10 +57,8 @@ class QConv2D(nn.Conv2D):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         x_b = det_sign(F, x) if self.binarize_input else x
-        w_b = _binary_weight(F, weight, self.scale, (1, 2, 3))
-        if bias is None:
-            return F.Convolution(x_b, w_b, **self._kwargs)
-        return F.Convolution(x_b, w_b, bias, **self._kwargs)
+        y = F.Convolution(x_b, det_sign(F, weight), **{**self._kwargs, "no_bias": True})
+        return _scaled(F, y, weight, bias, self.scale, (1, -1, 1, 1))
 
 
 class QDense(nn.Dense):
@@ -69,8 +71,8 @@ class QDense(nn.Dense):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         x_b = det_sign(F, x) if self.binarize_input else x
-        w_b = _binary_weight(F, weight, self.scale, (1,))
-        return F.FullyConnected(x_b, w_b, bias, no_bias=bias is None, num_hidden=self._units, flatten=self._flatten)
+        y = F.FullyConnected(x_b, det_sign(F, weight), no_bias=True, num_hidden=self._units, flatten=self._flatten)
+        return _scaled(F, y, weight, bias, self.scale, (1, -1))
 
 
 class HardTanh(gluon.HybridBlock):
@@ -89,6 +91,39 @@ def digits_bnn() -> nn.HybridSequential:
             nn.Flatten(),
             QDense(64, in_units=512), nn.BatchNorm(in_channels=64), HardTanh(),
             nn.Dense(10, in_units=64))
+    return net
+
+
+class BiRealBlock(gluon.HybridBlock):
+    """Bi-Real Net's block: BN(QConv2D(x)) plus a real shortcut (avg-pool, 1x1 conv, BN when
+    the shape changes)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.HybridSequential()
+        self.body.add(QConv2D(c_out, 3, stride, 1, in_channels=c_in), nn.BatchNorm(in_channels=c_out))
+        self.shortcut = nn.HybridSequential()
+        if stride != 1:
+            self.shortcut.add(nn.AvgPool2D(stride))
+        if stride != 1 or c_in != c_out:
+            self.shortcut.add(nn.Conv2D(c_out, 1, use_bias=False, in_channels=c_in), nn.BatchNorm(in_channels=c_out))
+
+    def hybrid_forward(self, F, x):
+        return self.body(x) + (self.shortcut(x) if len(self.shortcut) else x)
+
+
+def birealnet18(num_classes: int = 1000) -> nn.HybridSequential:
+    """Bi-Real-Net-18 as Gluon blocks (the shape of `padl_lib.bnn.models.birealnet18`), for timing
+    MXNet on the same model; binary convs run as sign + fp32 convolution, as in BMXNet 2."""
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(64, 7, 2, 3, use_bias=False, in_channels=3), nn.BatchNorm(in_channels=64),
+            nn.MaxPool2D(3, 2, 1))
+    c_in = 64
+    for c_out in (64, 128, 256, 512):
+        for i in range(4):
+            net.add(BiRealBlock(c_in, c_out, 2 if (i == 0 and c_out != 64) else 1))
+            c_in = c_out
+    net.add(nn.GlobalAvgPool2D(), nn.Flatten(), nn.Dense(num_classes, in_units=512))
     return net
 
 

@@ -103,10 +103,17 @@ class _BinaryMixin:
         return w.abs().flatten(1).mean(dim=1)
 
     def binary_weight(self) -> torch.Tensor:
-        """The weights as used in the forward pass: sign(w) times the channel scale."""
-        w_b = quantizer(self.weight_quantizer)(self.weight)
-        alpha = self.weight_scale()
-        return w_b * alpha.view(-1, *([1] * (w_b.dim() - 1)))
+        """The binarized weights sign(w) (the scale is applied to the output, see `_scaled`)."""
+        return quantizer(self.weight_quantizer)(self.weight)
+
+    def _scaled(self, y: torch.Tensor) -> torch.Tensor:
+        """alpha[o] * y + bias[o]. Scaling after the ±1 dot product keeps it an exact integer
+        times alpha, as in the engine (so a zero sum stays exactly zero)."""
+        if self.scale_weights:
+            y = y * self.weight_scale().view(1, -1, *([1] * (y.dim() - 2)))
+        if self.bias is not None:
+            y = y + self.bias.view(1, -1, *([1] * (y.dim() - 2)))
+        return y
 
     def binary_input(self, x: torch.Tensor) -> torch.Tensor:
         quant = quantizer(self.input_quantizer)
@@ -141,8 +148,8 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
         self._setup_binary(input_quantizer, weight_quantizer, scale_weights, clip_value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(self.binary_input(x), self.binary_weight(), self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+        return self._scaled(F.conv2d(self.binary_input(x), self.binary_weight(), None, self.stride, self.padding,
+                                     self.dilation, self.groups))
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._binary_repr()
@@ -159,7 +166,7 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
         self._setup_binary(input_quantizer, weight_quantizer, scale_weights, clip_value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.binary_input(x), self.binary_weight(), self.bias)
+        return self._scaled(F.linear(self.binary_input(x), self.binary_weight()))
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._binary_repr()

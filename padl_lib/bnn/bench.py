@@ -1,0 +1,284 @@
+"""The BNN benchmark: padl's engine against torch fp32, mxnet fp32 and Larq Compute Engine,
+measured side by side in one run at batch 1.
+
+    python -m padl_lib.bnn.bench [--quick] [--threads N] [--json PATH] [--engines padl,torch,...]
+
+Cases: the binary 3x3 conv layers `conv3x3_<C>_<S>` (C -> C channels at S x S, zero padding 1)
+and the model `birealnet18` at 224 x 224. JSON:
+`{"threads": N, "results": [{"name", "engine", "median_ms"}, ...], "sizes": {...}, "backend": ...}`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from padl_lib import import_mxnet, set_threads
+from padl_lib.io import write_json_atomic
+from padl_lib.progress import Progress, report
+from padl_lib.settings import REPO_ROOT, quick
+
+__all__ = ["LAYERS", "MODELS", "ENGINES", "GOALS", "median_ms", "iter_bench", "run_bench", "goal_rows",
+           "lce_python", "main"]
+
+LAYERS: tuple[tuple[str, int, int], ...] = (
+    ("conv3x3_64_56", 64, 56), ("conv3x3_128_28", 128, 28), ("conv3x3_256_14", 256, 14), ("conv3x3_512_7", 512, 7))
+MODELS: tuple[tuple[str, int], ...] = (("birealnet18", 224),)
+ENGINES = ("padl", "torch", "mxnet", "lce")
+LCE_PYTHON = REPO_ROOT / ".lce-venv" / "bin" / "python"
+LCE_RUNNER = Path(__file__).with_name("lce_runner.py")
+
+# (case, baseline engine, minimum speedup of padl over it), from the topic's goals.
+GOALS: tuple[tuple[str, str, float], ...] = (
+    ("conv3x3_256_14", "torch", 8.0), ("conv3x3_64_56", "torch", 8.0),
+    ("conv3x3_256_14", "lce", 3.5), ("conv3x3_64_56", "lce", 3.5), ("birealnet18", "torch", 3.0))
+SIZE_GOAL = 25.0
+
+
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    """Median wall time of `fn()` in milliseconds over `repeats` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def lce_python() -> Path | None:
+    """The python of the optional LCE venv (`make lce`), or None when it is not there."""
+    return LCE_PYTHON if LCE_PYTHON.exists() else None
+
+
+# --- one timed callable per (engine, case) --------------------------------------------------------
+
+def _torch_layer(channels: int, size: int) -> Callable[[], object]:
+    import torch
+
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).eval().to(memory_format=torch.channels_last)
+    x = torch.randn(1, channels, size, size).contiguous(memory_format=torch.channels_last)
+
+    def run():
+        with torch.inference_mode():
+            return conv(x)
+    return run
+
+
+def _mxnet_layer(channels: int, size: int) -> Callable[[], object]:
+    mx = import_mxnet()
+    conv = mx.gluon.nn.Conv2D(channels, 3, padding=1, use_bias=False, in_channels=channels)
+    conv.initialize(mx.init.Xavier())
+    conv.hybridize(static_alloc=True, static_shape=True)
+    x = mx.nd.random.normal(shape=(1, channels, size, size))
+    return lambda: conv(x).wait_to_read()
+
+
+def _padl_layer(channels: int, size: int) -> Callable[[], object]:
+    from padl_lib.bnn import native
+    from padl_lib.bnn.engine import engine_layer
+
+    if native.available():
+        run, x = engine_layer(channels, channels, size)
+        return lambda: run(x)
+    return _padl_model(_binary_conv_module(channels), size, channels)
+
+
+def _binary_conv_module(channels: int):
+    import torch
+
+    from padl_lib.bnn.layers import BinaryConv2d
+
+    torch.manual_seed(0)
+    return BinaryConv2d(channels, channels, 3, padding=1, bias=False)
+
+
+def _example(channels: int, size: int) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((1, channels, size, size), dtype=np.float32)
+
+
+def _padl_model(model, size: int, channels: int = 3) -> Callable[[], object]:
+    from padl_lib.bnn.convert import convert
+
+    x = _example(channels, size)
+    engine = convert(model, x)
+    return lambda: engine(x)
+
+
+def _torch_model(model, size: int) -> Callable[[], object]:
+    import torch
+
+    model = model.eval().to(memory_format=torch.channels_last)
+    x = torch.from_numpy(_example(3, size)).contiguous(memory_format=torch.channels_last)
+
+    def run():
+        with torch.inference_mode():
+            return model(x)
+    return run
+
+
+def _mxnet_model(size: int) -> Callable[[], object]:
+    from padl_lib.bnn import gluon
+
+    net = gluon.birealnet18()
+    net.initialize(gluon.mx.init.Xavier())
+    net.hybridize(static_alloc=True, static_shape=True)
+    x = gluon.mx.nd.array(_example(3, size))
+    return lambda: net(x).wait_to_read()
+
+
+def _bireal_torch():
+    from padl_lib.bnn.models import birealnet18
+    from padl_lib.settings import seed_everything
+
+    seed_everything(0)
+    return birealnet18().eval()
+
+
+def _lce_results(threads: int, repeats: int, warmup: int, layers, models) -> list[dict]:
+    request = {"threads": threads, "repeats": repeats, "warmup": warmup,
+               "layers": [{"name": n, "channels": c, "size": s} for n, c, s in layers],
+               "models": [{"name": n, "size": s} for n, s in models]}
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([str(lce_python()), str(LCE_RUNNER)], input=json.dumps(request), capture_output=True,
+                          text=True, env=env, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the LCE runner failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)["results"]
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+def iter_bench(threads: int = 1, engines: Sequence[str] = ENGINES, layers=LAYERS, models=MODELS,
+               repeats: int | None = None, progress: Progress | None = None) -> Iterator[dict]:
+    """Measure every (case, engine) side by side and yield `{"name", "engine", "median_ms"}` as each
+    result arrives (LCE's come in one batch from its subprocess, when its venv exists)."""
+    unknown = set(engines) - set(ENGINES)
+    if unknown:
+        raise ValueError(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    set_threads(threads)
+    _set_padl_threads(threads)
+    repeats = repeats or (5 if quick() else 30)
+    warmup = 1 if quick() else 3
+    local = [e for e in engines if e != "lce"]
+    total = (len(layers) + len(models)) * len(local) + ("lce" in engines)
+    done = 0
+    for name, channels, size in layers:
+        makers = {"padl": lambda: _padl_layer(channels, size), "torch": lambda: _torch_layer(channels, size),
+                  "mxnet": lambda: _mxnet_layer(channels, size)}
+        for engine in local:
+            yield {"name": name, "engine": engine, "median_ms": median_ms(makers[engine](), repeats, warmup)}
+            done += 1
+            report(progress, done, total, f"{name} {engine}")
+    for name, size in models:
+        makers = {"padl": lambda: _padl_model(_bireal_torch(), size), "torch": lambda: _torch_model(_bireal_torch(), size),
+                  "mxnet": lambda: _mxnet_model(size)}
+        for engine in local:
+            yield {"name": name, "engine": engine,
+                   "median_ms": median_ms(makers[engine](), max(3, repeats // 3), warmup)}
+            done += 1
+            report(progress, done, total, f"{name} {engine}")
+    if "lce" in engines and lce_python() is not None:
+        yield from _lce_results(threads, repeats, warmup, layers, models)
+        report(progress, total, total, "lce")
+
+
+def _set_padl_threads(threads: int) -> None:
+    from padl_lib.bnn import native
+
+    if native.available() and hasattr(native, "set_threads"):
+        native.set_threads(threads)
+
+
+def model_sizes() -> dict[str, float]:
+    """Parameter bytes of Bi-Real-Net-18 in the engine: binary weights packed vs fp32."""
+    from padl_lib.bnn.convert import to_ops
+    from padl_lib.bnn.engine import Engine
+
+    ops, _ = to_ops(_bireal_torch(), _example(3, 64))
+    sizes = Engine(ops).sizes()
+    ratio = sizes["binary_weight_fp32_bytes"] / sizes["binary_weight_bytes"]
+    return {"model": "birealnet18", **sizes, "binary_weight_ratio": ratio}
+
+
+def run_bench(threads: int = 1, engines: Sequence[str] = ENGINES, repeats: int | None = None,
+              progress: Progress | None = None) -> dict:
+    """The whole benchmark as the JSON-ready dict."""
+    from padl_lib.bnn import native
+
+    results = list(iter_bench(threads, engines, repeats=repeats, progress=progress))
+    return {"threads": threads, "results": results, "sizes": model_sizes(),
+            "backend": "native" if native.available() else "numpy reference",
+            "lce": lce_python() is not None and "lce" in engines}
+
+
+def _median(results: Sequence[dict], name: str, engine: str) -> float | None:
+    return next((r["median_ms"] for r in results if r["name"] == name and r["engine"] == engine), None)
+
+
+def goal_rows(bench: dict) -> list[dict]:
+    """Each goal with its measured value: `{"goal", "target", "measured", "met"}` (measured None
+    when an engine was not run)."""
+    rows = []
+    for name, baseline, target in GOALS:
+        padl, other = _median(bench["results"], name, "padl"), _median(bench["results"], name, baseline)
+        measured = other / padl if padl and other else None
+        rows.append({"goal": f"{name}: padl vs {baseline}", "target": target, "measured": measured,
+                     "met": measured is not None and measured >= target})
+    ratio = bench["sizes"]["binary_weight_ratio"]
+    rows.append({"goal": "binary weights smaller than fp32", "target": SIZE_GOAL, "measured": ratio,
+                 "met": ratio >= SIZE_GOAL})
+    return rows
+
+
+def _table(bench: dict) -> str:
+    names = list(dict.fromkeys(r["name"] for r in bench["results"]))
+    engines = [e for e in ENGINES if any(r["engine"] == e for r in bench["results"])]
+    lines = [f"{'case':<16}" + "".join(f"{e:>10}" for e in engines) + "   (median ms, batch 1, "
+             f"{bench['threads']} thread(s), padl backend: {bench['backend']})"]
+    for name in names:
+        cells = [_median(bench["results"], name, e) for e in engines]
+        lines.append(f"{name:<16}" + "".join(f"{c:>10.3f}" if c is not None else f"{'-':>10}" for c in cells))
+    lines.append("")
+    for row in goal_rows(bench):
+        measured = f"{row['measured']:.2f}x" if row["measured"] is not None else "not measured"
+        lines.append(f"{'MET ' if row['met'] else 'MISS'} {row['goal']:<40} {measured:>14} (goal >= {row['target']}x)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m padl_lib.bnn.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats (also set by PADL_QUICK=1)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per engine (default 1)")
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"comma-separated subset of {','.join(ENGINES)} (lce needs `make lce`)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        os.environ["PADL_QUICK"] = "1"
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    try:
+        bench = run_bench(args.threads, engines)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(_table(bench))
+    if "lce" in engines and not bench["lce"]:
+        print("lce: skipped, no .lce-venv (run `make lce`)", file=sys.stderr)
+    if args.json:
+        write_json_atomic(args.json, bench)
+    return bench
+
+
+if __name__ == "__main__":
+    main()
