@@ -201,6 +201,24 @@ class EditList:
         span = self.spans[span_index]
         return offset + min(max(source_seconds, span.start), span.end) - span.start
 
+    def source_spans(self, start: float = 0.0, end: float | None = None) -> list[tuple[float, float]]:
+        """The (start, end) source spans that play in the output window [start, end) (default: all)."""
+        end = self.duration if end is None else end
+        spans, offset = [], 0.0
+        for span in self.spans:
+            a, b = max(start, offset), min(end, offset + span.duration)
+            if b > a:
+                spans.append((span.start + a - offset, span.start + b - offset))
+            offset += span.duration
+        return spans
+
+    def item_time(self, transcript: Transcript, index: int) -> float | None:
+        """Where item `index` of `transcript` starts playing in the output (None if it was cut)."""
+        for n, span in enumerate(self.spans):
+            if index in span.items:
+                return self.output_time(n, transcript.words[index].start)
+        return None
+
     def remap(self, transcript: Transcript) -> list[Word]:
         """The kept items on the output timeline (for subtitles of the edited video)."""
         out: list[Word] = []

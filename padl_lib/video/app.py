@@ -1,0 +1,268 @@
+"""The transcript editor app (notebooks/19_app_transcript_editor.ipynb): edit a lecture video by its text.
+
+Load a bundled sample or an upload, transcribe it (with progress), click a word to seek the
+player, edit the text, remove fillers or shorten pauses with one click, undo/redo, preview
+the edit around the selected word, render it with a progress bar and download the result.
+The session is a `Project`: every change is autosaved and resumes when the media is loaded again.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import anywidget
+import ipywidgets as W
+import traitlets
+
+from padl_lib.settings import work_dir
+from padl_lib.video.edit import EditList
+from padl_lib.video.media import load_audio
+from padl_lib.video.project import Project, project_path
+from padl_lib.video.render import render
+from padl_lib.video.samples import SAMPLES, sample
+from padl_lib.widgets import AppShell, MediaPlayer, ProgressBar, UploadToWorkFolder
+
+PREVIEW_SECONDS = 2.0
+__all__ = ["TranscriptView", "DownloadLink", "TranscriptEditor", "transcript_editor"]
+
+_VIEW_ESM = """
+function render({ model, el }) {
+  el.classList.add("padl-transcript");
+  el.style.lineHeight = "1.9"; el.style.maxHeight = "220px"; el.style.overflowY = "auto";
+  el.style.border = "1px solid #ddd"; el.style.borderRadius = "6px"; el.style.padding = "6px";
+  const draw = () => {
+    el.innerHTML = "";
+    const kept = new Set(model.get("kept"));
+    const selected = model.get("selected"), current = model.get("current");
+    model.get("tokens").forEach((text, i) => {
+      const span = document.createElement("span");
+      span.textContent = text; span.dataset.index = i;
+      span.className = "padl-word" + (kept.has(i) ? "" : " padl-cut");
+      span.style.cursor = "pointer"; span.style.padding = "1px 2px"; span.style.borderRadius = "3px";
+      if (text.startsWith("[")) span.style.color = "#888";
+      if (!kept.has(i)) { span.style.textDecoration = "line-through"; span.style.color = "#bbb"; }
+      if (i === selected) span.style.background = "#ffe08a";
+      else if (i === current) span.style.background = "#d8ecff";
+      span.addEventListener("click", () => { model.set("selected", i); model.save_changes(); });
+      el.appendChild(span); el.appendChild(document.createTextNode(" "));
+    });
+  };
+  ["tokens", "kept", "selected", "current"].forEach(k => model.on("change:" + k, draw));
+  draw();
+}
+export default { render };
+"""
+
+_DOWNLOAD_ESM = """
+function render({ model, el }) {
+  const a = document.createElement("a");
+  a.classList.add("padl-download"); a.textContent = "";
+  let url = null;
+  const update = () => {
+    if (url) URL.revokeObjectURL(url);
+    const data = model.get("value");
+    if (!data || data.byteLength === 0) { a.removeAttribute("href"); a.textContent = ""; return; }
+    url = URL.createObjectURL(new Blob([data], { type: model.get("mime") }));
+    a.href = url; a.download = model.get("filename"); a.textContent = "Download " + model.get("filename");
+  };
+  model.on("change:value", update);
+  update(); el.appendChild(a);
+}
+export default { render };
+"""
+
+
+class TranscriptView(anywidget.AnyWidget):
+    """Transcript items as clickable words; cut items struck through; `selected` follows clicks."""
+
+    _esm = _VIEW_ESM
+    tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    kept = traitlets.List(traitlets.Int()).tag(sync=True)
+    selected = traitlets.Int(-1).tag(sync=True)
+    current = traitlets.Int(-1).tag(sync=True)
+
+
+class DownloadLink(anywidget.AnyWidget):
+    """A link that saves the given bytes as a file in the browser."""
+
+    _esm = _DOWNLOAD_ESM
+    value = traitlets.Bytes(b"").tag(sync=True)
+    filename = traitlets.Unicode("").tag(sync=True)
+    mime = traitlets.Unicode("video/mp4").tag(sync=True)
+
+    def load(self, path: Path) -> None:
+        self.filename, self.value = path.name, path.read_bytes()
+
+
+def _button(description: str, icon: str = "", tooltip: str = "") -> W.Button:
+    button = W.Button(description=description, icon=icon, tooltip=tooltip or description,
+                      layout=W.Layout(width="auto"))
+    button.add_class("padl-" + description.lower().replace(" ", "-"))
+    return button
+
+
+class TranscriptEditor:
+    """The app: widgets plus the callbacks that drive the video library."""
+
+    def __init__(self) -> None:
+        self.project: Project | None = None
+        self.audio = None
+        self.edits: EditList | None = None
+        self.choice = W.Dropdown(options=[(SAMPLES[k][0], k) for k in SAMPLES] + [("My upload", "upload")],
+                                 description="Lecture", style={"description_width": "initial"})
+        self.about = W.HTML()
+        self.upload = UploadToWorkFolder(accept="video/*,audio/*", description="Upload")
+        self.load_button = _button("Load", "folder-open", "load and transcribe the chosen lecture")
+        self.progress = ProgressBar()
+        self.player = MediaPlayer()
+        self.result_player = MediaPlayer()
+        self.view = TranscriptView()
+        self.text = W.Textarea(layout=W.Layout(width="100%", height="120px"), continuous_update=True)
+        self.text.add_class("padl-edit-text")
+        self.apply_button = _button("Apply edit", "check")
+        self.fillers_button = _button("Remove fillers", "eraser")
+        self.pauses_button = _button("Shorten pauses", "compress")
+        self.undo_button, self.redo_button = _button("Undo", "undo"), _button("Redo", "repeat")
+        self.reset_button = _button("Reset", "refresh", "back to the full transcript")
+        self.preview_button = _button("Preview", "play", "play the edit around the selected word")
+        self.render_button = _button("Render", "film")
+        self.transition = W.Dropdown(options=["none", "dissolve", "morph"], value="none", description="Jump cuts",
+                                     layout=W.Layout(width="200px"))
+        self.summary = W.HTML()
+        self.summary.add_class("padl-edit-summary")
+        self.download = DownloadLink()
+        controls = [self.apply_button, self.fillers_button, self.pauses_button, self.undo_button,
+                    self.redo_button, self.reset_button, self.preview_button, self.transition, self.render_button]
+        body = [W.HBox([self.choice, self.upload, self.load_button]), self.about, self.progress,
+                W.HBox([W.VBox([W.HTML("<b>Source</b>"), self.player], layout=W.Layout(width="50%")),
+                        W.VBox([W.HTML("<b>Edited</b>"), self.result_player], layout=W.Layout(width="50%"))]),
+                W.HTML("<b>Transcript</b> (click a word to seek)"), self.view,
+                W.HTML("<b>Your edit</b> (delete, move or copy words; shorten <code>[pause]</code> tokens)"),
+                self.text, W.HBox(controls, layout=W.Layout(flex_flow="row wrap")), self.summary, self.download]
+        self.shell = AppShell("Transcript editor",
+                              "Edit a lecture recording by editing its transcript: what you delete from the text "
+                              "is cut from the video, seamlessly.", body)
+        self._wire()
+        self._describe()
+
+    # --- wiring -----------------------------------------------------------------------------
+    def _wire(self) -> None:
+        self.choice.observe(lambda _: self._describe(), "value")
+        self.load_button.on_click(self._guard(self.load, needs_project=False))
+        self.view.observe(self._on_select, "selected")
+        self.player.observe(self._on_time, "current_time")
+        self.apply_button.on_click(self._guard(lambda: self._change(self.project.edit(self.text.value))))
+        self.fillers_button.on_click(self._guard(lambda: self._change(self._sync() or self.project.remove_fillers())))
+        self.pauses_button.on_click(self._guard(lambda: self._change(self._sync() or self.project.shorten_pauses())))
+        self.undo_button.on_click(self._guard(lambda: self._change(self.project.undo())))
+        self.redo_button.on_click(self._guard(lambda: self._change(self.project.redo())))
+        self.reset_button.on_click(self._guard(lambda: self._change(self.project.reset())))
+        self.preview_button.on_click(self._guard(self.preview))
+        self.render_button.on_click(self._guard(self.render))
+
+    def _guard(self, action, needs_project: bool = True):
+        def run(*_):
+            try:
+                if needs_project and self.project is None:
+                    raise ValueError("load a lecture first")
+                action()
+            except Exception as exc:  # noqa: BLE001 - the app shows every failure to the user
+                self.shell.status.error(exc)
+        return run
+
+    def _describe(self) -> None:
+        key = self.choice.value
+        if key == "upload":
+            self.about.value = "<i>Your own recording: any audio or video file FFmpeg reads.</i>"
+        else:
+            title, description, license_ = SAMPLES[key]
+            self.about.value = f"<i>{html.escape(description)} License: {html.escape(license_)}.</i>"
+
+    # --- actions ----------------------------------------------------------------------------
+    def _media(self) -> Path:
+        if self.choice.value == "upload":
+            saved = self.upload.save()
+            if not saved:
+                raise ValueError("choose a file with the Upload button first")
+            return saved[0]
+        return sample(self.choice.value, progress=self.progress).path
+
+    def load(self) -> None:
+        """Load the chosen lecture: resume its project or transcribe it."""
+        media = self._media()
+        self.shell.status.set(f"Loading {media.name} …")
+        self.player.load(media)
+        path = project_path(media)
+        if path.is_file():
+            self.project = Project.load(path)
+        else:
+            from padl_lib.video.pipeline import transcribe
+
+            self.shell.status.set(f"Transcribing {media.name} …")
+            self.project = Project.open(transcribe(media, progress=self.progress), path)
+        self.audio = load_audio(media)
+        self.view.tokens = [w.token for w in self.project.transcript.words]
+        self.view.selected = -1
+        self._change(True)
+        words = len(self.project.transcript.spoken())
+        self.shell.status.set(f"Transcript ready: {words} words of {media.name}.", "ok")
+
+    def _sync(self) -> None:
+        """Take typed but not yet applied text into the project first."""
+        self.project.edit(self.text.value)
+
+    def _change(self, changed: bool) -> None:
+        self.text.value = self.project.text
+        self.edits = self.project.edit_list(self.audio)
+        self.view.kept = sorted(self.edits.kept_items())
+        source = self.edits.source_duration
+        self.summary.value = (f"Edit: <b class='padl-edit-seconds'>{self.edits.duration:.2f}</b> s of {source:.2f} s, "
+                              f"{len(self.edits.spans) - 1} cut(s); {len(self.project.undo_stack)} undo step(s).")
+        self.undo_button.disabled = not self.project.undo_stack
+        self.redo_button.disabled = not self.project.redo_stack
+        if changed:
+            self.shell.status.set(f"Edit applied: {self.edits.duration:.2f} s.")
+
+    def _on_select(self, change) -> None:
+        if self.project is not None and change["new"] >= 0:
+            self.player.seek(self.project.transcript.words[change["new"]].start)
+
+    def _on_time(self, change) -> None:
+        if self.project is not None:
+            index = self.project.transcript.index_at(change["new"])
+            self.view.current = -1 if index is None else index
+
+    def _output(self, name: str) -> Path:
+        return work_dir() / "renders" / f"{self.project.media.stem}-{name}.mp4"
+
+    def preview(self) -> None:
+        """Render and play a few seconds of the edit around the selected word."""
+        self._sync()
+        self._change(False)
+        index = self.view.selected
+        at = self.edits.item_time(self.project.transcript, index) if index >= 0 else 0.0
+        if at is None:
+            raise ValueError("the selected word is cut from the edit; select a kept word to preview")
+        spans = self.edits.source_spans(max(0.0, at - PREVIEW_SECONDS), at + PREVIEW_SECONDS)
+        result = render(self.project.media, spans, self._output("preview"), transition=self.transition.value,
+                        progress=self.progress)
+        self.result_player.load(result.path)
+        self.result_player.play(0.0)
+        self.shell.status.set(f"Preview: {result.duration:.2f} s around the selected word.", "ok")
+
+    def render(self) -> None:
+        """Render the whole edit into the work folder and offer it for download."""
+        self._sync()
+        self._change(False)
+        self.shell.status.set("Rendering …")
+        output = self._output("edited")
+        result = render(self.project.media, self.edits.source_spans(), output, transition=self.transition.value,
+                        progress=self.progress)
+        self.result_player.load(result.path)
+        self.download.load(result.path)
+        self.shell.status.set(f"Rendered {result.duration:.2f} s to {result.path}", "ok")
+
+
+def transcript_editor() -> AppShell:
+    """Build the app and return its shell (the notebook's last cell displays it)."""
+    return TranscriptEditor().shell

@@ -1,0 +1,42 @@
+"""The transcript editor end to end in the browser: load the short sample, delete words, render,
+and check that the produced video (probed in the work folder) is as long as the edit."""
+import re
+from pathlib import Path
+
+from conftest import wait_for_status
+
+from padl_lib.video.media import probe
+
+FRAME = 1 / 30  # the screencast's frame duration
+
+
+def seconds(text: str) -> float:
+    return float(re.search(r"(\d+\.\d+)", text).group(1))
+
+
+def test_edit_text_and_render(open_app):
+    page = open_app("19_app_transcript_editor.ipynb")
+    page.locator(".padl-load").click()  # the short real screencast is the default choice
+    wait_for_status(page, "Transcript ready")
+    words = page.locator(".padl-transcript .padl-word")
+    assert words.count() > 3
+    original = seconds(page.locator(".padl-edit-summary").inner_text().split(" of ")[1])
+
+    box = page.locator(".padl-edit-text textarea")
+    text = box.input_value()
+    kept = [t for t in re.findall(r"\[pause [\d.]+s\]|\S+", text) if not t.startswith("[")]
+    deleted = kept[-3:-1]  # two words before the last one
+    edited = text.replace(" ".join(deleted), "", 1) if " ".join(deleted) in text else text.replace(deleted[0], "", 1)
+    box.fill(edited)
+    page.locator(".padl-apply-edit").click()
+    wait_for_status(page, "Edit applied")
+    edit_seconds = seconds(page.locator(".padl-edit-seconds").inner_text())
+    assert edit_seconds < original - 0.2
+    assert page.locator(".padl-transcript .padl-cut").count() >= 1  # struck-through words
+
+    page.locator(".padl-render").click()
+    status = wait_for_status(page, "Rendered")
+    output = Path(status.split(" to ", 1)[1].strip())
+    assert abs(seconds(status) - edit_seconds) <= FRAME
+    assert abs(probe(output).duration - edit_seconds) <= FRAME
+    assert page.locator(".padl-download").inner_text().startswith("Download")
