@@ -1,0 +1,69 @@
+"""Frame-level signal measures of 16 kHz speech: energy, speech activity, voicing.
+
+Frames are 10 ms (`HOP`), the aligner's frame rate, so frame `i` covers [i/100, (i+1)/100) s.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from padl_lib.video.media import SAMPLE_RATE
+
+HOP = SAMPLE_RATE // 100  # 10 ms
+WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
+__all__ = ["HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
+
+
+def _frames(audio: np.ndarray) -> np.ndarray:
+    """Overlapping 20 ms windows, one per 10 ms frame, centred on the frame (zero-padded edges)."""
+    n = int(np.ceil(len(audio) / HOP))
+    padded = np.pad(audio.astype(np.float32, copy=False), (HOP // 2, n * HOP - len(audio) + WINDOW))
+    return np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP][:n]
+
+
+def frame_energy_db(audio: np.ndarray) -> np.ndarray:
+    """Energy of each 10 ms frame in dB (relative to full scale; -100 dB for digital silence)."""
+    if len(audio) == 0:
+        return np.zeros(0, np.float32)
+    power = np.mean(_frames(audio) ** 2, axis=1)
+    return (10 * np.log10(power + 1e-10)).astype(np.float32)
+
+
+def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: int = 100,
+                        reach: int = 5) -> np.ndarray:
+    """Per-frame energy (dB) above which a frame counts as sound: the local noise floor (5th
+    percentile of the surrounding ±`reach` blocks of `block` frames) plus `margin_db`, or half
+    way to the local speech level where the two are closer than 2 * `margin_db`."""
+    n = len(energy_db)
+    if n == 0:
+        return np.zeros(0, np.float32)
+    blocks = int(np.ceil(n / block))
+    levels = np.empty((blocks, 2), np.float32)
+    for k in range(blocks):
+        window = energy_db[max(0, (k - reach) * block):(k + reach + 1) * block]
+        levels[k] = np.percentile(window, [5, 95])
+    centres = (np.arange(blocks) + 0.5) * block
+    floor = np.interp(np.arange(n), centres, levels[:, 0])
+    loud = np.interp(np.arange(n), centres, levels[:, 1])
+    return (floor + np.minimum(margin_db, (loud - floor) / 2)).astype(np.float32)
+
+
+def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0,
+                  threshold: float = 0.5) -> np.ndarray:
+    """True for frames whose normalized autocorrelation peaks above `threshold` at a pitch
+    period between `max_hz` and `min_hz` (voiced speech such as a sustained "uh")."""
+    frames = _frames(audio) * np.hanning(WINDOW)
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(frames, n=2 * WINDOW, axis=1)
+    corr = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :WINDOW]
+    lo, hi = int(SAMPLE_RATE / max_hz), min(int(SAMPLE_RATE / min_hz), WINDOW - 1)
+    peak = corr[:, lo:hi].max(axis=1) / np.maximum(corr[:, 0], 1e-12)
+    return peak > threshold
+
+
+def quietest_time(energy_db: np.ndarray, start: float, end: float) -> float:
+    """The centre time (s) of the quietest 10 ms frame in [start, end) (smoothed over 30 ms)."""
+    a, b = max(0, int(start * 100)), min(len(energy_db), int(np.ceil(end * 100)))
+    if b <= a:
+        return (start + end) / 2
+    smooth = np.convolve(energy_db, np.ones(3) / 3, mode="same")
+    return (a + int(np.argmin(smooth[a:b]))) / 100 + 0.005

@@ -1,0 +1,273 @@
+"""Word timings by forced alignment with pocketsphinx, plus pauses and fillers.
+
+`align(audio, tokens)` takes the written tokens (from ASR or a user's script, optionally with
+rough times) and returns timed transcript items:
+
+1. every token becomes spoken words (`spoken.spoken_words`: "1." -> "one"); words missing from
+   pocketsphinx's CMU dictionary are spelled by espeak-ng (`g2p.arpabet`);
+2. the audio is cut into chunks of about `CHUNK_SECONDS` at the quietest point of the widest gap
+   between hinted words, and each chunk is force-aligned (pocketsphinx's alignment search);
+3. word edges that border silence are moved onto the speech's energy onset/offset;
+4. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
+   text does not explain (whisper leaves out most "um"s and "uh"s) becomes a filler item,
+   labelled "uh" or "um" by a small pocketsphinx grammar.
+"""
+from __future__ import annotations
+
+import difflib
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from pocketsphinx import Decoder
+
+from padl_lib.progress import Progress, report
+from padl_lib.video import acoustics
+from padl_lib.video.g2p import arpabet
+from padl_lib.video.media import SAMPLE_RATE
+from padl_lib.video.spoken import spoken_words
+from padl_lib.video.transcript import MIN_PAUSE, Word
+
+ALIGNER = "pocketsphinx 5 en-us forced alignment"
+FILLERS = ("uh", "um")
+FILLER_SPELLINGS = {"uh": "uh", "um": "um", "uhm": "um", "umm": "um", "er": "uh", "erm": "um", "ah": "uh",
+                    "hmm": "um", "mm": "um"}
+CHUNK_SECONDS = 20.0
+MAX_EDGE_SHIFT = 0.10  # s a word edge may grow over loud frames into a gap
+MIN_WORD = 0.05  # s a word keeps when its quiet edges are trimmed
+MIN_FILLER = 0.15  # s of voiced sound in a gap for a filler
+__all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A written token to align, with optional rough times (s) and the recognizer's confidence."""
+
+    text: str
+    start: float | None = None
+    end: float | None = None
+    confidence: float = 1.0
+
+    @property
+    def kind(self) -> str:
+        return "filler" if filler_form(self.text) else "word"
+
+
+def filler_form(text: str) -> str | None:
+    """The filler ("uh" or "um") a written token stands for, else None ("Um," -> "um")."""
+    return FILLER_SPELLINGS.get(text.strip(".,;:!?…-— \"'").lower())
+
+
+class Aligner:
+    """A pocketsphinx decoder for forced alignment, with words added to its dictionary on demand."""
+
+    def __init__(self) -> None:
+        self.decoder = Decoder(lm=None, samprate=SAMPLE_RATE, loglevel="FATAL")
+        self._filler_grammar = False
+
+    def ensure_words(self, words: list[str]) -> None:
+        """Add words missing from the dictionary, spelled by espeak-ng."""
+        missing = sorted({w for w in words if self.decoder.lookup_word(w) is None})
+        for i, word in enumerate(missing):
+            self.decoder.add_word(word, " ".join(arpabet(word)), update=i == len(missing) - 1)
+
+    def _decode(self, audio: np.ndarray) -> list:
+        pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
+        self.decoder.start_utt()
+        self.decoder.process_raw(pcm, full_utt=True)
+        self.decoder.end_utt()
+        return [s for s in (self.decoder.seg() or []) if s.word not in ("<s>", "</s>", "<sil>") and not s.word.startswith("[")]
+
+    def align_chunk(self, audio: np.ndarray, energy_db: np.ndarray, start: float, end: float,
+                    tokens: list[Token]) -> list[Word]:
+        """Align `tokens` to audio[start:end] (seconds); times in the result are absolute.
+        If the aligner fails (text and speech disagree somewhere), the chunk is halved at the
+        quietest point of the widest hinted gap near its middle and each half is aligned alone;
+        tokens that still fail keep their rough hinted times with confidence 0."""
+        words = self._align_once(audio, start, end, tokens)
+        if words is not None:
+            return words
+        if len(tokens) > 1 and all(t.start is not None for t in tokens):
+            middle = range(max(1, len(tokens) // 4), max(2, 3 * len(tokens) // 4 + 1))
+            j = max(middle, key=lambda k: tokens[k].start - tokens[k - 1].end)
+            lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
+            cut = min(max(acoustics.quietest_time(energy_db, lo - 0.05, hi + 0.05), start), end)
+            return (self.align_chunk(audio, energy_db, start, cut, tokens[:j])
+                    + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
+        warnings.warn(f"could not align {' '.join(t.text for t in tokens)!r} ({start:.2f}-{end:.2f} s); "
+                      f"keeping rough times with confidence 0", stacklevel=2)
+        return _rough_times(tokens, start, end)
+
+    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token]) -> list[Word] | None:
+        spoken = [(i, w) for i, tok in enumerate(tokens) for w in spoken_words(filler_form(tok.text) or tok.text)]
+        if not spoken:
+            return []
+        self.ensure_words([w for _, w in spoken])
+        self.decoder.set_align_text(" ".join(w for _, w in spoken))
+        segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
+        if len(segs) != len(spoken):
+            return None
+        spans: dict[int, list[float]] = {}
+        for (i, _), seg in zip(spoken, segs):
+            s, e = start + seg.start_frame / 100, start + (seg.end_frame + 1) / 100
+            spans[i] = [min(spans[i][0], s), max(spans[i][1], e)] if i in spans else [s, e]
+        return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
+
+    def label_filler(self, sound: np.ndarray) -> str:
+        """Which filler a short voiced sound is most like ("uh" or "um"), by a tiny grammar."""
+        if not self._filler_grammar:
+            options = " | ".join(FILLERS)
+            self.decoder.add_jsgf_string("fillers", f"#JSGF V1.0;\ngrammar f;\npublic <f> = ( {options} );\n")
+            self._filler_grammar = True
+        self.decoder.activate_search("fillers")
+        segs = [s.word for s in self._decode(sound) if s.word in FILLERS]
+        return segs[0] if segs else "uh"
+
+
+def _item(token: Token, start: float, end: float, confidence: float) -> Word:
+    return Word(filler_form(token.text) if token.kind == "filler" else token.text, start, end, token.kind, confidence)
+
+
+def _rough_times(tokens: list[Token], start: float, end: float) -> list[Word]:
+    """Fallback timing (confidence 0): hinted times clipped to [start, end] where known, else the
+    span shared in proportion to the words' lengths."""
+    if all(t.start is not None for t in tokens):
+        out, t0 = [], start
+        for t in tokens:
+            a = min(max(t.start, t0), end)
+            b = min(max(t.end, a), end)
+            out.append(_item(t, a, b, 0.0))
+            t0 = b
+        return out
+    weights = np.array([max(len(t.text), 1) for t in tokens], float)
+    edges = start + (end - start) * np.concatenate([[0], np.cumsum(weights) / weights.sum()])
+    return [_item(t, float(a), float(b), 0.0) for t, a, b in zip(tokens, edges[:-1], edges[1:])]
+
+
+def plan_chunks(tokens: list[Token], energy_db: np.ndarray, duration: float,
+                target: float = CHUNK_SECONDS) -> list[tuple[float, float, slice]]:
+    """Split hinted tokens into chunks of about `target` s, cut at the quietest point of the
+    widest gap between words in the second half of each chunk."""
+    hinted = all(t.start is not None for t in tokens)
+    if not tokens or not hinted or duration <= 1.5 * target:
+        return [(0.0, duration, slice(0, len(tokens)))]
+    chunks, first, t0 = [], 0, 0.0
+    for i in range(1, len(tokens)):
+        if tokens[i].end - t0 <= target or i == first + 1:
+            continue
+        later = [j for j in range(first + 1, i + 1) if tokens[j].start - t0 >= target / 2] or [i]
+        j = max(later, key=lambda k: tokens[k].start - tokens[k - 1].end)
+        lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
+        cut = acoustics.quietest_time(energy_db, lo - 0.1, hi + 0.1)
+        chunks.append((t0, cut, slice(first, j)))
+        first, t0 = j, cut
+    chunks.append((t0, duration, slice(first, len(tokens))))
+    return chunks
+
+
+def _refine_edges(words: list[Word], loud: np.ndarray) -> list[Word]:
+    """Fit word edges to the signal: the aligner has no optional silence between words, so a
+    pause is absorbed by a neighbour. Quiet frames are trimmed from both ends of each word
+    (keeping at least MIN_WORD s); an edge bordering a gap may grow over loud frames
+    (at most MAX_EDGE_SHIFT s)."""
+    n, limit, keep = len(loud), int(round(MAX_EDGE_SHIFT * 100)), int(round(MIN_WORD * 100))
+    out: list[Word] = []
+    for k, w in enumerate(words):
+        a, b = int(round(w.start * 100)), min(int(round(w.end * 100)), n)
+        while b - a > keep and not loud[a]:
+            a += 1
+        while b - a > keep and not loud[b - 1]:
+            b -= 1
+        lo = int(round(out[-1].end * 100)) if out else 0
+        hi = min(int(round(words[k + 1].start * 100)), n) if k + 1 < len(words) else n
+        grow = 0
+        while a > lo and grow < limit and loud[a - 1] and a == int(round(w.start * 100)) - grow:
+            a, grow = a - 1, grow + 1
+        grow = 0
+        while b < hi and grow < limit and loud[b] and b == int(round(w.end * 100)) + grow:
+            b, grow = b + 1, grow + 1
+        out.append(Word(w.text, a / 100, b / 100, w.kind, w.confidence))
+    return out
+
+
+def _gaps_to_items(words: list[Word], audio: np.ndarray, loud: np.ndarray,
+                   aligner: Aligner, duration: float, find_fillers: bool) -> list[Word]:
+    """Insert pause items into gaps of at least MIN_PAUSE s, and filler items for voiced sound there."""
+    voiced = acoustics.voiced_frames(audio) & loud if find_fillers else None
+    items: list[Word] = []
+    edges = [0.0] + [t for w in words for t in (w.start, w.end)] + [duration]
+    for k in range(len(words) + 1):
+        gap_start, gap_end = edges[2 * k], edges[2 * k + 1]
+        items += _gap_items(gap_start, gap_end, audio, voiced, aligner)
+        if k < len(words):
+            items.append(words[k])
+    return items
+
+
+def _gap_items(start: float, end: float, audio: np.ndarray, voiced: np.ndarray | None,
+               aligner: Aligner) -> list[Word]:
+    """Pause/filler items covering the gap [start, end)."""
+    if end - start < MIN_PAUSE:
+        return []
+    items: list[Word] = []
+    if voiced is not None:
+        a, b = int(round(start * 100)), int(round(end * 100))
+        run = _longest_run(voiced[a:b])
+        if run is not None and (run[1] - run[0]) / 100 >= MIN_FILLER:
+            f0, f1 = (a + run[0]) / 100, (a + run[1]) / 100
+            sound = audio[int((f0 - 0.05) * SAMPLE_RATE) if f0 > 0.05 else 0:int((f1 + 0.05) * SAMPLE_RATE)]
+            filler = Word(aligner.label_filler(sound), f0, f1, "filler", float(np.mean(voiced[a + run[0]:a + run[1]])))
+            return _gap_items(start, f0, audio, None, aligner) + [filler] + _gap_items(f1, end, audio, None, aligner)
+    items.append(Word("", start, end, "pause"))
+    return items
+
+
+def _longest_run(mask: np.ndarray) -> tuple[int, int] | None:
+    """[first, last+1) of the longest run of True (None without any)."""
+    if not mask.any():
+        return None
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    starts, ends = np.flatnonzero(np.diff(padded) == 1), np.flatnonzero(np.diff(padded) == -1)
+    k = int(np.argmax(ends - starts))
+    return int(starts[k]), int(ends[k])
+
+
+def tokens_with_hints(script: list[str], asr_tokens: list[Token]) -> list[Token]:
+    """Give a script's tokens rough times from recognized tokens (matched by spoken words;
+    unmatched tokens interpolated between their matched neighbours)."""
+    script_words = [(i, w) for i, t in enumerate(script) for w in spoken_words(t)]
+    asr_words = [(i, w) for i, t in enumerate(asr_tokens) for w in spoken_words(t.text)]
+    times: dict[int, list[float]] = {}
+    matcher = difflib.SequenceMatcher(None, [w for _, w in script_words], [w for _, w in asr_words], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            si, ai = script_words[block.a + k][0], asr_words[block.b + k][0]
+            tok = asr_tokens[ai]
+            times.setdefault(si, [tok.start, tok.end])
+            times[si][1] = tok.end
+    known = sorted(times)
+    if not known:
+        return [Token(t) for t in script]
+    index = np.arange(len(script))
+    starts = np.interp(index, known, [times[i][0] for i in known])
+    ends = np.interp(index, known, [times[i][1] for i in known])
+    return [Token(t, float(s), float(max(s, e))) for t, s, e in zip(script, starts, ends)]
+
+
+def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = None,
+          fillers: bool = True, refine: bool = True) -> list[Word]:
+    """Timed words, fillers and pauses of 16 kHz `audio` for the written `tokens`
+    (`refine=False` keeps the aligner's raw word edges, for comparison)."""
+    duration = len(audio) / SAMPLE_RATE
+    energy = acoustics.frame_energy_db(audio)
+    loud = energy > acoustics.speech_threshold_db(energy)
+    aligner = Aligner()
+    words: list[Word] = []
+    chunks = plan_chunks(tokens, energy, duration)
+    report(progress, 0, duration, "aligning words")
+    for start, end, part in chunks:
+        words += aligner.align_chunk(audio, energy, start, end, tokens[part])
+        report(progress, end, duration, "aligning words")
+    if refine:
+        words = _refine_edges(words, loud)
+    return _gaps_to_items(words, audio, loud, aligner, duration, fillers)

@@ -1,0 +1,253 @@
+"""`python -m padl_lib.video.bench`: transcription quality and speed on real, shipped speech.
+
+Measures, in one run:
+
+- **WER** of the transcript's words on the five LibriVox sentences of Debian's
+  `pocketsphinx-testdata` against their reference `transcription` (both sides put into spoken
+  form by `spoken.spoken_sequence`, then scored by jiwer);
+- **word-boundary error** against a constructed timing reference (`timing_reference`): no
+  shipped recording has word times, so real recorded utterances (the five LibriVox sentences
+  and pocketsphinx's `goforward`, `numbers`, `something` recordings, three other speakers) are
+  trimmed to their sound, and concatenated in a shuffled order with inserted room tone of known,
+  random length (0.4-1.2 s). Each utterance's first-word onset and last-word offset then lie at
+  known times. The transcript's items are assigned to the utterance whose span (extended to the
+  middle of the surrounding gaps) contains their midpoint; errors are |predicted - reference|;
+- **every word aligned**: the share of transcript words with a real alignment (confidence > 0,
+  positive duration) and no utterance left without words;
+- **real-time factor** of `transcribe` (recognition + alignment) on the timing signal, with the
+  model already loaded; loading time is shown separately;
+- extra sections registered by other modules (`SECTIONS`, e.g. video-edit's render timing).
+
+Whisper's own word times are scored on the same reference for comparison.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jiwer
+import numpy as np
+
+from padl_lib import set_threads
+from padl_lib.settings import cache_dir
+from padl_lib.video import acoustics
+from padl_lib.video.media import SAMPLE_RATE, load_audio
+from padl_lib.video.spoken import spoken_sequence
+from padl_lib.video.transcript import Word
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+POCKETSPHINX_DATA = Path("/usr/share/pocketsphinx/test/data")
+OTHER_SPEAKERS = ("goforward.raw", "numbers.raw", "something.raw")
+ONSET_MARGIN_DB = 6.0  # an utterance's sound lies above its noise floor + this (dB): cut there
+MIN_SOUND_FRAMES = 10  # ... for runs of at least 100 ms
+GOALS = {"wer": 0.08, "mean_ms": 30.0, "within_50": 0.95, "rtf": 0.3}
+# "module:function" sections run after the built-in ones, each returning rows (metric, value, goal);
+# modules that do not exist (yet) are skipped with a note.
+SECTIONS = ["padl_lib.video.render:benchmark"]
+__all__ = ["librivox_sentences", "word_error_rate", "timing_reference", "boundary_errors", "run", "main"]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A real recording and, where shipped, its reference text."""
+
+    name: str
+    audio: np.ndarray
+    text: str | None = None
+
+
+def librivox_sentences() -> list[tuple[Path, str]]:
+    """(wav path, reference text) of the LibriVox sentences in pocketsphinx-testdata."""
+    listing = LIBRIVOX / "transcription"
+    if not listing.is_file():
+        raise FileNotFoundError(f"{listing} is missing: apt-get install pocketsphinx-testdata")
+    pairs = []
+    for line in listing.read_text().splitlines():
+        text, name = line.rsplit("(", 1)
+        text = text.replace("<s>", "").replace("</s>", "").strip()
+        pairs.append((LIBRIVOX / f"{name.strip(' )')}.wav", text))
+    return pairs
+
+
+def normalize(text: str) -> str:
+    """The spoken form used for scoring: lower case, no punctuation, numbers as words."""
+    return " ".join(spoken_sequence(text))
+
+
+def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
+    """Corpus WER (jiwer) of hypotheses against references, both in spoken form."""
+    return float(jiwer.wer([normalize(r) for r in references], [normalize(h) for h in hypotheses]))
+
+
+def _utterances() -> list[Utterance]:
+    found = [Utterance(p.stem[-4:], load_audio(p), text) for p, text in librivox_sentences()]
+    for name in OTHER_SPEAKERS:
+        path = POCKETSPHINX_DATA / name
+        if path.is_file():
+            found.append(Utterance(path.stem, np.fromfile(path, "<i2").astype(np.float32) / 32768))
+    return found
+
+
+def _sound_span(audio: np.ndarray, margin_db: float = ONSET_MARGIN_DB) -> tuple[int, int]:
+    """[first, last) sample of an utterance's sound: from the first to the last 10 ms frame of the
+    runs of at least MIN_SOUND_FRAMES frames above the utterance's noise floor (10th percentile
+    of its frame energies) + `margin_db` (runs exclude isolated clicks and short breath noise)."""
+    energy = acoustics.frame_energy_db(audio)
+    loud = energy > np.percentile(energy, 10) + margin_db
+    starts = np.flatnonzero(np.convolve(loud, np.ones(MIN_SOUND_FRAMES), mode="valid") == MIN_SOUND_FRAMES)
+    first, last = int(starts[0]), int(starts[-1]) + MIN_SOUND_FRAMES
+    return first * acoustics.HOP, last * acoustics.HOP
+
+
+def _room_tone(audio: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """`seconds` of an utterance's own background: its quietest 100 ms, tiled with random phase."""
+    energy = acoustics.frame_energy_db(audio)
+    smooth = np.convolve(energy, np.ones(10), mode="valid")
+    start = int(np.argmin(smooth)) * acoustics.HOP
+    quiet = audio[start:start + 10 * acoustics.HOP]
+    reps = int(np.ceil(seconds * SAMPLE_RATE / len(quiet))) + 1
+    tiled = np.concatenate([quiet[::rng.choice([-1, 1])] for _ in range(reps)])
+    return tiled[: int(round(seconds * SAMPLE_RATE))]
+
+
+def timing_reference(seed: int = 0, margin_db: float = ONSET_MARGIN_DB
+                     ) -> tuple[Path, list[tuple[float, float]], list[str | None]]:
+    """Build (and cache) the timing test signal: returns its wav path, each utterance's
+    (onset, offset) in seconds, and each utterance's reference text (None if not shipped).
+    The utterances are cut at their ONSET_MARGIN_DB edges, which are the reference; a larger
+    `margin_db` gives the (later onset, earlier offset) edges of a stricter notion of sound in
+    the same signal: `run` reports how far they move (`reference_spread_ms`)."""
+    rng = np.random.default_rng(seed)
+    utterances = _utterances()
+    order = rng.permutation(len(utterances))
+    pieces, spans, texts, t = [], [], [], 0.0
+    for k in order:
+        utt = utterances[k]
+        gap = _room_tone(utt.audio, float(rng.uniform(0.4, 1.2)), rng)
+        a, b = _sound_span(utt.audio)
+        a_m, b_m = _sound_span(utt.audio, margin_db)
+        pieces += [gap, utt.audio[a:b]]
+        t += len(gap) / SAMPLE_RATE
+        spans.append((t + (a_m - a) / SAMPLE_RATE, t + (b_m - a) / SAMPLE_RATE))
+        texts.append(utt.text)
+        t += (b - a) / SAMPLE_RATE
+    pieces.append(_room_tone(utterances[order[-1]].audio, 0.6, rng))
+    signal = np.concatenate(pieces)
+    path = cache_dir() / "video" / f"timing_reference_{seed}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
+    return path, spans, texts
+
+
+def boundary_errors(items: list[Word], spans: list[tuple[float, float]], duration: float) -> dict:
+    """Onset/offset errors (ms) of the spoken items of each reference span, and missing spans."""
+    edges = [0.0] + [(spans[k][1] + spans[k + 1][0]) / 2 for k in range(len(spans) - 1)] + [duration]
+    errors, missing = [], 0
+    spoken = [w for w in items if w.kind != "pause"]
+    for k, (onset, offset) in enumerate(spans):
+        mine = [w for w in spoken if edges[k] <= (w.start + w.end) / 2 < edges[k + 1]]
+        if not mine:
+            missing += 1
+            continue
+        errors += [abs(mine[0].start - onset) * 1000, abs(max(w.end for w in mine) - offset) * 1000]
+    errors = np.array(errors)
+    return {"boundaries": len(errors), "mean_ms": float(errors.mean()) if len(errors) else float("nan"),
+            "within_50": float(np.mean(errors <= 50)) if len(errors) else 0.0, "missing_spans": missing,
+            "errors_ms": errors.round(1).tolist()}
+
+
+def aligned_share(items: list[Word]) -> float:
+    """Share of words and fillers with a real alignment (confidence > 0 and positive duration)."""
+    spoken = [w for w in items if w.kind != "pause"]
+    return float(np.mean([w.confidence > 0 and w.end > w.start for w in spoken])) if spoken else 0.0
+
+
+def run(model: str | None = None, seed: int = 0, threads: int | None = None) -> dict:
+    """Every measurement of this module; returns a dict of the numbers (see the module doc)."""
+    from padl_lib.video.asr import load_model, recognize
+    from padl_lib.video.align import align
+    from padl_lib.video.pipeline import asr_tokens, transcribe
+
+    threads = set_threads(threads)
+    t0 = time.perf_counter()
+    load_model(model, threads)
+    load_seconds = time.perf_counter() - t0
+    sentences = librivox_sentences()
+    hyps = [" ".join(w.text for w in transcribe(p, model).words if w.kind == "word") for p, _ in sentences]
+    path, spans, _ = timing_reference(seed)
+    audio = load_audio(path)
+    duration = len(audio) / SAMPLE_RATE
+    t0 = time.perf_counter()
+    transcript = transcribe(path, model)
+    seconds = time.perf_counter() - t0
+    tokens = asr_tokens(recognize(audio, model)[0])
+    whisper_words = [Word(t.text, t.start, max(t.start, t.end)) for t in tokens]
+    raw = align(audio, tokens, fillers=False, refine=False)
+    strict = [timing_reference(seed, margin_db)[1] for margin_db in (ONSET_MARGIN_DB, ONSET_MARGIN_DB + 4)]
+    return {
+        "threads": threads, "model_load_s": load_seconds,
+        "wer": word_error_rate([t for _, t in sentences], hyps), "hypotheses": hyps,
+        "reference_words": sum(len(normalize(t).split()) for _, t in sentences),
+        "timing": boundary_errors(transcript.words, spans, duration),
+        "whisper_timing": boundary_errors(whisper_words, spans, duration),
+        "raw_timing": boundary_errors(raw, spans, duration),
+        "reference_spread_ms": float(np.mean(np.abs(np.array(strict[0]) - np.array(strict[1]))) * 1000),
+        "aligned_share": aligned_share(transcript.words),
+        "signal_s": duration, "transcribe_s": seconds, "rtf": seconds / duration,
+        "transcript_text": transcript.text(),
+    }
+
+
+def _extra_sections() -> list[tuple[str, object, str]]:
+    rows: list[tuple[str, object, str]] = []
+    for spec in SECTIONS:
+        module_name, func_name = spec.split(":")
+        try:
+            func: Callable[[], list[tuple[str, object, str]]] = getattr(importlib.import_module(module_name), func_name)
+        except (ImportError, AttributeError):
+            rows.append((f"({spec} not available yet)", "", ""))
+            continue
+        rows += func()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description="Transcription quality and speed on shipped real speech.")
+    parser.add_argument("--model", default=None, help="faster-whisper model (default: bundled tiny.en)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the timing signal's order and gaps")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all usable)")
+    args = parser.parse_args(argv)
+    r = run(args.model, args.seed, args.threads)
+    t, w = r["timing"], r["whisper_timing"]
+    rows = [
+        ("WER, LibriVox sentences", f"{r['wer']:.1%} of {r['reference_words']} words", f"<= {GOALS['wer']:.0%}"),
+        ("boundary mean error (aligned)", f"{t['mean_ms']:.1f} ms over {t['boundaries']}", f"<= {GOALS['mean_ms']:.0f} ms"),
+        ("boundaries within 50 ms", f"{t['within_50']:.0%}", f">= {GOALS['within_50']:.0%}"),
+        ("utterances without words", f"{t['missing_spans']}", "0"),
+        ("words aligned", f"{r['aligned_share']:.1%}", "100%"),
+        ("forced alignment alone (no energy edges)", f"{r['raw_timing']['mean_ms']:.1f} ms, "
+         f"{r['raw_timing']['within_50']:.0%} within 50 ms", "(ablation)"),
+        ("whisper's own word times", f"{w['mean_ms']:.1f} ms, {w['within_50']:.0%} within 50 ms", "(baseline)"),
+        ("reference edges at +6 vs +10 dB", f"{r['reference_spread_ms']:.1f} ms apart", "(reference uncertainty)"),
+        (f"real-time factor ({r['threads']} threads)", f"{r['rtf']:.3f} ({r['transcribe_s']:.1f} s for "
+         f"{r['signal_s']:.1f} s)", f"<= {GOALS['rtf']}"),
+        ("model load", f"{r['model_load_s']:.1f} s", ""),
+    ] + _extra_sections()
+    width = max(len(m) for m, _, _ in rows)
+    for metric, value, goal in rows:
+        print(f"{metric:<{width}}  {value!s:<36} {goal}")
+    print("boundary errors (ms):", t["errors_ms"])
+    return r
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""`transcribe`: media file -> Transcript (ASR text or a user's script, then forced alignment)."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from padl_lib.progress import Progress
+from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
+from padl_lib.video.asr import DEFAULT_MODEL, AsrSegment, recognize
+from padl_lib.video.media import SAMPLE_RATE, load_audio, sha256_file
+from padl_lib.video.transcript import Transcript
+
+LONG_SCRIPT_SECONDS = 60.0  # longer scripted recordings get rough word times from ASR first
+_ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
+__all__ = ["transcribe", "asr_tokens", "LONG_SCRIPT_SECONDS"]
+
+
+def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
+    """Recognized words as tokens to align (sound annotations such as "[Music]" left out)."""
+    return [Token(w.text, w.start, w.end, w.probability)
+            for seg in segments if not _ANNOTATION.match(seg.text) for w in seg.words]
+
+
+def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None) -> list[Token]:
+    words = script.split()
+    if not words:
+        raise ValueError("the script is empty: give the text that is spoken in the recording")
+    if len(audio) / SAMPLE_RATE <= LONG_SCRIPT_SECONDS:
+        return [Token(w) for w in words]
+    segments, _ = recognize(audio, model, progress=progress)
+    return tokens_with_hints(words, asr_tokens(segments))
+
+
+def transcribe(media: str | os.PathLike, model: str | None = None, script: str | None = None,
+               progress: Progress | None = None, fillers: bool = True) -> Transcript:
+    """Transcribe a media file with word timings.
+
+    `model`: a faster-whisper model (default: the bundled tiny.en). `script`: the spoken text,
+    if known; then ASR is skipped (or, for recordings over a minute, only used for rough times)
+    and the script's words are aligned as written. `fillers`: detect "uh"/"um" in gaps.
+    """
+    media = Path(media)
+    audio = load_audio(media)
+    if script is not None:
+        tokens, language, source = _script_tokens(script, audio, model, progress), "en", "script"
+    else:
+        segments, language = recognize(audio, model, progress=progress)
+        if language != "en":
+            raise ValueError(f"{media.name}: the speech is in {language!r}; padl's aligner knows English only")
+        tokens, source = asr_tokens(segments), model or DEFAULT_MODEL
+    words = align(audio, tokens, progress=progress, fillers=fillers)
+    return Transcript(words=words, media=media, checksum=sha256_file(media), language=language, model=source,
+                      aligner=ALIGNER, extra={"duration": round(len(audio) / SAMPLE_RATE, 3)})

@@ -1,0 +1,80 @@
+"""Written words -> the words a speaker says: numbers, abbreviations, symbols, hyphens.
+
+The aligner needs every item in its spoken form ("1." must become "one", or the aligner has
+no sound to match and swallows it into a neighbour); the WER benchmark compares spoken forms
+too, so "Mr." and "mister" or "1995" and "nineteen ninety-five" count as the same words.
+"""
+from __future__ import annotations
+
+import re
+
+from num2words import num2words
+
+ABBREVIATIONS = {
+    "mr": ["mister"], "mrs": ["missus"], "ms": ["miz"], "dr": ["doctor"], "prof": ["professor"],
+    "vs": ["versus"], "etc": ["et", "cetera"], "e.g": ["for", "example"], "i.e": ["that", "is"],
+    "&": ["and"], "+": ["plus"], "=": ["equals"], "%": ["percent"], "@": ["at"],
+}
+CURRENCIES = {"$": "dollars", "€": "euros", "£": "pounds"}
+_ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
+_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
+_DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
+_EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
+__all__ = ["spoken_words", "spoken_sequence", "number_words"]
+
+
+def number_words(number: str) -> list[str]:
+    """Spoken words of a plain number string: "1995" is a year, "3.5", "1,000" are cardinals."""
+    plain = number.replace(",", "")
+    if re.fullmatch(r"1[1-9]\d\d|20\d\d", plain) and "," not in number:
+        text = num2words(int(plain), to="year")
+    elif "." in plain:
+        whole, frac = plain.split(".", 1)
+        text = num2words(int(whole or 0)) + " point " + " ".join(num2words(int(d)) for d in frac)
+    else:
+        text = num2words(int(plain))
+    return _words_of(text)
+
+
+def _words_of(text: str) -> list[str]:
+    return [w for w in re.split(r"[\s\-,]+", text.lower()) if w]
+
+
+def spoken_words(token: str) -> list[str]:
+    """The lower-case spoken words of one written token ("Mr." -> ["mister"], "1." -> ["one"])."""
+    token = token.strip().lower().replace("’", "'")
+    core = token.strip(_EDGE_PUNCT)
+    if not core:
+        return [ABBREVIATIONS[token][0]] if token in ABBREVIATIONS else []
+    if core in ABBREVIATIONS or core.rstrip(".") in ABBREVIATIONS:
+        return list(ABBREVIATIONS.get(core) or ABBREVIATIONS[core.rstrip(".")])
+    if core[0] in CURRENCIES and _NUMBER.match(core[1:]):
+        return number_words(core[1:]) + [CURRENCIES[core[0]]]
+    if core.endswith("%") and _NUMBER.match(core[:-1]):
+        return number_words(core[:-1]) + ["percent"]
+    if _NUMBER.match(core):
+        return number_words(core)
+    if _DIGIT_GROUPS.match(core):  # "33-4-692", a phone or ID number: read digit by digit
+        return [num2words(int(d)) for d in core if d.isdigit()]
+    if match := _ORDINAL.match(core):
+        return _words_of(num2words(int(match.group(1)), to="ordinal"))
+    words: list[str] = []
+    for part in re.split(r"[-–—/]+", core):
+        if part and part != core:
+            words += spoken_words(part)
+        elif part:
+            words += _letters_and_digits(part)
+    return words
+
+
+def _letters_and_digits(part: str) -> list[str]:
+    """Split a mixed token like "mp4" or "3d" into letter runs and spoken numbers."""
+    words: list[str] = []
+    for run in re.findall(r"\d+|[^\W\d_](?:[^\W\d_]|')*", part):
+        words += number_words(run) if run.isdigit() else [run.strip("'")]
+    return [w for w in words if w]
+
+
+def spoken_sequence(text: str) -> list[str]:
+    """All spoken words of a text, in order."""
+    return [w for token in text.split() for w in spoken_words(token)]
