@@ -24,7 +24,7 @@ import jiwer
 from padl_lib.settings import quick
 from padl_lib.video.edit import EditList, edit_list, tokenize
 from padl_lib.video.media import load_audio, probe
-from padl_lib.video.render import frame_grid, render, snap_spans
+from padl_lib.video.render import frame_grid, render, snap_spans, span_frame_counts
 from padl_lib.video.spoken import spoken_sequence
 from padl_lib.video.transcript import parse_pause_token
 
@@ -59,7 +59,8 @@ def render_benchmark(media: str | Path | None = None, spans: Sequence[tuple[floa
     from padl_lib.video.samples import SCREENCAST
 
     media = Path(media or SCREENCAST)
-    spans = snap_spans(spans or SCREENCAST_SPANS, frame_grid(media))
+    grid = frame_grid(media)
+    spans = snap_spans(spans or SCREENCAST_SPANS, grid)
     repeats = repeats or (2 if quick() else 5)
     ours, theirs = [], []
     with tempfile.TemporaryDirectory(prefix="padl-render-bench-") as tmp:
@@ -73,7 +74,7 @@ def render_benchmark(media: str | Path | None = None, spans: Sequence[tuple[floa
                 "padl_s": statistics.median(ours), "ffmpeg_s": statistics.median(theirs),
                 "ratio": statistics.median(theirs) / statistics.median(ours),
                 "padl_frames": _frames(out_ours), "ffmpeg_frames": _frames(out_theirs),
-                "expected_frames": round(sum(b - a for a, b in spans) * float(info.fps or 0))}
+                "expected_frames": sum(span_frame_counts(spans, grid))}
 
 
 def _deleting_edit(text: str) -> str:
