@@ -74,8 +74,15 @@ def _torch_layer(channels: int, size: int) -> Callable[[], object]:
     return run
 
 
+def _mxnet():
+    """mxnet with its synchronous NaiveEngine (unless MXNET_ENGINE_TYPE says otherwise): at batch 1
+    the threaded engine's scheduling adds tens of ms on a busy machine, so this is mxnet's best case."""
+    os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
+    return import_mxnet()
+
+
 def _mxnet_layer(channels: int, size: int) -> Callable[[], object]:
-    mx = import_mxnet()
+    mx = _mxnet()
     conv = mx.gluon.nn.Conv2D(channels, 3, padding=1, use_bias=False, in_channels=channels)
     conv.initialize(mx.init.Xavier())
     conv.hybridize(static_alloc=True, static_shape=True)
@@ -127,6 +134,7 @@ def _torch_model(model, size: int) -> Callable[[], object]:
 
 
 def _mxnet_model(size: int) -> Callable[[], object]:
+    _mxnet()
     from padl_lib.bnn import gluon
 
     net = gluon.birealnet18()
