@@ -10,7 +10,7 @@
 #include <immintrin.h>
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq,popcnt")
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq,popcnt,fma")
 
 namespace padl {
 namespace {
@@ -55,35 +55,36 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
         acc[r][j] = _mm512_add_epi64(acc[r][j], _mm512_popcnt_epi64(_mm512_xor_si512(v, w[j])));
     }
   }
+  // Epilogue. Float: dot = base - 2 * pop computed in float (exact: integers below 2^24), then
+  // dot * scale + bias as the reference does. Bits: the integer dot against the threshold.
   const Transform& t = g.t;
-  const __m512i nbits = _mm512_set1_epi64(g.nbits);
   const int64_t corr_row = blocks_for(g.outputs) * kBlock;
   for (int j = 0; j < NB; ++j) {
     const int64_t blk = blk0 + j, o = blk * kBlock;
     const __mmask8 valid = block_valid_mask(g, blk);
-    __m256 scale, bias;
-    __m512i thresh;
-    __mmask8 flip = 0;
     if (t.bits) {
-      thresh = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(valid, t.thresh + o));
-      flip = t.flip[blk];
-    } else {
-      scale = _mm256_maskz_loadu_ps(valid, t.scale + o);
-      bias = _mm256_maskz_loadu_ps(valid, t.bias + o);
-    }
-    for (int r = 0; r < NR; ++r) {
-      __m512i dot = _mm512_sub_epi64(nbits, _mm512_slli_epi64(acc[r][j], 1));
-      if (g.pattern) {
-        const int32_t* corr = g.corr + g.pattern[r0 + r] * corr_row + o;
-        dot = _mm512_sub_epi64(dot, _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr))));
-      }
-      if (t.bits) {
+      const __m512i thresh = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(valid, t.thresh + o));
+      const __mmask8 flip = t.flip[blk];
+      const __m512i nbits = _mm512_set1_epi64(g.nbits);
+      for (int r = 0; r < NR; ++r) {
+        __m512i dot = _mm512_sub_epi64(nbits, _mm512_slli_epi64(acc[r][j], 1));
+        if (g.pattern) {
+          const int32_t* corr = g.corr + g.pattern[r0 + r] * corr_row + o;
+          dot = _mm512_sub_epi64(dot, _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr))));
+        }
         __mmask8 m = (_mm512_cmplt_epi64_mask(dot, thresh) ^ flip) & valid;
         reinterpret_cast<uint8_t*>(t.bits + (r0 + r) * t.ld_bits)[blk] = m;
-      } else {
-        __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm512_cvtepi64_ps(dot), scale), bias);
-        _mm256_mask_storeu_ps(t.out + (r0 + r) * t.ld_out + o, valid, y);
       }
+      continue;
+    }
+    const __m256 scale = _mm256_maskz_loadu_ps(valid, t.scale + o);
+    const __m256 bias = _mm256_maskz_loadu_ps(valid, t.bias + o);
+    const __m256 two = _mm256_set1_ps(2.0f), nbits = _mm256_set1_ps(static_cast<float>(g.nbits));
+    for (int r = 0; r < NR; ++r) {
+      const __m256 base = g.pattern ? _mm256_loadu_ps(g.base + g.pattern[r0 + r] * corr_row + o) : nbits;
+      const __m256 dot = _mm256_fnmadd_ps(_mm512_cvtepi64_ps(acc[r][j]), two, base);
+      const __m256 y = _mm256_add_ps(_mm256_mul_ps(dot, scale), bias);
+      _mm256_mask_storeu_ps(t.out + (r0 + r) * t.ld_out + o, valid, y);
     }
   }
 }

@@ -108,6 +108,7 @@ py::array gemm(Array<uint64_t> a, Array<uint64_t> b, int32_t nbits, py::object s
   g.t = t;
   Array<int32_t> corr_arr;
   Array<uint8_t> pattern_arr;
+  std::vector<float> base;
   if (!corr.is_none() || !pattern.is_none()) {
     corr_arr = Array<int32_t>::ensure(corr);
     pattern_arr = Array<uint8_t>::ensure(pattern);
@@ -119,6 +120,8 @@ py::array gemm(Array<uint64_t> a, Array<uint64_t> b, int32_t nbits, py::object s
     for (int64_t r = 0; r < g.rows; ++r) require(p[r] < corr_arr.shape(0), "pattern id out of range");
     g.corr = corr_arr.data();
     g.pattern = pattern_arr.data();
+    base = padl::base_table(nbits, g.corr, corr_arr.size());
+    g.base = base.data();
   }
   {
     py::gil_scoped_release release;

@@ -50,6 +50,8 @@ struct Gemm {
   int32_t nbits = 0;            // K: real bits per dot product
   const int32_t* corr = nullptr;     // padding correction table [patterns][blocks_for(O) * kBlock]
   const uint8_t* pattern = nullptr;  // per-row pattern id (nullptr: no correction)
+  // Optional, for vector epilogues: float(nbits - corr) with the layout of corr (exact integers).
+  const float* base = nullptr;
   Transform t;
 };
 
@@ -104,6 +106,8 @@ struct ConvShape {
 
 // Pack float rows with the active ISA, threaded over rows.
 void pack_rows(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint64_t* out);
+// float(nbits - corr[i]) for every entry of a correction table (Gemm::base).
+std::vector<float> base_table(int32_t nbits, const int32_t* corr, int64_t entries);
 // Offsets of a dense row-major (rows, kw) A.
 void dense_offsets(int64_t rows, int64_t kw, std::vector<int64_t>& row_offset, std::vector<int64_t>& k_offset);
 // Block plain packed weights [O][kw] into [blocks][kw][kBlock].
@@ -127,6 +131,7 @@ class BinaryConv {
   std::vector<int32_t> wsum_;
   int64_t cached_h_ = -1, cached_w_ = -1;
   std::vector<int32_t> corr_;
+  std::vector<float> base_;
   std::vector<uint8_t> pattern_;
   std::vector<int64_t> row_offset_, k_offset_;
 };

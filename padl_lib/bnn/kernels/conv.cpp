@@ -46,6 +46,12 @@ void pack_rows(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint
   parallel_rows(rows, [&](int64_t begin, int64_t end) { isa.pack(x + begin * ldx, end - begin, channels, ldx, out + begin * cw); });
 }
 
+std::vector<float> base_table(int32_t nbits, const int32_t* corr, int64_t entries) {
+  std::vector<float> base(entries);
+  for (int64_t i = 0; i < entries; ++i) base[i] = static_cast<float>(nbits - corr[i]);
+  return base;
+}
+
 void dense_offsets(int64_t rows, int64_t kw, std::vector<int64_t>& row_offset, std::vector<int64_t>& k_offset) {
   row_offset.resize(rows);
   for (int64_t r = 0; r < rows; ++r) row_offset[r] = r * kw;
@@ -130,6 +136,7 @@ void BinaryConv::prepare_padding(int64_t h, int64_t w) {
   for (int64_t y = 0; y < oh; ++y)
     for (int64_t x = 0; x < ow; ++x)
       pattern_[y * ow + x] = static_cast<uint8_t>(row_ids[y] * col_masks.size() + col_ids[x]);
+  base_ = base_table(static_cast<int32_t>(kh_ * kw_ * channels_), corr_.data(), static_cast<int64_t>(corr_.size()));
   cached_h_ = h;
   cached_w_ = w;
 }
@@ -151,6 +158,7 @@ void BinaryConv::run(const uint64_t* x, int64_t n, int64_t h, int64_t w, const T
   if (corr_.size() > static_cast<size_t>(blocks_for(outputs_) * kBlock)) {
     g.corr = corr_.data();
     g.pattern = pattern_.data();
+    g.base = base_.data();
   }
   std::vector<uint64_t>& buffer = scratch();
   if (padded && buffer.size() < static_cast<size_t>(hp * wp * cw_)) buffer.resize(hp * wp * cw_);
