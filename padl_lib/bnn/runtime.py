@@ -68,10 +68,11 @@ class BinaryStep:
         return y.reshape(y.shape[0], -1) if self.linear else y
 
 
-def _fold(op: ir.BinaryConv2d | ir.BinaryLinear, following: list) -> tuple[np.ndarray, np.ndarray]:
+def _fold(op: ir.BinaryConv2d | ir.BinaryLinear | ir.Conv2d, following: list) -> tuple[np.ndarray, np.ndarray]:
     """Scale and bias per output channel of `op` followed by the per-channel `following` ops."""
     out = op.weight.shape[0]
-    scale = np.ones(out) if op.alpha is None else op.alpha.astype(np.float64)
+    alpha = getattr(op, "alpha", None)
+    scale = np.ones(out) if alpha is None else alpha.astype(np.float64)
     bias = np.zeros(out) if op.bias is None else op.bias.astype(np.float64)
     for extra in following:
         affine = extra.as_affine() if isinstance(extra, ir.BatchNorm) else extra
@@ -79,8 +80,34 @@ def _fold(op: ir.BinaryConv2d | ir.BinaryLinear, following: list) -> tuple[np.nd
     return scale, bias
 
 
+def _torch():
+    """torch when installed: its channels-last float conv and pooling are the fastest here."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _torch_nhwc(fn) -> Step:
+    """Run a torch NCHW function on an NHWC array without copies (channels-last views)."""
+    torch = _torch()
+
+    def run(x):
+        with torch.no_grad():
+            y = fn(torch.from_numpy(_float(x)).permute(0, 3, 1, 2))
+        return y.permute(0, 2, 3, 1).contiguous().numpy()
+
+    return run
+
+
 def _float_conv(weight: np.ndarray, bias: np.ndarray | None, stride, padding) -> Step:
     o, c, kh, kw = weight.shape
+    torch = _torch()
+    if torch is not None:
+        w_t = torch.from_numpy(weight).contiguous(memory_format=torch.channels_last)
+        b_t = None if bias is None else torch.from_numpy(bias)
+        return _torch_nhwc(lambda x: torch.nn.functional.conv2d(x, w_t, b_t, tuple(stride), tuple(padding)))
     matrix = np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))  # (kh, kw, C) rows
 
     def run(x):
@@ -118,6 +145,12 @@ def _linear(weight: np.ndarray, bias: np.ndarray | None) -> Step:
 def _pool(op: ir.MaxPool2d | ir.AvgPool2d) -> Step:
     (kh, kw), (sh, sw), (ph, pw) = op.kernel, op.stride, op.padding
     is_max = isinstance(op, ir.MaxPool2d)
+    torch = _torch()
+    if torch is not None:
+        if is_max:
+            return _torch_nhwc(lambda x: torch.nn.functional.max_pool2d(x, op.kernel, op.stride, op.padding))
+        return _torch_nhwc(lambda x: torch.nn.functional.avg_pool2d(x, op.kernel, op.stride, op.padding,
+                                                                    count_include_pad=op.count_include_pad))
 
     def run(x):
         x = _float(x)
@@ -199,7 +232,13 @@ def compile_ops(ops: Sequence[ir.Op]) -> list[Step]:
             to_bits = i < len(ops) and _binarizes_input(ops[i])
             steps.append(BinaryStep(op, *_fold(op, following), to_bits=to_bits))
         elif isinstance(op, ir.Conv2d):
-            steps.append(_float_conv(op.weight, op.bias, op.stride, op.padding))
+            following = []
+            while i < len(ops) and isinstance(ops[i], (ir.BatchNorm, ir.Affine)):
+                following.append(ops[i])
+                i += 1
+            scale, bias = _fold(op, following)
+            weight = (op.weight * scale.reshape(-1, 1, 1, 1)).astype(np.float32)
+            steps.append(_float_conv(weight, bias.astype(np.float32), op.stride, op.padding))
         elif isinstance(op, ir.Linear):
             steps.append(_linear(op.weight, op.bias))
         elif isinstance(op, (ir.MaxPool2d, ir.AvgPool2d)):

@@ -78,6 +78,17 @@ def test_fast_path_matches_reference_on_every_isa(isa):
     assert (got.argmax(1) == want.argmax(1)).all()
 
 
+def test_numpy_float_layers_without_torch(monkeypatch):
+    from padl_lib.bnn import runtime
+
+    engine = ir.Engine(every_op_graph())
+    x = RNG.standard_normal((2, 3, 16, 16)).astype(np.float32)
+    monkeypatch.setattr(runtime, "_torch", lambda: None)
+    got = Plan(engine.ops)(x)
+    want = engine.reference(x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
 def test_binary_layers_pass_packed_bits_when_the_next_layer_binarizes():
     steps = Plan(every_op_graph()).steps
     binary = [s for s in steps if isinstance(s, BinaryStep)]
