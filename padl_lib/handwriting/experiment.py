@@ -74,9 +74,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError("the Fréchet distance needs at least 2 feature vectors per set")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    covmean = np.real(covmean)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
+    # tr sqrt(A B) = sum of sqrt of the eigenvalues of A^1/2 B A^1/2 (symmetric, so eigh is exact and fast)
+    vals, vecs = linalg.eigh(cov_a)
+    root_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    trace_covmean = np.sqrt(np.clip(linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_covmean)
 
 
 def nearest_writer(features: np.ndarray, centroids: dict[str, np.ndarray]) -> tuple[str, dict[str, float]]:
