@@ -143,31 +143,49 @@ def _linear(weight: np.ndarray, bias: np.ndarray | None) -> Step:
 
 
 def _pool(op: ir.MaxPool2d | ir.AvgPool2d) -> Step:
-    (kh, kw), (sh, sw), (ph, pw) = op.kernel, op.stride, op.padding
-    is_max = isinstance(op, ir.MaxPool2d)
+    """Pooling on NHWC floats (torch when installed, else numpy); max-pooling also takes bits."""
     torch = _torch()
+    if isinstance(op, ir.MaxPool2d):
+        packed_pool = _packed_max_pool(op)
+        if torch is not None:
+            float_pool = _torch_nhwc(lambda x: torch.nn.functional.max_pool2d(x, op.kernel, op.stride, op.padding))
+        else:
+            def float_pool(x):
+                return np.maximum.reduce(_windows_nhwc(_float(x), op, -np.inf))
+        return lambda x: packed_pool(x) if isinstance(x, Packed) else float_pool(x)
     if torch is not None:
-        if is_max:
-            return _torch_nhwc(lambda x: torch.nn.functional.max_pool2d(x, op.kernel, op.stride, op.padding))
         return _torch_nhwc(lambda x: torch.nn.functional.avg_pool2d(x, op.kernel, op.stride, op.padding,
                                                                     count_include_pad=op.count_include_pad))
 
-    def run(x):
+    def average(x):
         x = _float(x)
-        n, h, w, c = x.shape
-        fill = -np.inf if is_max else 0.0
-        xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=fill)
-        oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-        taps = [xp[:, dy:dy + sh * (oh - 1) + 1:sh, dx:dx + sw * (ow - 1) + 1:sw] for dy in range(kh) for dx in range(kw)]
-        if is_max:
-            return np.maximum.reduce(taps)
-        total = np.add.reduce(taps)
-        if op.count_include_pad or (ph, pw) == (0, 0):
-            return total / np.float32(kh * kw)
-        ones = np.pad(np.ones((1, h, w, 1), np.float32), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-        count = np.add.reduce([ones[:, dy:dy + sh * (oh - 1) + 1:sh, dx:dx + sw * (ow - 1) + 1:sw]
-                               for dy in range(kh) for dx in range(kw)])
-        return total / count
+        total = np.add.reduce(_windows_nhwc(x, op, 0.0))
+        if op.count_include_pad or op.padding == (0, 0):
+            return total / np.float32(op.kernel[0] * op.kernel[1])
+        return total / np.add.reduce(_windows_nhwc(np.ones((1, *x.shape[1:3], 1), np.float32), op, 0.0))
+
+    return average
+
+
+def _windows_nhwc(x: np.ndarray, op, fill) -> list[np.ndarray]:
+    """The kernel taps of a pooling op as strided views of the padded NHWC input."""
+    (kh, kw), (sh, sw), (ph, pw) = op.kernel, op.stride, op.padding
+    n, h, w, _ = x.shape
+    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=fill)
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    return [xp[:, dy:dy + sh * (oh - 1) + 1:sh, dx:dx + sw * (ow - 1) + 1:sw] for dy in range(kh) for dx in range(kw)]
+
+
+def _packed_max_pool(op: ir.MaxPool2d) -> Callable[[Packed], Packed]:
+    """Max pooling on sign bits: sign is monotone, so the max is -1 only where every tap is -1:
+    a bitwise AND of the taps (padding is all ones, neutral for AND)."""
+    def run(x: Packed) -> Packed:
+        taps = _windows_nhwc(x.words, op, np.uint64(np.iinfo(np.uint64).max))
+        words = np.bitwise_and.reduce(taps)
+        tail = x.channels % 64
+        if tail:  # channel tail bits stay 0
+            words[..., -1] &= np.uint64((1 << tail) - 1)
+        return Packed(np.ascontiguousarray(words), x.channels)
 
     return run
 
@@ -229,7 +247,10 @@ def compile_ops(ops: Sequence[ir.Op]) -> list[Step]:
             while i < len(ops) and isinstance(ops[i], (ir.BatchNorm, ir.Affine)):
                 following.append(ops[i])
                 i += 1
-            to_bits = i < len(ops) and _binarizes_input(ops[i])
+            j = i
+            while j < len(ops) and isinstance(ops[j], ir.MaxPool2d):  # max-pooling commutes with sign
+                j += 1
+            to_bits = j < len(ops) and _binarizes_input(ops[j])
             steps.append(BinaryStep(op, *_fold(op, following), to_bits=to_bits))
         elif isinstance(op, ir.Conv2d):
             following = []

@@ -25,7 +25,7 @@ def every_op_graph():
     return [
         ir.Conv2d(RNG.standard_normal((32, 3, 3, 3)), RNG.standard_normal(32), 1, 1), bn(32), ir.Hardtanh(),
         bconv(32, 70), bn(70), ir.MaxPool2d(2),
-        bconv(70, 70), ir.Affine(RNG.standard_normal(70), RNG.standard_normal(70)),
+        bconv(70, 70), ir.Affine(RNG.standard_normal(70), RNG.standard_normal(70)), ir.MaxPool2d(3, 1, 1),
         bconv(70, 130, stride=2), bn(130), ir.PReLU(RNG.random(130)),
         ir.Residual([bconv(130, 130), bn(130)]),
         ir.Residual([bconv(130, 64, stride=2), ir.ReLU(), bn(64)],
@@ -92,9 +92,10 @@ def test_numpy_float_layers_without_torch(monkeypatch):
 def test_binary_layers_pass_packed_bits_when_the_next_layer_binarizes():
     steps = Plan(every_op_graph()).steps
     binary = [s for s in steps if isinstance(s, BinaryStep)]
-    # conv(32->70)+BN feeds a MaxPool: float; conv(70->70)+Affine feeds a binary conv: bits;
-    # BinaryLinear(256->100)+BN feeds BinaryLinear: bits.
-    assert [s.to_bits for s in binary] == [False, True, False, True, False]
+    # conv(32->70)+BN feeds a MaxPool, then a binary conv: bits (max-pooled as bits);
+    # conv(70->70)+Affine feeds a padded MaxPool, then a binary conv: bits; conv(70->130)+BN feeds PReLU: float;
+    # BinaryLinear(256->100)+BN feeds BinaryLinear: bits; the last BinaryLinear: float.
+    assert [s.to_bits for s in binary] == [True, True, False, True, False]
 
 
 def test_engine_layer_times_a_whole_binary_layer():
