@@ -1,18 +1,21 @@
 """Render an edit list: frame-exact cuts, short audio fades at every cut, optional hidden transitions.
 
-Strategy (measured in `render_benchmark`): one pass through PyAV. Video is decoded only inside
-the kept spans (seeking to the keyframe before each span instead of decoding cut material) and
-re-encoded with libx264 `ultrafast`; every span is snapped to the frame grid so that audio and
-video cut at the same instants. Audio is decoded once, cut sample-exactly with raised-cosine
-fades at every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Stream-copying whole GOPs
-would need the copied and re-encoded pieces to share parameter sets; instead the decoder skips
-everything that is cut, which already makes a cut-only render no slower than a plain
-`ffmpeg -preset ultrafast` re-encode of the kept material.
+One pass through PyAV. Every span is snapped to the video's frame grid so that audio and video
+cut at the same instants. Audio is decoded once, cut sample-exactly with raised-cosine fades at
+every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Video takes one of two ways:
+
+- *smart render* (default, H.264 sources without B-frame reordering, MP4/MOV output): whole GOPs
+  inside the kept spans are stream-copied and only the frames at span edges re-encoded
+  (`padl_lib.video.smart`);
+- *re-encode*: the kept frames are decoded (seeking to the keyframe before each span instead of
+  decoding cut material) and encoded with libx264 `ultrafast`; used for other sources and when
+  a transition is asked for.
 
 Hidden transitions at jump cuts (Berthouzoz et al. 2012) replace the frames around a cut by an
 interpolation between the last frame before and the first frame after them: a cross-dissolve,
 or a morph that warps both frames along their optical flow (OpenCV Farneback). Audio is not
-touched by transitions, so the output length equals the edit's.
+touched by transitions, so the output length equals the edit's. `render_bench` measures the
+speed against a plain `ffmpeg -preset ultrafast` re-encode of the kept material.
 """
 from __future__ import annotations
 
@@ -29,11 +32,13 @@ import numpy as np
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
 from padl_lib.video.media import MediaError, _open
+from padl_lib.video.smart import index_video, write_smart_video
 
 TRANSITIONS = ("none", "dissolve", "morph")
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4a": "mp4",
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
+SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
 __all__ = ["RenderResult", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts", "transition_windows",
            "apply_fades", "TRANSITIONS"]
@@ -41,12 +46,13 @@ __all__ = ["RenderResult", "render", "frame_grid", "frame_rate", "snap_spans", "
 
 @dataclass(frozen=True)
 class RenderResult:
-    """What was written: the output path, its length, frames, and the frame-snapped spans."""
+    """What was written: the output path, its length, frames, the frame-snapped spans, and how."""
 
     path: Path
     duration: float
     frames: int
     spans: list[tuple[float, float]]
+    strategy: str = ""
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -263,15 +269,55 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int):
 
 
 # --- render -----------------------------------------------------------------------------------
+def _write_reencoded(source, video_in, out, spans, grid, origin, rate, crf, transition, transition_seconds,
+                     on_frame) -> int:
+    """Decode the spans, apply transitions, encode with x264 ultrafast; return the frame count."""
+    video_out = _video_stream(out, video_in, rate, crf)
+    half = int(round(transition_seconds * rate / 2)) if transition != "none" else 0
+    frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
+                               transition_windows(span_frame_counts(spans, grid), half))
+    count = 0
+    for frame in frames:
+        if isinstance(frame, np.ndarray):
+            frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p")
+        frame.pts, frame.time_base = count, video_out.codec_context.time_base
+        for packet in video_out.encode(frame):
+            out.mux(packet)
+        count += 1
+        on_frame(count)
+    for packet in video_out.encode(None):
+        out.mux(packet)
+    return count
+
+
+def _why_reencode(index, smart: bool, transition: str, suffix: str) -> str:
+    if not smart:
+        return "smart render off"
+    if transition != "none":
+        return f"{transition} transitions"
+    if suffix not in SMART:
+        return f"{suffix} output"
+    return index.blocker or "frame index mismatch"
+
+
+def frame_ranges(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[tuple[int, int]]:
+    """Source frame index ranges [first, end) of frame-snapped spans."""
+    starts = grid[:-1]
+    return [(int(np.searchsorted(starts, a - 1e-4)), int(np.searchsorted(starts, b - 1e-4))) for a, b in spans]
+
+
 def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], output: str | os.PathLike, *,
            fade: float = 0.01, transition: str = "none", transition_seconds: float = 0.2, crf: int = 23,
-           progress: Progress | None = None) -> RenderResult:
+           smart: bool = True, progress: Progress | None = None) -> RenderResult:
     """Write the kept `spans` (media seconds, in output order) of `media` to `output`.
 
     Video spans are snapped to frames; every cut gets a `fade`-second audio fade (5-20 ms);
     `transition` ("none", "dissolve", "morph") hides jump cuts over `transition_seconds`.
-    The output's container follows its suffix (.mp4, .mov, .mkv; audio-only: .m4a, .wav, .mp3,
-    .flac, .ogg). The source is never overwritten and the output appears atomically.
+    With `smart` (and no transition), whole GOPs inside the spans of an H.264 source are copied
+    and only the span edges re-encoded (`padl_lib.video.smart`); otherwise every frame is
+    re-encoded. The output's container follows its suffix (.mp4, .mov, .mkv; audio-only: .m4a,
+    .wav, .mp3, .flac, .ogg). The source is never overwritten and the output appears atomically.
     """
     media, output = Path(media), Path(output)
     if transition not in TRANSITIONS:
@@ -301,46 +347,40 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             audio = _cut_audio(samples, rate, spans, fade)
         duration = sum(b - a for a, b in spans)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out:
-            audio_out = None
-            if audio is not None:
-                audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
+            audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout) \
+                if audio is not None else None
+            audio_packets = deque(_audio_packets(audio_out, audio, layout) if audio_out is not None else ())
             if video_in is None:
-                for packet in _audio_packets(audio_out, audio, layout):
+                for packet in audio_packets:
                     out.mux(packet)
                 report(progress, 1, 1, "render")
-                return _result(output, duration, 0, spans)
+                return RenderResult(output, duration, 0, spans, "audio only")
             rate_v = frame_rate(grid)
-            video_out = _video_stream(out, video_in, rate_v, crf)
+            total = sum(span_frame_counts(spans, grid))
             video_in.thread_type = "AUTO"
-            audio_packets = deque(_audio_packets(audio_out, audio, layout) if audio_out is not None else ())
-            counts = span_frame_counts(spans, grid)
-            total = sum(counts)
-            half = int(round(transition_seconds * rate_v / 2)) if transition != "none" else 0
-            frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
-                                       transition_windows(counts, half))
-            count = 0
-            for frame in frames:
-                if isinstance(frame, np.ndarray):
-                    frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-                frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p")
-                frame.pts, frame.time_base = count, video_out.codec_context.time_base
-                for packet in video_out.encode(frame):
-                    out.mux(packet)
-                count += 1
+
+            def on_frame(count: int) -> None:
                 while audio_packets and audio_packets[0].pts * audio_packets[0].time_base <= count / rate_v:
                     out.mux(audio_packets.popleft())
                 if count % 10 == 0:
                     report(progress, count, total, "render")
-            for packet in video_out.encode(None):
-                out.mux(packet)
+
+            index = index_video(source, video_in) if smart and transition == "none" and suffix in SMART else None
+            if index is not None and index.blocker is None and len(index.pts) == len(grid) - 1:
+                def decode(first: int, end: int) -> Iterator[av.VideoFrame]:
+                    return _span_frames(source, video_in, [(grid[first], grid[end])], origin)
+
+                count, copied = write_smart_video(source, video_in, out, index, frame_ranges(spans, grid), decode,
+                                                  rate_v, crf, on_frame)
+                strategy = f"smart: {copied} of {count} frames copied"
+            else:
+                count = _write_reencoded(source, video_in, out, spans, grid, origin, rate_v, crf, transition,
+                                         transition_seconds, on_frame)
+                strategy = f"re-encoded ({_why_reencode(index, smart, transition, suffix)})"
             for packet in audio_packets:
                 out.mux(packet)
             report(progress, total, total, "render")
-    return _result(output, duration, count, spans)
-
-
-def _result(output: Path, duration: float, frames: int, spans: list[tuple[float, float]]) -> RenderResult:
-    return RenderResult(output, duration, frames, spans)
+    return RenderResult(output, duration, count, spans, strategy)
 
 
 def benchmark() -> list[tuple[str, object, str]]:

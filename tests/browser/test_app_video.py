@@ -40,3 +40,8 @@ def test_edit_text_and_render(open_app):
     assert abs(seconds(status) - edit_seconds) <= FRAME
     assert abs(probe(output).duration - edit_seconds) <= FRAME
     assert page.locator(".padl-download").inner_text().startswith("Download")
+    # the browser decodes the rendered (smart-rendered) video
+    page.wait_for_function("() => { const v = document.querySelectorAll('video.padl-media')[1];"
+                           " return v && v.readyState >= 2 && !v.error; }")
+    played = page.evaluate("() => document.querySelectorAll('video.padl-media')[1].duration")
+    assert abs(played - edit_seconds) <= 2 * FRAME

@@ -9,19 +9,25 @@ import pytest
 from padl_lib.video.media import load_audio, probe, sha256_file
 from padl_lib.video.render import apply_fades, frame_grid, render, transition_windows
 from padl_lib.video.samples import SCREENCAST
+from padl_lib.video.smart import AvcConfig, Piece, parameter_set_id, plan_pieces
 
 SPANS = [(0.5, 2.0), (3.0, 4.2), (1.0, 1.5), (6.0, 8.3)]
 
 
-@pytest.fixture(scope="module")
-def counter_video(tmp_path_factory) -> Path:
+def make_counter_video(path: Path, extra: list[str]) -> Path:
     """4 s of ffmpeg's testsrc2 (every frame differs) at 25 fps with a steady 440 Hz tone."""
-    path = tmp_path_factory.mktemp("media") / "counter.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
-                    "-c:v", "libx264", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
-                   check=True)
+                    "-c:v", "libx264", "-g", "25", "-pix_fmt", "yuv420p", *extra, "-c:a", "aac", "-shortest",
+                    str(path)], check=True)
     return path
+
+
+@pytest.fixture(scope="module", params=["b-frames", "no-b-frames"])
+def counter_video(request, tmp_path_factory) -> Path:
+    """The counter video with B-frames (re-encoded on render) and without (smart render copies GOPs)."""
+    extra = ["-bf", "0"] if request.param == "no-b-frames" else []
+    return make_counter_video(tmp_path_factory.mktemp("media") / f"{request.param}.mp4", extra)
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
@@ -49,8 +55,16 @@ def test_screencast_render_matches_kept_spans_and_leaves_source_untouched(tmp_pa
 
 
 def test_cuts_are_frame_exact(counter_video, tmp_path):
-    spans = [(0.4, 1.0), (2.2, 2.6), (0.0, 0.2)]
-    out = render(counter_video, spans, tmp_path / "cut.mp4").path
+    spans = [(0.4, 1.0), (2.2, 3.5), (0.0, 0.2), (1.1, 4.0)]
+    result = render(counter_video, spans, tmp_path / "cut.mp4")
+    out = result.path
+    smart = counter_video.stem == "no-b-frames"
+    assert result.strategy.startswith("smart" if smart else "re-encoded (B-frame")
+    if smart:
+        copied = int(result.strategy.split()[1])
+        assert 0 < copied < result.frames
+    errors = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-f", "null", "-"], capture_output=True, text=True)
+    assert errors.returncode == 0 and not errors.stderr
     source, rendered = decoded_frames(counter_video), decoded_frames(out)
     grid = frame_grid(counter_video)
     expected = [k for a, b in spans for k in range(len(source)) if a - 1e-3 <= grid[k] + 0.02 and grid[k] < b - 0.02]
@@ -111,3 +125,18 @@ def test_bad_requests_are_clear_errors(tmp_path):
     corrupt.write_bytes(b"not a video at all" * 100)
     with pytest.raises(ValueError, match="corrupt|FFmpeg"):
         render(corrupt, SPANS, tmp_path / "y.mp4")
+
+
+def test_smart_plan_copies_whole_gops_only():
+    keys = [0, 12, 24, 36]
+    assert plan_pieces([(3, 30)], keys, 48) == [Piece(False, 3, 12), Piece(True, 12, 24), Piece(False, 24, 30)]
+    assert plan_pieces([(0, 48)], keys, 48) == [Piece(True, 0, 48)]
+    assert plan_pieces([(13, 20), (24, 36)], keys, 48) == [Piece(False, 13, 20), Piece(True, 24, 36)]
+
+
+def test_avcc_record_round_trips_and_finds_a_free_parameter_set_id():
+    with av.open(str(SCREENCAST)) as c:
+        extradata = bytes(c.streams.video[0].codec_context.extradata)
+    config = AvcConfig.parse(extradata)
+    assert config.to_bytes() == extradata
+    assert [parameter_set_id(n) for n in config.sps] == [0] and config.free_id() == 1
