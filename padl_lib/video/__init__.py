@@ -6,7 +6,8 @@ Public API: `transcribe` (ASR + forced alignment, or a user's script), the `Tran
 from __future__ import annotations
 
 from padl_lib.video.media import MediaError, MediaInfo, NoAudioError, load_audio, probe, sha256_file
+from padl_lib.video.pipeline import transcribe
 from padl_lib.video.transcript import Transcript, TranscriptError, Word, parse_pause_token
 
-__all__ = ["Transcript", "Word", "TranscriptError", "parse_pause_token",
+__all__ = ["transcribe", "Transcript", "Word", "TranscriptError", "parse_pause_token",
            "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "sha256_file"]

@@ -25,7 +25,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.video import acoustics
 from padl_lib.video.g2p import arpabet
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import spoken_words
+from padl_lib.video.spoken import spoken_alternatives, spoken_words
 from padl_lib.video.transcript import MIN_PAUSE, Word
 
 ALIGNER = "pocketsphinx 5 en-us forced alignment"
@@ -94,14 +94,26 @@ class Aligner:
             cut = min(max(acoustics.quietest_time(energy_db, lo - 0.05, hi + 0.05), start), end)
             return (self.align_chunk(audio, energy_db, start, cut, tokens[:j])
                     + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
+        if len(tokens) == 1:
+            for reading in spoken_alternatives(tokens[0].text):
+                words = self._align_once(audio, start, end, tokens, reading)
+                if words is not None:
+                    return words
         warnings.warn(f"could not align {' '.join(t.text for t in tokens)!r} ({start:.2f}-{end:.2f} s); "
                       f"keeping rough times with confidence 0", stacklevel=2)
         return _rough_times(tokens, start, end)
 
-    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token]) -> list[Word] | None:
-        spoken = [(i, w) for i, tok in enumerate(tokens) for w in spoken_words(filler_form(tok.text) or tok.text)]
+    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token],
+                    reading: list[str] | None = None) -> list[Word] | None:
+        """One alignment attempt (None on failure); `reading` replaces a single token's spoken words."""
+        if reading is not None:
+            spoken = [(0, w) for w in reading]
+        else:
+            spoken = [(i, w) for i, tok in enumerate(tokens) for w in spoken_words(filler_form(tok.text) or tok.text)]
         if not spoken:
             return []
+        if end - start < MIN_WORD * len(spoken):  # no room for these words
+            return None
         self.ensure_words([w for _, w in spoken])
         self.decoder.set_align_text(" ".join(w for _, w in spoken))
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])

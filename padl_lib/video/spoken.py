@@ -20,7 +20,7 @@ _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
 _DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
 _EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
-__all__ = ["spoken_words", "spoken_sequence", "number_words"]
+__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives"]
 
 
 def number_words(number: str) -> list[str]:
@@ -78,3 +78,21 @@ def _letters_and_digits(part: str) -> list[str]:
 def spoken_sequence(text: str) -> list[str]:
     """All spoken words of a text, in order."""
     return [w for token in text.split() for w in spoken_words(token)]
+
+
+def spoken_alternatives(token: str) -> list[list[str]]:
+    """Other plausible readings of a token after `spoken_words`' first choice: a number may be
+    read digit by digit ("692" -> "six nine two") or, with four digits, as a year or a cardinal."""
+    first = spoken_words(token)
+    core = token.strip().strip(_EDGE_PUNCT).replace(",", "")
+    readings = [first]
+    if core.isdigit():
+        readings.append([num2words(int(d)) for d in core])
+        readings.append(_words_of(num2words(int(core))))
+        if len(core) == 4:
+            readings.append(_words_of(num2words(int(core), to="year")))
+    unique: list[list[str]] = []
+    for reading in readings:
+        if reading not in unique:
+            unique.append(reading)
+    return unique[1:]

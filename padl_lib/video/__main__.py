@@ -1,0 +1,81 @@
+"""`python -m padl_lib.video COMMAND`: transcribe a recording; render and export edits.
+
+    python -m padl_lib.video transcribe MEDIA -o T.json [--model NAME] [--script TEXT_FILE]
+
+Each subcommand module adds itself with an `add_*_commands(subparsers)` function that sets
+`func` on its parser; errors the user can fix are printed as one line and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from padl_lib.progress import tqdm_progress
+from padl_lib.video.asr import ModelError
+from padl_lib.video.cli_edit import add_edit_commands
+from padl_lib.video.media import MediaError
+from padl_lib.video.transcript import TranscriptError, default_path
+
+
+def _transcribe(args: argparse.Namespace) -> None:
+    from padl_lib.video.pipeline import transcribe
+
+    script = None
+    if args.script is not None:
+        try:
+            script = Path(args.script).read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise ValueError(f"script file not found: {args.script}") from exc
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{args.script} is not UTF-8 text: {exc}") from exc
+    output = Path(args.output or default_path(args.media))
+    if output.exists() and Path(args.media).exists() and output.resolve() == Path(args.media).resolve():
+        raise ValueError(f"refusing to overwrite the source file {args.media}; choose another output path")
+    progress = tqdm_progress("s")
+    transcript = transcribe(args.media, model=args.model, script=script, progress=progress,
+                            fillers=not args.no_fillers)
+    path = transcript.save(output)
+    if args.srt:
+        transcript.save_subtitles(args.srt)
+    if args.vtt:
+        transcript.save_subtitles(args.vtt)
+    kinds = {k: sum(w.kind == k for w in transcript.words) for k in ("word", "filler", "pause")}
+    print(f"wrote {path}: {kinds['word']} words, {kinds['filler']} fillers, {kinds['pause']} pauses")
+
+
+def add_transcribe_command(subparsers) -> None:
+    """Register `transcribe`."""
+    p = subparsers.add_parser("transcribe", help="transcript with word timings (ASR or a script, then alignment)",
+                              description="Transcribe any audio or video file FFmpeg reads, with word timings.")
+    p.add_argument("media", help="recording (any audio or video file FFmpeg reads)")
+    p.add_argument("-o", "--output", help="transcript JSON (default: <media stem>.transcript.json beside it)")
+    p.add_argument("--model", help="faster-whisper model (default: the bundled offline tiny.en)")
+    p.add_argument("--script", help="text file with what is said: align it instead of running ASR")
+    p.add_argument("--srt", help="also write subtitles (.srt)")
+    p.add_argument("--vtt", help="also write subtitles (.vtt)")
+    p.add_argument("--no-fillers", action="store_true", help="do not look for 'uh'/'um' in pauses")
+    p.set_defaults(func=_transcribe)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m padl_lib.video",
+                                     description="Text-based editing of lecture recordings.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_transcribe_command(subparsers)
+    add_edit_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (MediaError, TranscriptError, ModelError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

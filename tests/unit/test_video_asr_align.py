@@ -1,0 +1,123 @@
+"""Recognition and forced alignment on real shipped speech (LibriVox sentences, the screencast)."""
+import wave
+
+import numpy as np
+import pytest
+
+from padl_lib.video import acoustics
+from padl_lib.video.align import Token, align, filler_form, plan_chunks, tokens_with_hints
+from padl_lib.video.asr import recognize
+from padl_lib.video.bench import _room_tone, normalize, word_error_rate
+from padl_lib.video.g2p import arpabet, to_arpabet
+from padl_lib.video.media import SAMPLE_RATE, load_audio
+from padl_lib.video.pipeline import transcribe
+from padl_lib.video.spoken import spoken_alternatives, spoken_words
+
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
+SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
+CMUDICT = {"thought": "TH AO T", "church": "CH ER CH", "measure": "M EH ZH ER", "sing": "S IH NG",
+           "judge": "JH AH JH", "bathe": "B EY DH", "dashwood": "D AE SH W UH D", "ship": "SH IH P"}
+
+
+@pytest.mark.parametrize("token, words", [
+    ("1.", ["one"]), ("Mr.", ["mister"]), ("1995", ["nineteen", "ninety", "five"]), ("3.5", ["three", "point", "five"]),
+    ("$5", ["five", "dollars"]), ("21st", ["twenty", "first"]), ("cold-hearted,", ["cold", "hearted"]),
+    ("33-4-692", ["three", "three", "four", "six", "nine", "two"]), ("“Hello,”", ["hello"]), ("don't", ["don't"]),
+])
+def test_spoken_words(token, words):
+    assert spoken_words(token) == words
+
+
+def test_numbers_have_alternative_readings():
+    assert ["six", "nine", "two"] in spoken_alternatives("692.")
+    assert spoken_alternatives("hello") == []
+
+
+def test_g2p_spells_unknown_words_in_arpabet():
+    for word, phones in CMUDICT.items():
+        assert " ".join(arpabet(word)) == phones
+    assert arpabet("pytorch")[:3] == ("P", "AY", "T")
+    assert to_arpabet("d'aSwUd") == "D AE SH W UH D".split()
+
+
+def test_fillers_are_recognized_by_spelling():
+    assert filler_form("Um,") == "um" and filler_form("uh...") == "uh" and filler_form("umbrella") is None
+    assert Token("Uhm").kind == "filler" and Token("the").kind == "word"
+
+
+@pytest.fixture(scope="module")
+def sentence():
+    return transcribe(LIBRIVOX.format("0930"))
+
+
+def test_transcribe_librivox_sentence(sentence):
+    assert normalize(" ".join(w.text for w in sentence.spoken())) == "he might even have been made amiable himself"
+    words = sentence.spoken()
+    assert all(w.confidence > 0 and w.end > w.start for w in words)
+    assert all(a.end <= b.start for a, b in zip(sentence.words, sentence.words[1:]))
+    assert words[0].start == pytest.approx(0.28, abs=0.05)  # the speech onset (energy rises at 0.27-0.28 s)
+    assert sentence.words[-1].end == pytest.approx(len(load_audio(LIBRIVOX.format("0930"))) / SAMPLE_RATE, abs=0.02)
+    assert sentence.model.startswith("tiny.en") and sentence.language == "en"
+
+
+def test_script_replaces_asr_and_is_aligned():
+    script = "And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them."
+    t = transcribe(LIBRIVOX.format("0870"), script=script)
+    assert t.model == "script"
+    assert [w.text for w in t.spoken()] == script.split()
+    assert all(w.confidence > 0 for w in t.spoken())
+    starts = [w.start for w in t.spoken()]
+    assert starts == sorted(starts) and starts[-1] < 6.7
+
+
+def test_pause_between_sentences_is_found(tmp_path):
+    first, second = load_audio(LIBRIVOX.format("0880")), load_audio(LIBRIVOX.format("0930"))
+    signal = np.concatenate([first, _room_tone(first, 1.0, np.random.default_rng(0)), second])
+    path = tmp_path / "two.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(SAMPLE_RATE)
+        out.writeframes((signal * 32767).astype("<i2").tobytes())
+    t = transcribe(path)
+    splice = len(first) / SAMPLE_RATE
+    pauses = [w for w in t.words if w.kind == "pause" and w.start < splice + 0.5 < w.end]
+    assert len(pauses) == 1 and pauses[0].duration > 1.0
+    assert "[pause 1." in t.text() or "[pause 1.2s]" in t.text()
+    assert word_error_rate(["he was not an ill disposed young man he might even have been made amiable himself"],
+                           [" ".join(w.text for w in t.words if w.kind == "word")]) <= 0.2
+
+
+def test_screencast_speech_and_its_long_pause():
+    t = transcribe(SCREENCAST)
+    words = [w.text.lower().strip(".") for w in t.spoken()]
+    assert words[:2] == ["i", "will"] and words[-1] == "done"
+    longest = max((w for w in t.words if w.kind == "pause"), key=lambda w: w.duration)
+    assert longest.duration > 2.5 and t.extra["duration"] == pytest.approx(8.3, abs=0.1)
+
+
+def test_failed_alignment_falls_back_to_rough_times():
+    audio = load_audio(LIBRIVOX.format("0880"))[: SAMPLE_RATE]  # 1 s cannot hold 30 words
+    tokens = [Token(w, 0.03 * i, 0.03 * i + 0.03) for i, w in enumerate(("extraordinary misunderstanding " * 15).split())]
+    with pytest.warns(UserWarning, match="could not align"):
+        words = align(audio, tokens, fillers=False)
+    spoken = [w for w in words if w.kind != "pause"]
+    assert [w.text for w in spoken] == [t.text for t in tokens]
+    assert all(w.confidence == 0 for w in spoken)
+    assert [w.start for w in spoken] == sorted(w.start for w in spoken)
+
+
+def test_long_audio_is_split_at_quiet_points():
+    audio = np.concatenate([load_audio(LIBRIVOX.format(n)) for n in ("0870", "0890", "0920")])
+    segments, _ = recognize(audio)
+    tokens = [Token(w.text, w.start, w.end) for s in segments for w in s.words]
+    energy = acoustics.frame_energy_db(audio)
+    chunks = plan_chunks(tokens, energy, len(audio) / SAMPLE_RATE, target=5.0)
+    assert len(chunks) >= 3
+    assert sum(c[2].stop - c[2].start for c in chunks) == len(tokens)
+    for start, end, part in chunks[1:]:
+        assert energy[int(start * 100)] < np.percentile(energy, 50)  # cut in a quiet frame
+
+
+def test_script_words_get_rough_times_from_asr():
+    asr = [Token("hello", 0.0, 0.5), Token("wonderful", 0.6, 1.0), Token("world", 1.1, 1.5)]
+    hinted = tokens_with_hints(["Hello", "beautiful", "world!"], asr)
+    assert [t.start for t in hinted] == [0.0, pytest.approx(0.55), 1.1]

@@ -1,0 +1,83 @@
+"""The `python -m padl_lib.video transcribe` command, including its errors for bad input."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from padl_lib.video.__main__ import main
+from padl_lib.video.transcript import Transcript
+
+SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
+
+
+def test_transcribe_video_writes_transcript_and_subtitles(tmp_path):
+    media = tmp_path / "lecture.mp4"
+    shutil.copy(SCREENCAST, media)
+    done = subprocess.run([sys.executable, "-m", "padl_lib.video", "transcribe", str(media), "-o", str(tmp_path / "T.json"),
+                           "--srt", str(tmp_path / "T.srt"), "--vtt", str(tmp_path / "T.vtt")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and "words" in done.stdout
+    doc = json.loads((tmp_path / "T.json").read_text())
+    assert doc["media"] == "lecture.mp4" and {w["kind"] for w in doc["words"]} >= {"word", "pause"}
+    assert Transcript.load(tmp_path / "T.json").media == media
+    assert "-->" in (tmp_path / "T.srt").read_text() and (tmp_path / "T.vtt").read_text().startswith("WEBVTT")
+
+
+def test_transcribe_with_script_and_default_output(tmp_path, capsys):
+    media = tmp_path / "sentence.wav"
+    shutil.copy(LIBRIVOX, media)
+    script = tmp_path / "script.txt"
+    script.write_text("He was not an ill-disposed young man.\n")
+    assert main(["transcribe", str(media), "--script", str(script)]) == 0
+    t = Transcript.load(tmp_path / "sentence.transcript.json")
+    assert t.model == "script" and [w.text for w in t.spoken()] == script.read_text().split()
+
+
+def _silent_video(path):
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(5):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+        out.mux(stream.encode(None))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no_audio", "no audio track"),
+    ("corrupt", "corrupt"),
+    ("missing", "not found"),
+    ("empty_script", "script is empty"),
+    ("missing_script", "script file not found"),
+])
+def test_bad_input_gets_a_clear_error(tmp_path, capsys, case, message):
+    media = tmp_path / "in.mp4"
+    args = ["transcribe", str(media), "-o", str(tmp_path / "T.json")]
+    if case == "no_audio":
+        _silent_video(media)
+    elif case == "corrupt":
+        media.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    elif case in ("empty_script", "missing_script"):
+        shutil.copy(LIBRIVOX, media)
+        script = tmp_path / "script.txt"
+        if case == "empty_script":
+            script.write_text("  \n")
+        args += ["--script", str(script)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert not (tmp_path / "T.json").exists()
+
+
+def test_transcript_is_never_written_over_the_media(tmp_path, capsys):
+    media = tmp_path / "sentence.wav"
+    shutil.copy(LIBRIVOX, media)
+    before = media.read_bytes()
+    assert main(["transcribe", str(media), "-o", str(media)]) == 2
+    assert "source" in capsys.readouterr().err and media.read_bytes() == before
