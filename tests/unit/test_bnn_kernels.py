@@ -157,3 +157,17 @@ def test_bad_input_raises_clear_errors():
         native.select_isa("sse9")
     with pytest.raises(ValueError, match="at least 1"):
         native.set_threads(0)
+
+
+def test_one_layer_runs_safely_from_several_python_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    weight = np.random.default_rng(9).standard_normal((16, 40, 3, 3)).astype(np.float32)
+    conv = native.binary_conv(weight, (1, 1), (1, 1))
+    ones, zeros = np.ones(16, np.float32), np.zeros(16, np.float32)
+    inputs = [native.pack(np.random.default_rng(i).standard_normal((1, 5 + i % 4, 7, 40)).astype(np.float32))
+              for i in range(16)]
+    serial = [conv.run(x, ones, zeros) for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda x: conv.run(x, ones, zeros), inputs))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))

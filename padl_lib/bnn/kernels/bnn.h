@@ -12,6 +12,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,7 @@ class BinaryConv {
   int64_t outputs_, channels_, kh_, kw_, sh_, sw_, ph_, pw_, cw_;
   std::vector<uint64_t> blocked_;
   std::vector<int32_t> wsum_;
+  std::mutex mutex_;  // run() from several threads: the padding tables are per input size
   int64_t cached_h_ = -1, cached_w_ = -1;
   std::vector<int32_t> corr_;
   std::vector<float> base_;

@@ -143,6 +143,7 @@ void BinaryConv::prepare_padding(int64_t h, int64_t w) {
 
 void BinaryConv::run(const uint64_t* x, int64_t n, int64_t h, int64_t w, const Transform& t) {
   ConvShape s = shape(n, h, w);
+  std::lock_guard<std::mutex> lock(mutex_);
   const int64_t oh = s.oh(), ow = s.ow(), rows = oh * ow;
   const int64_t hp = h + 2 * ph_, wp = w + 2 * pw_;
   const bool padded = ph_ > 0 || pw_ > 0;
