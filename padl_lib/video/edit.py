@@ -41,8 +41,11 @@ class EditError(ValueError):
 
 # --- tokens -------------------------------------------------------------------------------------
 def tokenize(text: str) -> list[str]:
-    """Split edited text into tokens: pause tokens (``[pause 0.3s]``) and whitespace-separated words."""
-    return [m.group(0) for m in _TOKEN.finditer(text)]
+    """Split edited text into tokens: pause tokens (``[pause 0.3s]``) and whitespace-separated words.
+
+    Stray punctuation left behind by an edit ("." after deleting the sentence's last words) is no token.
+    """
+    return [m.group(0) for m in _TOKEN.finditer(text) if re.search(r"[\w\[]", m.group(0))]
 
 
 def token_key(token: str) -> str:

@@ -75,7 +75,7 @@ def frame_grid(media: str | os.PathLike) -> np.ndarray:
         origin, tb = _origin(container), float(stream.time_base)
         stamps, last_duration = [], 0.0
         for packet in container.demux(stream):
-            if packet.pts is not None:
+            if packet.pts is not None and not packet.is_discard:  # discarded: cut by an edit list
                 stamps.append(packet.pts * tb - origin)
                 last_duration = (packet.duration or 0) * tb
     if not stamps:

@@ -132,7 +132,7 @@ def index_video(container, stream) -> VideoIndex:
     stamps, keyframes = [], []
     container.seek(0, stream=stream, backward=True)
     for packet in container.demux(stream):
-        if packet.pts is None:
+        if packet.pts is None or packet.is_discard:
             continue
         if blocker is None and packet.dts != packet.pts:
             blocker = "B-frame reordering (pts != dts)"
@@ -223,7 +223,7 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
             end = pts[piece.end] if piece.end < len(pts) else None
             container.seek(pts[piece.first], stream=stream, backward=True, any_frame=False)
             for packet in container.demux(stream):
-                if packet.pts is None or packet.pts < pts[piece.first]:
+                if packet.pts is None or packet.is_discard or packet.pts < pts[piece.first]:
                     continue
                 if end is not None and packet.pts >= end:
                     break

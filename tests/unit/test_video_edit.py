@@ -40,7 +40,7 @@ def indices(pieces):
 
 
 def test_tokens_ignore_case_and_punctuation_and_keep_pause_tokens():
-    assert tokenize("Hello, world! [pause 1.2s] it's") == ["Hello,", "world!", "[pause 1.2s]", "it's"]
+    assert tokenize("Hello, world! [pause 1.2s] it's .") == ["Hello,", "world!", "[pause 1.2s]", "it's"]
     assert token_key("Hello,") == token_key("hello") == "hello"
     assert token_key("\u201cIt\u2019s\u201d") == "it's"
 

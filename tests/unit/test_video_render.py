@@ -140,3 +140,11 @@ def test_avcc_record_round_trips_and_finds_a_free_parameter_set_id():
     config = AvcConfig.parse(extradata)
     assert config.to_bytes() == extradata
     assert [parameter_set_id(n) for n in config.sps] == [0] and config.free_id() == 1
+
+
+def test_smart_and_full_re_encode_agree_on_frames(tmp_path):
+    spans = [(0.0, 1.9), (4.4, 8.4)]  # the last span runs to the end (past the edit list's discarded packet)
+    smart = render(SCREENCAST, spans, tmp_path / "smart.mp4")
+    full = render(SCREENCAST, spans, tmp_path / "full.mp4", smart=False)
+    assert smart.strategy.startswith("smart") and full.strategy.startswith("re-encoded")
+    assert smart.frames == full.frames == counted_frames(smart.path) == counted_frames(full.path)
