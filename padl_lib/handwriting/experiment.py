@@ -141,7 +141,8 @@ def run_experiment(config: ExperimentConfig | None = None, recognizer: Recognize
         settings[str(k)] = {"per_writer": per_writer,
                             "mean": {c: float(np.mean([r[c] for r in per_writer.values()]))
                                      for c in ("coverage", *config.conditions)}}
-    quality = _generation_quality(style_probe, feature_texts, recognizer, gan, config)
+    reference = all_writer_recognizer(recognizer, config.all_writer_steps, config.seed)
+    quality = generation_quality(style_probe, feature_texts, recognizer, gan, reference, config.seed)
     done += 2
     report(progress, done, jobs, "generation quality")
     result = {"config": asdict(config), "seconds": round(time.monotonic() - start, 1),
@@ -173,19 +174,22 @@ def _condition_model(condition: str, samples: WordDataset, writer: FontWriter, o
                 lr=cfg.lr, replay=replay, replay_share=cfg.replay_share, seed=cfg.seed)
 
 
-def _generation_quality(style_probe: dict[str, WordDataset], texts: list[str], recognizer: Recognizer,
-                        gan: HandwritingGAN, config: ExperimentConfig) -> dict:
-    """Fréchet distance, writer closeness and readability of generated words per target writer."""
-    reference = all_writer_recognizer(recognizer, config.all_writer_steps, config.seed)
+def generation_quality(style_samples: dict[str, WordDataset], texts: list[str], recognizer: Recognizer,
+                       gan: HandwritingGAN, reference: Recognizer | None = None, seed: int = 0) -> dict:
+    """Per target writer (id -> its style samples): Fréchet distance of generated vs real words on
+    `recognizer`'s features, the writer-closeness check against every font writer, and the CER of
+    generated words read by `reference` (a recognizer trained on all writers) and by `recognizer`."""
+    if len(texts) < 4:
+        raise ValueError("need at least 4 texts to compare feature distributions")
     centroids, real_feats = {}, {}
     for writer in all_writers():
-        real = writer_words(writer, texts, seed=config.seed + 6)
+        real = writer_words(writer, texts, seed=seed + 6)
         real_feats[writer.writer_id] = recognizer.features([s.image for s in real])
         centroids[writer.writer_id] = real_feats[writer.writer_id].mean(0)
     per_writer, gen_refs, gen_hyps, ship_hyps = {}, [], [], []
-    for writer_id, samples in style_probe.items():
+    for writer_id, samples in style_samples.items():
         style = gan.style([(s.image, s.text) for s in samples])
-        generated = generate_words(gan, style, texts, writer_id, seed=config.seed + 7)
+        generated = generate_words(gan, style, texts, writer_id, seed=seed + 7)
         images = [s.image for s in generated]
         feats = recognizer.features(images)
         nearest, dist = nearest_writer(feats, centroids)
@@ -198,11 +202,11 @@ def _generation_quality(style_probe: dict[str, WordDataset], texts: list[str], r
             "distance_own": dist[writer_id], "distance_next": min(d for w, d in dist.items() if w != writer_id),
         }
         gen_refs += texts
-        gen_hyps += reference.read(images)
+        gen_hyps += reference.read(images) if reference is not None else []
         ship_hyps += recognizer.read(images)
     return {"generation": per_writer,
             "closeness_rate": float(np.mean([r["closest"] for r in per_writer.values()])) if per_writer else None,
-            "generated_cer_all_writers": cer(gen_refs, gen_hyps) if gen_refs else None,
+            "generated_cer_all_writers": cer(gen_refs, gen_hyps) if gen_hyps else None,
             "generated_cer_shipped": cer(gen_refs, ship_hyps) if gen_refs else None}
 
 
