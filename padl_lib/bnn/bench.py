@@ -27,7 +27,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.settings import REPO_ROOT, quick
 
 __all__ = ["LAYERS", "MODELS", "ENGINES", "GOALS", "median_ms", "iter_bench", "run_bench", "goal_rows",
-           "lce_python", "main"]
+           "lce_python", "model_sizes", "summary", "main"]
 
 LAYERS: tuple[tuple[str, int, int], ...] = (
     ("conv3x3_64_56", 64, 56), ("conv3x3_128_28", 128, 28), ("conv3x3_256_14", 256, 14), ("conv3x3_512_7", 512, 7))
@@ -250,7 +250,8 @@ def goal_rows(bench: dict) -> list[dict]:
     return rows
 
 
-def _table(bench: dict) -> str:
+def summary(bench: dict) -> str:
+    """The results as a text table, then each goal with its measured value."""
     names = list(dict.fromkeys(r["name"] for r in bench["results"]))
     engines = [e for e in ENGINES if any(r["engine"] == e for r in bench["results"])]
     lines = [f"{'case':<16}" + "".join(f"{e:>10}" for e in engines) + "   (median ms, batch 1, "
@@ -280,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         bench = run_bench(args.threads, engines)
     except ValueError as exc:
         parser.error(str(exc))
-    print(_table(bench))
+    print(summary(bench))
     if "lce" in engines and not bench["lce"]:
         print("lce: skipped, no .lce-venv (run `make lce`)", file=sys.stderr)
     if args.json:

@@ -31,15 +31,17 @@ class Residual(nn.Module):
         return self.body(x) + self.shortcut(x)
 
 
-def digits_bnn() -> nn.Sequential:
+def digits_bnn(input_quantizer: str = "ste_sign") -> nn.Sequential:
     """A small BNN for 1x8x8 digits: a float first conv, two binary convs, a binary FC layer
-    and a float classifier (first and last layer stay real-valued, as usual for BNNs)."""
+    and a float classifier (first and last layer stay real-valued, as usual for BNNs).
+    `input_quantizer` picks the activations' gradient estimator ('ste_sign' or 'approx_sign')."""
+    q = {"bias": False, "input_quantizer": input_quantizer}
     return nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.Hardtanh(),
-        BinaryConv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.MaxPool2d(2),
-        BinaryConv2d(64, 128, 3, padding=1, bias=False), nn.BatchNorm2d(128), nn.MaxPool2d(2),
+        BinaryConv2d(32, 64, 3, padding=1, **q), nn.BatchNorm2d(64), nn.MaxPool2d(2),
+        BinaryConv2d(64, 128, 3, padding=1, **q), nn.BatchNorm2d(128), nn.MaxPool2d(2),
         nn.Flatten(),
-        BinaryLinear(128 * 2 * 2, 64, bias=False), nn.BatchNorm1d(64), nn.Hardtanh(),
+        BinaryLinear(128 * 2 * 2, 64, **q), nn.BatchNorm1d(64), nn.Hardtanh(),
         nn.Linear(64, 10),
     )
 

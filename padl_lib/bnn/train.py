@@ -90,10 +90,11 @@ def train(model: nn.Module, data: DigitsData, epochs: int = 30, lr: float = 5e-3
     return history
 
 
-def train_digits_bnn(epochs: int = 30, seed: int = 0, progress: Progress | None = None) -> tuple[nn.Sequential, History]:
+def train_digits_bnn(epochs: int = 30, seed: int = 0, input_quantizer: str = "ste_sign",
+                     progress: Progress | None = None) -> tuple[nn.Sequential, History]:
     """Train padl's digits BNN from scratch; return the model (eval mode) and its history."""
     seed_everything(seed)
-    model = digits_bnn()
+    model = digits_bnn(input_quantizer)
     history = train(model, load_digits(seed=seed), epochs=epochs, seed=seed, progress=progress)
     return model, history
 
