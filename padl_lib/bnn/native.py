@@ -126,20 +126,21 @@ def gemm(a: np.ndarray, b: np.ndarray, nbits: int, scale=None, bias=None, thresh
 
 
 def binary_conv(weight: np.ndarray, stride=(1, 1), padding=(0, 0)):
-    """A native binary conv for OIHW latent weights; call `.run(x_packed_nhwc, scale, bias)` or
-    `.run(x, thresh=..., flip=...)`."""
+    """A native binary conv for OIHW latent weights; call `.run(x_packed_nhwc, scale, bias)`
+    (optionally `residual=` an NHWC float32 array of the output's shape, added last) or
+    `.run(x, thresh=..., flip=...)`; `out=` reuses an output array."""
     packed, wsum = pack_weights(weight)
     o, c, kh, kw = np.asarray(weight).shape if np.ndim(weight) == 4 else (*np.shape(weight), 1, 1)
     return _k().BinaryConv(packed, wsum, int(c), (int(kh), int(kw)), tuple(stride), tuple(padding))
 
 
 def reference_conv(x: np.ndarray, weight: np.ndarray, stride=(1, 1), padding=(0, 0), scale=None, bias=None,
-                   thresh=None, flip=None) -> np.ndarray:
+                   thresh=None, flip=None, residual=None) -> np.ndarray:
     """The scalar reference conv (direct loops, padded taps skipped) on packed NHWC `x`."""
     packed, _ = pack_weights(weight)
     c, kh, kw = np.asarray(weight).shape[1:]
     return _k().reference_conv(x, packed, int(c), (int(kh), int(kw)), tuple(stride), tuple(padding),
-                               scale, bias, thresh, flip)
+                               scale, bias, thresh, flip, residual)
 
 
 if _kernels is not None and os.environ.get("PADL_BNN_ISA"):

@@ -55,7 +55,8 @@ class BinaryStep:
             self.scale, self.bias = scale.astype(np.float32), bias.astype(np.float32)
         self.to_bits = to_bits
 
-    def __call__(self, x):
+    def __call__(self, x, residual: np.ndarray | None = None):
+        """Run on float or packed `x`; a float `residual` of the output's shape is added last."""
         if isinstance(x, Packed):
             words = x.words
         else:
@@ -64,7 +65,7 @@ class BinaryStep:
             raise ValueError(f"binary layer expects {self.channels} channels")
         if self.to_bits:
             return Packed(self.conv.run(words, thresh=self.thresh, flip=self.flip), self.conv.outputs)
-        y = self.conv.run(words, self.scale, self.bias)
+        y = self.conv.run(words, self.scale, self.bias, residual=residual)
         return y.reshape(y.shape[0], -1) if self.linear else y
 
 
@@ -212,11 +213,17 @@ def _global_avg_pool(x):
     return _float(x).mean(axis=(1, 2), keepdims=True, dtype=np.float32)
 
 
-def _residual(body: list[Step], shortcut: list[Step]) -> Step:
-    def run(x):
-        return _float(_run(body, x)) + _float(_run(shortcut, x))
-
-    return run
+def _residual(op: ir.Residual) -> Step:
+    """body(x) + shortcut(x); a body of one binary conv and per-channel ops (Bi-Real Net's block)
+    runs as one step with the shortcut's output added in the conv's output transform."""
+    shortcut = compile_ops(op.shortcut)
+    first, rest = op.body[0] if op.body else None, op.body[1:]
+    if (isinstance(first, ir.BinaryConv2d) and first.binarize_input
+            and all(isinstance(extra, (ir.BatchNorm, ir.Affine)) for extra in rest)):
+        conv = BinaryStep(first, *_fold(first, rest), to_bits=False)
+        return lambda x: conv(x, residual=_float(_run(shortcut, x)))
+    body = compile_ops(op.body)
+    return lambda x: _float(_run(body, x)) + _float(_run(shortcut, x))
 
 
 def _binarizes_input(op) -> bool:
@@ -269,7 +276,7 @@ def compile_ops(ops: Sequence[ir.Op]) -> list[Step]:
         elif isinstance(op, ir.Flatten):
             steps.append(_flatten)
         elif isinstance(op, ir.Residual):
-            steps.append(_residual(compile_ops(op.body), compile_ops(op.shortcut)))
+            steps.append(_residual(op))
         else:
             steps.append(_channelwise(op))
     return steps

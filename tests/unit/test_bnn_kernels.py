@@ -171,3 +171,20 @@ def test_one_layer_runs_safely_from_several_python_threads():
     with ThreadPoolExecutor(4) as pool:
         parallel = list(pool.map(lambda x: conv.run(x, ones, zeros), inputs))
     assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_fused_residual_is_added_last(isa):
+    rng, x, weight, stride, padding = _conv_case(CONVS[1])
+    o = weight.shape[0]
+    scale, bias = rng.standard_normal(o).astype(np.float32), rng.standard_normal(o).astype(np.float32)
+    xp = native.pack(x)
+    with native.forced_isa(isa):
+        conv = native.binary_conv(weight, stride, padding)
+        plain = conv.run(xp, scale, bias)
+        residual = rng.standard_normal(plain.shape).astype(np.float32)
+        fused = conv.run(xp, scale, bias, residual=residual)
+        with pytest.raises(ValueError, match="residual must have the output's shape"):
+            conv.run(xp, scale, bias, residual=residual[:, :-1])
+    assert np.array_equal(fused, plain + residual)
+    assert np.array_equal(fused, native.reference_conv(xp, weight, stride, padding, scale, bias, residual=residual))

@@ -83,7 +83,8 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
     for (int r = 0; r < NR; ++r) {
       const __m256 base = g.pattern ? _mm256_loadu_ps(g.base + g.pattern[r0 + r] * corr_row + o) : nbits;
       const __m256 dot = _mm256_fnmadd_ps(_mm512_cvtepi64_ps(acc[r][j]), two, base);
-      const __m256 y = _mm256_add_ps(_mm256_mul_ps(dot, scale), bias);
+      __m256 y = _mm256_add_ps(_mm256_mul_ps(dot, scale), bias);
+      if (t.residual) y = _mm256_add_ps(y, _mm256_maskz_loadu_ps(valid, t.residual + (r0 + r) * t.ld_out + o));
       _mm256_mask_storeu_ps(t.out + (r0 + r) * t.ld_out + o, valid, y);
     }
   }

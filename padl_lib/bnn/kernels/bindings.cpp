@@ -71,6 +71,18 @@ py::array allocate_output(padl::Transform& t, std::vector<py::ssize_t> shape, in
   return result;
 }
 
+// Attach a fused residual (float mode only): a float32 array of exactly the output's shape.
+void attach_residual(padl::Transform& t, const py::array& result, const py::object& residual,
+                     std::vector<py::object>& keep) {
+  if (residual.is_none()) return;
+  require(!t.bits, "a residual can only be added to float output");
+  auto r = Array<float>::ensure(residual);
+  require(r && r.ndim() == result.ndim() && std::equal(result.shape(), result.shape() + result.ndim(), r.shape()),
+          "residual must have the output's shape (n, oh, ow, outputs)");
+  t.residual = r.data();
+  keep.push_back(r);
+}
+
 py::array pack(Array<float> x, int64_t channels_hint) {
   require(x.ndim() >= 1, "pack needs an array whose last axis is the channels");
   const int64_t channels = x.shape(x.ndim() - 1);
@@ -153,13 +165,14 @@ struct PyBinaryConv {
   }
 
   py::array run(Array<uint64_t> x, py::object scale, py::object bias, py::object thresh, py::object flip,
-                py::object out) {
+                py::object out, py::object residual) {
     require(x.ndim() == 4 && x.shape(3) == words_for(conv.channels()),
             "input must be packed NHWC: (n, h, w, " + std::to_string(words_for(conv.channels())) + ")");
     padl::ConvShape s = conv.shape(x.shape(0), x.shape(1), x.shape(2));
     std::vector<py::object> keep;
     padl::Transform t = make_transform(conv.outputs(), scale, bias, thresh, flip, keep);
     py::array result = allocate_output(t, {s.n, s.oh(), s.ow(), 0}, conv.outputs(), out);
+    attach_residual(t, result, residual, keep);
     {
       py::gil_scoped_release release;
       conv.run(x.data(), s.n, s.h, s.w, t);
@@ -170,7 +183,7 @@ struct PyBinaryConv {
 
 py::array reference_conv(Array<uint64_t> x, Array<uint64_t> weight, int64_t channels, std::pair<int64_t, int64_t> kernel,
                          std::pair<int64_t, int64_t> stride, std::pair<int64_t, int64_t> padding, py::object scale,
-                         py::object bias, py::object thresh, py::object flip) {
+                         py::object bias, py::object thresh, py::object flip, py::object residual) {
   const int64_t cw = words_for(channels);
   require(x.ndim() == 4 && x.shape(3) == cw, "input must be packed NHWC");
   require(weight.ndim() == 2 && weight.shape(1) == kernel.first * kernel.second * cw, "weight shape mismatch");
@@ -181,6 +194,7 @@ py::array reference_conv(Array<uint64_t> x, Array<uint64_t> weight, int64_t chan
   std::vector<py::object> keep;
   padl::Transform t = make_transform(outputs, scale, bias, thresh, flip, keep);
   py::array result = allocate_output(t, {s.n, s.oh(), s.ow(), 0}, outputs, py::none());
+  attach_residual(t, result, residual, keep);
   padl::reference_conv(x.data(), s, weight.data(), outputs, t);
   return result;
 }
@@ -202,14 +216,15 @@ PYBIND11_MODULE(_kernels, m) {
         "Binary GEMM of packed rows a (P, K words) with packed weights b (O, K words) and the output transform.");
   m.def("reference_conv", &reference_conv, py::arg("x"), py::arg("weight"), py::arg("channels"), py::arg("kernel"),
         py::arg("stride"), py::arg("padding"), py::arg("scale") = py::none(), py::arg("bias") = py::none(),
-        py::arg("thresh") = py::none(), py::arg("flip") = py::none());
+        py::arg("thresh") = py::none(), py::arg("flip") = py::none(), py::arg("residual") = py::none());
   py::class_<PyBinaryConv>(m, "BinaryConv")
       .def(py::init<Array<uint64_t>, Array<int32_t>, int64_t, std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>,
                     std::pair<int64_t, int64_t>>(),
            py::arg("weight"), py::arg("wsum"), py::arg("channels"), py::arg("kernel"), py::arg("stride"),
            py::arg("padding"))
       .def("run", &PyBinaryConv::run, py::arg("x"), py::arg("scale") = py::none(), py::arg("bias") = py::none(),
-           py::arg("thresh") = py::none(), py::arg("flip") = py::none(), py::arg("out") = py::none())
+           py::arg("thresh") = py::none(), py::arg("flip") = py::none(), py::arg("out") = py::none(),
+           py::arg("residual") = py::none())
       .def_property_readonly("outputs", [](const PyBinaryConv& c) { return c.conv.outputs(); })
       .def_property_readonly("channels", [](const PyBinaryConv& c) { return c.conv.channels(); });
 }

@@ -25,11 +25,13 @@ inline int64_t blocks_for(int64_t outputs) { return (outputs + kBlock - 1) / kBl
 
 // How a GEMM turns each integer dot product into its output.
 struct Transform {
-  // Float mode (bits == nullptr): out[p * ld_out + o] = float(dot) * scale[o] + bias[o].
+  // Float mode (bits == nullptr): out[p * ld_out + o] = float(dot) * scale[o] + bias[o]
+  // (+ residual[p * ld_out + o] when given: a fused residual connection, added last).
   const float* scale = nullptr;
   const float* bias = nullptr;
+  const float* residual = nullptr;
   float* out = nullptr;
-  int64_t ld_out = 0;  // floats per output row
+  int64_t ld_out = 0;  // floats per output row (of out and residual)
   // Bit mode: bit o of row p = (dot < thresh[o]) XOR flip bit o (flip packed: bit o of byte o/8).
   const int32_t* thresh = nullptr;
   const uint8_t* flip = nullptr;

@@ -182,6 +182,7 @@ void BinaryConv::run(const uint64_t* x, int64_t n, int64_t h, int64_t w, const T
     g.t = t;
     if (t.bits) g.t.bits = t.bits + img * rows * t.ld_bits;
     else g.t.out = t.out + img * rows * t.ld_out;
+    if (t.residual) g.t.residual = t.residual + img * rows * t.ld_out;
     run_gemm(g);
   }
 }

@@ -23,7 +23,9 @@ void store_block_scalar(const Gemm& g, int64_t row, int64_t block, const int64_t
     int64_t o = block * kBlock + i;
     if (o >= g.outputs) break;
     float product = static_cast<float>(dots[i]) * t.scale[o];
-    t.out[row * t.ld_out + o] = product + t.bias[o];
+    float y = product + t.bias[o];
+    if (t.residual) y = y + t.residual[row * t.ld_out + o];
+    t.out[row * t.ld_out + o] = y;
   }
 }
 
