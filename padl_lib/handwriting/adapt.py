@@ -28,9 +28,9 @@ from padl_lib.settings import quick
 class AdaptConfig:
     """How much to generate and how long to fine-tune."""
 
-    generated: int = 400       # words written by the GAN in the writer's style
+    generated: int = 300       # words written by the GAN in the writer's style
     real_repeats: int = 8      # the real samples are repeated so they keep weight among generated ones
-    steps: int = 250
+    steps: int = 150
     batch_size: int = 16
     lr: float = 3e-4
     replay_per_writer: int = 20

@@ -1,0 +1,12 @@
+# hw-gan: the few-shot style GAN and the adaptation study (see report/chapters/handwriting.tex).
+HW_DATA := padl_lib/data/handwriting
+.PHONY: hw-gan hw-study
+
+## make hw-gan: re-train the shipped style GAN (pre-training without CTC, then with the recognizer's CTC)
+hw-gan: $(STAMP)
+	nice $(PY) -m padl_lib.handwriting train-gan --no-ctc --steps 1200 -o $(HW_DATA)/style_gan.pt
+	nice $(PY) -m padl_lib.handwriting train-gan --resume $(HW_DATA)/style_gan.pt --steps 500 -o $(HW_DATA)/style_gan.pt
+
+## make hw-study: the adaptation study on the held-out writers -> padl_lib/data/handwriting/study.json
+hw-study: $(STAMP)
+	nice $(PY) -m padl_lib.handwriting experiment --json $(HW_DATA)/study.json
