@@ -15,10 +15,12 @@ Binarization and padding semantics (shared with `padl_lib.bnn.layers`)
   with +1 bits and subtract the padded taps' weight sums (the padding correction): the engine's
   result equals the zero-padded sum exactly.
 
-Inside the engine activations are channels-last (NHWC). Between binary layers they stay packed
-(one bit per channel, 64 channels per uint64 word, bit = 1 for -1) whenever the only consumer
-binarizes them: the conv's output transform (alpha, bias and any following BatchNorm/Affine,
-folded into one scale and bias per channel) then becomes an integer threshold per channel.
+Inside the engine (`padl_lib.bnn.runtime`) activations are channels-last (NHWC). Between binary
+layers they stay packed (one bit per channel, 64 channels per uint64 word, bit = 1 for -1)
+whenever the next consumer binarizes them (max-pooling in between runs on the bits): the conv's
+output transform (alpha, bias and any following BatchNorm/Affine, folded into one scale and bias
+per channel) then becomes an integer threshold per channel. A `Residual` whose body is one binary
+conv plus per-channel ops (Bi-Real Net's block) adds its shortcut inside that transform.
 """
 from __future__ import annotations
 

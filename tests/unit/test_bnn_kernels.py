@@ -188,3 +188,13 @@ def test_fused_residual_is_added_last(isa):
             conv.run(xp, scale, bias, residual=residual[:, :-1])
     assert np.array_equal(fused, plain + residual)
     assert np.array_equal(fused, native.reference_conv(xp, weight, stride, padding, scale, bias, residual=residual))
+
+
+def test_kernel_bench_reports_throughput_against_the_ceiling():
+    from padl_lib.bnn import kernel_bench
+
+    result = kernel_bench.gemm_throughput(ISAS[0], rows=12, outputs=16, channels=128, repeats=2)
+    assert result["isa"] == ISAS[0] and result["gbit_mac_s"] > 0
+    assert result["shape"] == [12, 16, 128]
+    if result["ceiling"]:
+        assert result["fraction"] == pytest.approx(result["gbit_mac_s"] / result["ceiling"])
