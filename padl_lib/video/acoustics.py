@@ -29,7 +29,7 @@ def frame_energy_db(audio: np.ndarray) -> np.ndarray:
 
 
 def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: int = 100,
-                        reach: int = 5) -> np.ndarray:
+                        reach: int = 2) -> np.ndarray:
     """Per-frame energy (dB) above which a frame counts as sound: the local noise floor (5th
     percentile of the surrounding ±`reach` blocks of `block` frames) plus `margin_db`, or half
     way to the local speech level where the two are closer than 2 * `margin_db`."""

@@ -89,9 +89,8 @@ class Aligner:
             return words
         if len(tokens) > 1 and all(t.start is not None for t in tokens):
             middle = range(max(1, len(tokens) // 4), max(2, 3 * len(tokens) // 4 + 1))
-            j = max(middle, key=lambda k: tokens[k].start - tokens[k - 1].end)
-            lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
-            cut = min(max(acoustics.quietest_time(energy_db, lo - 0.05, hi + 0.05), start), end)
+            j, cut = best_split(tokens, middle, energy_db)
+            cut = min(max(cut, start), end)
             return (self.align_chunk(audio, energy_db, start, cut, tokens[:j])
                     + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
         if len(tokens) == 1:
@@ -156,10 +155,24 @@ def _rough_times(tokens: list[Token], start: float, end: float) -> list[Word]:
     return [_item(t, float(a), float(b), 0.0) for t, a, b in zip(tokens, edges[:-1], edges[1:])]
 
 
+def best_split(tokens: list[Token], candidates, energy_db: np.ndarray, reach: float = 0.15) -> tuple[int, float]:
+    """Where to split hinted tokens: the candidate index j (split before token j) whose hinted gap
+    (widened by `reach` s, as whisper's times are rough) holds the quietest frame; returns j and
+    that frame's time."""
+    best: tuple[float, int, float] | None = None
+    for j in candidates:
+        lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
+        cut = acoustics.quietest_time(energy_db, lo - reach, hi + reach)
+        level = float(energy_db[min(int(cut * 100), len(energy_db) - 1)]) if len(energy_db) else 0.0
+        if best is None or level < best[0]:
+            best = (level, j, cut)
+    return best[1], best[2]
+
+
 def plan_chunks(tokens: list[Token], energy_db: np.ndarray, duration: float,
                 target: float = CHUNK_SECONDS) -> list[tuple[float, float, slice]]:
-    """Split hinted tokens into chunks of about `target` s, cut at the quietest point of the
-    widest gap between words in the second half of each chunk."""
+    """Split hinted tokens into chunks of about `target` s, cut at the quietest point between
+    two words in the second half of each chunk (`best_split`)."""
     hinted = all(t.start is not None for t in tokens)
     if not tokens or not hinted or duration <= 1.5 * target:
         return [(0.0, duration, slice(0, len(tokens)))]
@@ -168,9 +181,7 @@ def plan_chunks(tokens: list[Token], energy_db: np.ndarray, duration: float,
         if tokens[i].end - t0 <= target or i == first + 1:
             continue
         later = [j for j in range(first + 1, i + 1) if tokens[j].start - t0 >= target / 2] or [i]
-        j = max(later, key=lambda k: tokens[k].start - tokens[k - 1].end)
-        lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
-        cut = acoustics.quietest_time(energy_db, lo - 0.1, hi + 0.1)
+        j, cut = best_split(tokens, later, energy_db)
         chunks.append((t0, cut, slice(first, j)))
         first, t0 = j, cut
     chunks.append((t0, duration, slice(first, len(tokens))))
