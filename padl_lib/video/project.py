@@ -127,23 +127,22 @@ class Project:
         self._changed()
         return True
 
-    def undo(self) -> bool:
-        """Go back one edit; False if there is nothing to undo."""
-        if not self.undo_stack:
+    def _step(self, source: list[str], target: list[str]) -> bool:
+        """Move the current text onto `target` and take the last text of `source`."""
+        if not source:
             return False
-        self.redo_stack.append(self.text)
-        self.text = self.undo_stack.pop()
+        target.append(self.text)
+        self.text = source.pop()
         self._changed()
         return True
 
+    def undo(self) -> bool:
+        """Go back one edit; False if there is nothing to undo."""
+        return self._step(self.undo_stack, self.redo_stack)
+
     def redo(self) -> bool:
         """Re-apply the last undone edit; False if there is nothing to redo."""
-        if not self.redo_stack:
-            return False
-        self.undo_stack.append(self.text)
-        self.text = self.redo_stack.pop()
-        self._changed()
-        return True
+        return self._step(self.redo_stack, self.undo_stack)
 
     def reset(self) -> bool:
         """Back to the full transcript (undoable)."""
