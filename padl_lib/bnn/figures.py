@@ -119,7 +119,20 @@ def goal_table(bench: dict) -> tuple[list[str], list[list[object]]]:
 
 
 def make_figures(out: ReportOutput) -> None:
-    """Measure (benchmark at 1 thread, digits training) and write the BNN figures and tables."""
+    """Measure (benchmark and training at 1 thread) and write the BNN figures and tables."""
+    import torch
+
+    from padl_lib import set_threads
+
+    threads = torch.get_num_threads()
+    set_threads(1)
+    try:
+        _make_figures(out)
+    finally:
+        set_threads(threads)
+
+
+def _make_figures(out: ReportOutput) -> None:
     import matplotlib.pyplot as plt
 
     from padl_lib.bnn.bench import run_bench

@@ -26,32 +26,25 @@ def sign(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
 
 
-class _SteSign(torch.autograd.Function):
-    """sign(x) forward; the gradient passes straight through where |x| <= 1 (BinaryNet)."""
+def _straight_through(name: str, surrogate: Callable[[torch.Tensor], torch.Tensor], doc: str) -> type:
+    """An autograd Function: sign(x) forward, `grad * surrogate(x)` backward."""
 
-    @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return sign(x)
 
-    @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
-        return grad * (x.abs() <= 1).to(grad.dtype)
+        return grad * surrogate(x).to(grad.dtype)
+
+    return type(name, (torch.autograd.Function,),
+                {"forward": staticmethod(forward), "backward": staticmethod(backward), "__doc__": doc})
 
 
-class _ApproxSign(torch.autograd.Function):
-    """sign(x) forward; Bi-Real Net's piecewise-quadratic gradient 2 - 2|x| on |x| < 1."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        return sign(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        (x,) = ctx.saved_tensors
-        return grad * (2 - 2 * x.abs()).clamp(min=0)
+_SteSign = _straight_through("_SteSign", lambda x: x.abs() <= 1,
+                             "sign(x) forward; the gradient passes straight through where |x| <= 1 (BinaryNet).")
+_ApproxSign = _straight_through("_ApproxSign", lambda x: (2 - 2 * x.abs()).clamp(min=0),
+                                "sign(x) forward; Bi-Real Net's piecewise-quadratic gradient 2 - 2|x| on |x| < 1.")
 
 
 def ste_sign(x: torch.Tensor) -> torch.Tensor:
