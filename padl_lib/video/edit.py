@@ -12,7 +12,8 @@ text must have been said somewhere in the recording.
    word is taken from where it was said nearest to its new neighbours.
 2. `edit_list` groups contiguous tokens into spans and moves every cut point off the word
    boundary into the quietest moment of the gap between words (the audio's energy envelope),
-   keeping a margin around the kept speech and never reaching into deleted speech.
+   keeping a margin around the kept speech; the search reaches past the aligned word edges
+   only by the aligner's typical error (`CutSettings.slack`), never deeper into deleted speech.
 """
 from __future__ import annotations
 
@@ -241,6 +242,7 @@ class CutSettings:
     margin: float = 0.04
     reach: float = 0.25
     quiet_db: float = 3.0  # frames within this of the window's minimum count as equally quiet
+    slack: float = 0.03  # how far the search may reach past the aligned word edges (aligner error)
 
 
 def _quietest(energy_db: np.ndarray | None, lo: float, hi: float, target: float, s: CutSettings) -> float:
@@ -248,7 +250,7 @@ def _quietest(energy_db: np.ndarray | None, lo: float, hi: float, target: float,
     target = min(max(target, lo), hi)
     if energy_db is None or hi - lo < FRAME:
         return target
-    k0, k1 = int(np.ceil(lo / FRAME)), min(int(hi / FRAME), len(energy_db) - 1)
+    k0, k1 = max(0, int(np.ceil(lo / FRAME))), min(int(hi / FRAME), len(energy_db) - 1)
     if k1 < k0:
         return target
     window = energy_db[k0:k1 + 1]
@@ -319,13 +321,13 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
     spans = []
     for start, end, items, word_start, word_end in _runs(words, align(words, edited_text)):
         if word_start:
-            lo = max(before[items[0]], start - settings.reach)
+            lo = max(before[items[0]] - settings.slack, start - settings.reach)
             target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
-            start = _quietest(envelope, lo, start, target, settings)
+            start = _quietest(envelope, lo, start + settings.slack, target, settings)
         if word_end:
-            hi = min(after[items[-1]], end + settings.reach)
+            hi = min(after[items[-1]] + settings.slack, end + settings.reach)
             target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)
-            end = _quietest(envelope, end, hi, target, settings)
+            end = _quietest(envelope, end - settings.slack, hi, target, settings)
         if end > start:
             spans.append(Span(max(0.0, start), min(duration, end), tuple(items)))
     if not spans:
