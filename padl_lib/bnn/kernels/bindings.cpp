@@ -49,7 +49,6 @@ padl::Transform make_transform(int64_t outputs, const py::object& scale, const p
 }
 
 py::array allocate_output(padl::Transform& t, std::vector<py::ssize_t> shape, int64_t outputs, const py::object& out) {
-  const int64_t rows = [&] { int64_t r = 1; for (size_t i = 0; i + 1 < shape.size(); ++i) r *= shape[i]; return r; }();
   if (t.thresh) {
     shape.back() = words_for(outputs);
     py::array_t<uint64_t> result = out.is_none() ? py::array_t<uint64_t>(shape) : out.cast<py::array_t<uint64_t>>();
@@ -58,7 +57,6 @@ py::array allocate_output(padl::Transform& t, std::vector<py::ssize_t> shape, in
             "out must be a C-contiguous uint64 array of the output's shape");
     t.bits = result.mutable_data();
     t.ld_bits = words_for(outputs);
-    (void)rows;
     return result;
   }
   shape.back() = outputs;

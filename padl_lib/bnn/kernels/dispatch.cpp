@@ -4,10 +4,6 @@
 
 #include "bnn.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace padl {
 namespace {
 
@@ -69,7 +65,7 @@ void set_threads(int n) {
 #ifdef _OPENMP
   g_threads = n;
 #else
-  g_threads = 1;
+  g_threads = 1;  // built without OpenMP: the drivers run single-threaded
 #endif
 }
 

@@ -1,6 +1,5 @@
 // Portable optimized kernels: plain C++ (no ISA extensions), register-blocked over
 // 8 output channels x 4 rows so the compiler can keep the accumulators in registers.
-#include <cstring>
 
 #include "bnn.h"
 
