@@ -1,8 +1,8 @@
 """The editing session: transcript, the current edited text and its undo/redo history.
 
 Every change is saved at once (autosave, atomically) to a project file next to the media
-(``<stem>.padlproj.json``); media in system folders or read-only folders keep their project
-in the work folder instead. Opening the same media again resumes the session.
+(``<stem>.padlproj.json``); media in system, read-only or cache folders (the bundled samples)
+keep their project in the work folder instead. Opening the same media again resumes the session.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from padl_lib.io import atomic_path
-from padl_lib.settings import work_dir
+from padl_lib.settings import cache_dir, work_dir
 from padl_lib.video.edit import EditList, edit_list, remove_fillers, shorten_pauses
 from padl_lib.video.transcript import Transcript, TranscriptError
 
@@ -32,10 +32,12 @@ class ProjectError(ValueError):
 
 
 def project_path(media: str | os.PathLike) -> Path:
-    """Where the project of `media` lives: beside it, or in the work folder for system/read-only media."""
+    """Where the project of `media` lives: beside it, or in the work folder for media in system,
+    read-only or cache folders (e.g. the bundled samples)."""
     media = Path(media).resolve()
     folder = media.parent
-    if os.access(folder, os.W_OK) and not any(str(folder).startswith(p) for p in SYSTEM_PREFIXES if p):
+    elsewhere = (*SYSTEM_PREFIXES, str(cache_dir().resolve()))
+    if os.access(folder, os.W_OK) and not any(str(folder).startswith(p) for p in elsewhere if p):
         return folder / f"{media.stem}.padlproj.json"
     digest = hashlib.sha256(str(media).encode()).hexdigest()[:8]
     return work_dir() / "projects" / f"{media.stem}-{digest}.padlproj.json"

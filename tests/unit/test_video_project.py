@@ -80,3 +80,12 @@ def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_pat
     path = project_path(SCREENCAST)
     assert path.parent == tmp_path / "work" / "projects"
     assert path.name.startswith("movie-hello-") and path.name.endswith(".padlproj.json")
+
+
+def test_built_samples_in_the_cache_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    monkeypatch.setenv("PADL_CACHE", str(tmp_path / "cache"))
+    media = tmp_path / "cache" / "video" / "lecture.mp4"
+    media.parent.mkdir(parents=True)
+    media.write_bytes(b"")
+    assert project_path(media).parent == tmp_path / "work" / "projects"
