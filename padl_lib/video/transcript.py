@@ -36,12 +36,22 @@ FORMAT_VERSION = 1
 KINDS = ("word", "filler", "pause")
 MIN_PAUSE = 0.3
 PAUSE_TOKEN = re.compile(r"\[pause (\d+(?:\.\d*)?)s\]")
-__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path",
+__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "read_json",
            "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
 
 
 class TranscriptError(ValueError):
     """A transcript file is malformed, of another version, or belongs to other media."""
+
+
+def read_json(path: Path, what: str, error: type[Exception]) -> object:
+    """The JSON document at `path`; a missing or unreadable file raises `error` naming `what`."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{what} file not found: {path}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{path} is not valid JSON: {exc}") from exc
 
 
 def parse_pause_token(token: str) -> float | None:
@@ -160,12 +170,7 @@ class Transcript:
              verify: bool = True) -> "Transcript":
         """Read a transcript file; with `verify`, check that `media` (default: the stored path) matches."""
         path = Path(path)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise TranscriptError(f"transcript file not found: {path}") from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise TranscriptError(f"{path} is not valid JSON: {exc}") from exc
+        doc = read_json(path, "transcript", TranscriptError)
         try:
             transcript = cls.from_dict(doc, base=path.parent)
         except TranscriptError as exc:
