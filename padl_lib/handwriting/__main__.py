@@ -27,8 +27,8 @@ def _recognize(args: argparse.Namespace) -> None:
     files = image_files(args.dir)
     if not files:
         raise ValueError(f"{args.dir} holds no word images (looked for .png, .jpg, .tif, .bmp, ...)")
-    recognizer = Recognizer.load(args.model)
     images = [load_word_image(path) for path in files]
+    recognizer = Recognizer.load(args.model)
     texts = recognizer.read(images, beam=args.beam)
     lines = "".join(f"{path.name}\t{text}\n" for path, text in zip(files, texts))
     write_text_atomic(args.output, lines)

@@ -218,6 +218,12 @@ def width_batches(widths: Sequence[int], batch_size: int, shuffle: bool = True,
     yield from batches
 
 
+def padding_ratio(widths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
+    """Padded pixels per real pixel when each batch is padded to its widest image."""
+    real = sum(widths[i] for b in batches for i in b)
+    return sum(len(b) * max(widths[i] for i in b) for b in batches) / real - 1
+
+
 def pad_batch(images: Sequence[np.ndarray], value: float = 0.0, multiple: int = 4) -> np.ndarray:
     """Stack equal-height 2-D images into (N, H, W) float32, padding on the right with `value`."""
     width = max(im.shape[1] for im in images)

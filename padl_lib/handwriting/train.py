@@ -35,8 +35,9 @@ def evaluate(recognizer: Recognizer, dataset: WordDataset, beam: int = 0) -> dic
     return {"cer": cer(dataset.texts, hyps), "wer": wer(dataset.texts, hyps), "n": len(dataset)}
 
 
-def _step(model: torch.nn.Module, charset: Charset, optimizer: torch.optim.Optimizer,
-          data: WordDataset, idx: list[int]) -> float:
+def train_step(model: torch.nn.Module, charset: Charset, optimizer: torch.optim.Optimizer,
+               data: WordDataset, idx: list[int]) -> float:
+    """One optimizer step of CTC training on the samples `idx` of `data`; returns the loss."""
     loss = ctc_loss(model, charset, [data[i].image for i in idx], [data.texts[i] for i in idx])
     optimizer.zero_grad()
     loss.backward()
@@ -62,14 +63,22 @@ def train_recognizer(data: WordDataset, epochs: int = 6, batch_size: int = 32, l
     start, losses = time.monotonic(), []
     for epoch in range(epochs):
         for k, idx in enumerate(width_batches(data.widths, batch_size, rng=rng)):
-            losses.append(_step(model, charset, optimizer, data, idx))
+            losses.append(train_step(model, charset, optimizer, data, idx))
             schedule.step()
             report(progress, epoch * per_epoch + k + 1, epochs * per_epoch,
                    f"training recognizer (loss {np.mean(losses[-50:]):.3f})")
     model.eval()
     recognizer.info.update(epochs=epochs, samples=len(data), batch_size=batch_size, lr=lr, seed=seed,
-                           train_seconds=round(time.monotonic() - start, 1), final_loss=float(np.mean(losses[-50:])))
+                           train_seconds=round(time.monotonic() - start, 1),
+                           initial_loss=float(np.mean(losses[:10])), final_loss=float(np.mean(losses[-50:])),
+                           loss_curve=_curve(losses))
     return recognizer
+
+
+def _curve(losses: list[float], points: int = 100) -> list[list[float]]:
+    """(step, mean loss) for at most `points` equal chunks of the run."""
+    chunks = np.array_split(np.arange(len(losses)), min(points, len(losses)))
+    return [[int(c[-1]) + 1, float(np.mean([losses[i] for i in c]))] for c in chunks]
 
 
 def _needs_charset(data: WordDataset) -> bool:
@@ -102,7 +111,7 @@ def fine_tune(recognizer: Recognizer, data: WordDataset, steps: int = 200, batch
         idx = rng.integers(0, n_new, batch_size - n_replay).tolist()
         if n_replay:
             idx += (n_new + rng.integers(0, len(mix) - n_new, n_replay)).tolist()
-        _step(model, tuned.charset, optimizer, mix, idx)
+        train_step(model, tuned.charset, optimizer, mix, idx)
         report(progress, step + 1, steps, "fine-tuning recognizer")
     model.eval()
     tuned.info.update(fine_tuned_steps=steps, fine_tuned_samples=n_new)
