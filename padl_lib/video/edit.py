@@ -32,7 +32,7 @@ PAUSE_KEY = "[pause]"
 FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
 _TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\S+")
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
-__all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "align",
+__all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "phrases", "align",
            "edit_list", "remove_fillers", "shorten_pauses", "CutSettings"]
 
 
@@ -59,6 +59,17 @@ def token_key(token: str) -> str:
 
 def _item_key(word: Word) -> str:
     return PAUSE_KEY if word.kind == "pause" else token_key(word.text)
+
+
+def phrases(text: str) -> list[str]:
+    """The stretches of speech of an edited text: the text split at its pause tokens."""
+    parts: list[list[str]] = [[]]
+    for token in tokenize(text):
+        if parse_pause_token(token) is None:
+            parts[-1].append(token)
+        else:
+            parts.append([])
+    return [" ".join(p) for p in parts if p]
 
 
 def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:

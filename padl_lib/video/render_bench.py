@@ -23,11 +23,10 @@ import av
 import jiwer
 
 from padl_lib.settings import quick
-from padl_lib.video.edit import EditList, edit_list, tokenize
+from padl_lib.video.edit import EditList, edit_list, phrases
 from padl_lib.video.media import load_audio, probe
 from padl_lib.video.render import frame_grid, render, snap_spans, span_frame_counts
 from padl_lib.video.spoken import spoken_sequence
-from padl_lib.video.transcript import parse_pause_token
 
 # a cut-only edit of the 8.3 s screencast: three cuts, 72 % kept
 SCREENCAST_SPANS = [(0.0, 2.1), (2.9, 4.6), (5.5, 6.3), (6.6, 8.3)]
@@ -86,19 +85,13 @@ def render_benchmark(media: str | Path | None = None, spans: Sequence[tuple[floa
 def _deleting_edit(text: str) -> str:
     """A fixed editorial pass: split the text at its pauses into phrases, drop the third phrase
     and the 2nd-4th words of every second phrase, and shorten the pauses to 0.3 s."""
-    phrases: list[list[str]] = [[]]
-    for token in tokenize(text):
-        if parse_pause_token(token) is not None:
-            phrases.append([])
-        else:
-            phrases[-1].append(token)
-    phrases = [p for p in phrases if p]
+    parts = phrases(text)
     kept = []
-    for n, phrase in enumerate(phrases):
-        if n == 2 and len(phrases) > 3:
+    for n, phrase in enumerate(parts):
+        words = phrase.split()
+        if n == 2 and len(parts) > 3:
             continue
-        cut = phrase[:1] + phrase[4:] if n % 2 == 1 and len(phrase) > 6 else phrase
-        kept.append(" ".join(cut))
+        kept.append(" ".join(words[:1] + words[4:] if n % 2 == 1 and len(words) > 6 else words))
     return " [pause 0.3s] ".join(kept)
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from padl_lib.video.acoustics import frame_energy_db
-from padl_lib.video.edit import EditError, align, edit_list, remove_fillers, shorten_pauses, token_key, tokenize
+from padl_lib.video.edit import (EditError, align, edit_list, phrases, remove_fillers, shorten_pauses, token_key,
+                                 tokenize)
 from padl_lib.video.transcript import Transcript, Word
 
 SCRIPT = "he was not an um ill disposed young man PAUSE he might even have been made amiable himself"
@@ -126,3 +127,7 @@ def test_remap_puts_kept_words_on_the_output_timeline():
     assert all(0 <= w.start <= w.end <= edits.duration + 1e-9 for w in words)
     starts = [w.start for w in words]
     assert starts == sorted(starts)
+
+
+def test_phrases_are_the_speech_between_pauses():
+    assert phrases("[pause 0.5s] he was . [pause 1.2s] not an [pause 0.3s]") == ["he was", "not an"]
