@@ -19,15 +19,37 @@ void pack_portable(const float* x, int64_t rows, int64_t channels, int64_t ldx, 
   }
 }
 
+// Bit-parallel popcount without a popcnt instruction: per-byte counts from additions and shifts
+// (vectorizable with any baseline SIMD), summed as bytes for up to 31 words (at most 8 * 31 =
+// 248 per byte), then folded into one count.
+inline uint64_t byte_counts(uint64_t v) {
+  v = v - ((v >> 1) & 0x5555555555555555ULL);                            // 2-bit counts
+  v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);  // 4-bit counts
+  return (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0FULL;                         // byte counts
+}
+
+inline int64_t fold_bytes(uint64_t v) {
+  v = (v & 0x00FF00FF00FF00FFULL) + ((v >> 8) & 0x00FF00FF00FF00FFULL);
+  v += v >> 16;
+  v += v >> 32;
+  return static_cast<int64_t>(v & 0xFFFF);
+}
+
 template <int Rows>
 void block_portable(const Gemm& g, int64_t r0, int64_t blk) {
   int64_t pop[Rows][kBlock] = {};
   const uint64_t* b = g.b + blk * g.kw * kBlock;
-  for (int64_t k = 0; k < g.kw; ++k) {
-    for (int r = 0; r < Rows; ++r) {
-      uint64_t a = g.a[g.row_offset[r0 + r] + g.k_offset[k]];
-      for (int i = 0; i < kBlock; ++i) pop[r][i] += __builtin_popcountll(a ^ b[k * kBlock + i]);
+  for (int64_t k0 = 0; k0 < g.kw; k0 += 31) {
+    const int64_t k1 = k0 + 31 < g.kw ? k0 + 31 : g.kw;
+    uint64_t bytes[Rows][kBlock] = {};
+    for (int64_t k = k0; k < k1; ++k) {
+      for (int r = 0; r < Rows; ++r) {
+        const uint64_t a = g.a[g.row_offset[r0 + r] + g.k_offset[k]];
+        for (int i = 0; i < kBlock; ++i) bytes[r][i] += byte_counts(a ^ b[k * kBlock + i]);
+      }
     }
+    for (int r = 0; r < Rows; ++r)
+      for (int i = 0; i < kBlock; ++i) pop[r][i] += fold_bytes(bytes[r][i]);
   }
   for (int r = 0; r < Rows; ++r) {
     int64_t dots[kBlock];
