@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import time
 import wave
 from collections.abc import Callable
@@ -188,6 +189,7 @@ def run(model: str | None = None, seed: int = 0, threads: int | None = None) -> 
     references = {margin: timing_reference(seed, margin)[1] for margin in REFERENCE_MARGINS_DB}
     audio = load_audio(path)
     duration = len(audio) / SAMPLE_RATE
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     transcript = transcribe(path, model)
     seconds = time.perf_counter() - t0
@@ -202,6 +204,7 @@ def run(model: str | None = None, seed: int = 0, threads: int | None = None) -> 
                    for name, items in systems.items() for margin, spans in references.items()},
         "aligned_share": aligned_share(transcript.words),
         "signal_s": duration, "transcribe_s": seconds, "rtf": seconds / duration,
+        "load_average": (load_before, os.getloadavg()[0]), "cores": len(os.sched_getaffinity(0)),
         "transcript_text": transcript.text(),
     }
 
@@ -224,6 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default=None, help="faster-whisper model (default: bundled tiny.en)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the timing signal's order and gaps")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all usable)")
+    parser.add_argument("--no-extra", action="store_true", help="skip sections of other modules (render timing)")
     args = parser.parse_args(argv)
     r = run(args.model, args.seed, args.threads)
     timing = r["timing"]
@@ -245,8 +249,10 @@ def main(argv: list[str] | None = None) -> dict:
         ("words aligned", f"{r['aligned_share']:.1%}", "100%"),
         (f"real-time factor ({r['threads']} threads)", f"{r['rtf']:.3f} ({r['transcribe_s']:.1f} s for "
          f"{r['signal_s']:.1f} s)", f"<= {GOALS['rtf']}"),
+        ("machine load (1-min average) before/after", f"{r['load_average'][0]:.1f} / {r['load_average'][1]:.1f} "
+         f"on {r['cores']} cores", "(context)"),
         ("model load", f"{r['model_load_s']:.1f} s", ""),
-    ] + _extra_sections()
+    ] + ([] if args.no_extra else _extra_sections())
     width = max(len(m) for m, _, _ in rows)
     for metric, value, goal in rows:
         print(f"{metric:<{width}}  {value!s:<36} {goal}")

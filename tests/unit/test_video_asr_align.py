@@ -12,6 +12,7 @@ from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, load_audio
 from padl_lib.video.pipeline import transcribe
 from padl_lib.video.spoken import spoken_alternatives, spoken_words
+from padl_lib.video.transcript import Word
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
 SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
@@ -121,3 +122,33 @@ def test_script_words_get_rough_times_from_asr():
     asr = [Token("hello", 0.0, 0.5), Token("wonderful", 0.6, 1.0), Token("world", 1.1, 1.5)]
     hinted = tokens_with_hints(["Hello", "beautiful", "world!"], asr)
     assert [t.start for t in hinted] == [0.0, pytest.approx(0.55), 1.1]
+
+
+def test_timing_reference_places_real_utterances_at_known_times():
+    from padl_lib.video.bench import boundary_errors, timing_reference
+
+    path, spans, texts = timing_reference(seed=3)
+    audio = load_audio(path)
+    energy = acoustics.frame_energy_db(audio)
+    assert len(spans) == 8 and sum(t is not None for t in texts) == 5
+    assert all(a < b < c for (a, b), (c, _) in zip(spans, spans[1:]))
+    for (_, offset), (onset, _) in zip(spans, spans[1:]):
+        assert 0.4 <= onset - offset <= 1.2 + 0.01
+        gap = energy[int(offset * 100) + 2:int(onset * 100) - 2]  # room tone only
+        assert gap.max() < np.percentile(energy, 60)
+    exact = [Word("x", a, b) for a, b in spans]
+    result = boundary_errors(exact, spans, len(audio) / SAMPLE_RATE)
+    assert result["mean_ms"] < 1e-6 and result["within_50"] == 1.0 and result["missing_spans"] == 0
+    late = [Word("x", a + 0.1, b) for a, b in spans[:-1]]
+    result = boundary_errors(late, spans, len(audio) / SAMPLE_RATE)
+    assert result["missing_spans"] == 1 and result["within_50"] == 0.5
+
+
+def test_figures_draw_a_transcript(sentence):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from padl_lib.video.figures import alignment_figure
+
+    fig = alignment_figure(sentence, load_audio(LIBRIVOX.format("0930")), compare=sentence.spoken()[:3])
+    assert len(fig.axes) == 2 and any(t.get_text() == "amiable" for t in fig.axes[0].texts)
