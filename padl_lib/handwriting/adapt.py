@@ -11,6 +11,7 @@ import argparse
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,9 @@ class AdaptConfig:
         return cls.quick() if quick() else cls()
 
 
+@lru_cache(maxsize=2)
 def replay_set(per_writer: int, seed: int = 7) -> WordDataset:
-    """Train words by the recognizer's training writers, mixed into fine-tuning batches."""
+    """Train words by the recognizer's training writers, mixed into fine-tuning batches (cached; do not modify)."""
     return render_dataset(train_writers(), word_list("train"), per_writer, seed=seed)
 
 

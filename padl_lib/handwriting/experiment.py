@@ -36,7 +36,7 @@ from padl_lib.handwriting.datasets import WordDataset, WordSample, render_datase
 from padl_lib.handwriting.generator import HandwritingGAN
 from padl_lib.handwriting.recognizer import Recognizer, cer
 from padl_lib.handwriting.train import fine_tune
-from padl_lib.handwriting.writers import FontWriter, all_writers, heldout_writers, train_writers, word_list
+from padl_lib.handwriting.writers import all_writers, get_writer, heldout_writers, train_writers, word_list
 from padl_lib.progress import Progress, report
 
 CONDITIONS = ("none", "random_style", "real_only", "generated", "oracle")
@@ -48,18 +48,20 @@ class ExperimentConfig:
 
     n_writers: int | None = None          # None: every held-out writer
     sample_counts: tuple[int, ...] = (15, 5)
-    conditions: tuple[str, ...] = CONDITIONS
-    test_words: int = 120                 # per writer, for CER
-    feature_words: int = 100              # per writer, for Fréchet distance and closeness
+    conditions: tuple[str, ...] = CONDITIONS                          # with the most samples
+    few_conditions: tuple[str, ...] = ("none", "real_only", "generated")  # with fewer samples
+    test_words: int = 100                 # per writer, for CER
+    feature_words: int = 80               # per writer, for Fréchet distance and closeness
     seen_words: int = 10                  # per training writer, for the seen-writer CER
     all_writer_steps: int = 300           # fine-tuning of the all-writers reference recognizer
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     seed: int = 0
+    jobs: int = 1                         # worker processes for the fine-tunings
 
     @classmethod
     def quick(cls) -> "ExperimentConfig":
-        return cls(n_writers=1, sample_counts=(5,), test_words=6, feature_words=6, seen_words=1,
-                   all_writer_steps=2, adapt=AdaptConfig.quick())
+        return cls(n_writers=1, sample_counts=(5,), few_conditions=CONDITIONS, test_words=6, feature_words=6,
+                   seen_words=1, all_writer_steps=2, adapt=AdaptConfig.quick())
 
 
 def writer_words(writer: FontWriter, texts: Sequence[str], seed: int) -> WordDataset:
@@ -98,66 +100,106 @@ def all_writer_recognizer(recognizer: Recognizer, steps: int, seed: int = 0) -> 
 
 def run_experiment(config: ExperimentConfig | None = None, recognizer: Recognizer | None = None,
                    gan: HandwritingGAN | None = None, progress: Progress | None = None) -> dict:
-    """Run the study; returns a JSON-ready dict of per-writer and mean results and goal checks."""
+    """Run the study; returns a JSON-ready dict of per-writer and mean results and goal checks.
+
+    The (sample count, writer, condition) cells are independent and deterministic; with
+    `config.jobs` > 1 they run in that many worker processes.
+    """
     config = config or ExperimentConfig()
-    bad = set(config.conditions) - set(CONDITIONS)
+    bad = (set(config.conditions) | set(config.few_conditions)) - set(CONDITIONS)
     if bad:
         raise ValueError(f"unknown conditions {sorted(bad)}; choose from {CONDITIONS}")
     start = time.monotonic()
     recognizer = recognizer or Recognizer.load()
     gan = gan or HandwritingGAN.load()
-    targets = heldout_writers()[: config.n_writers]
-    others = train_writers()
-    rng = random.Random(config.seed)
-    test_texts = rng.sample(word_list("test"), config.test_words)
-    feature_texts = rng.sample(word_list("test"), config.feature_words)
-    replay = replay_set(config.adapt.replay_per_writer)
-    seen = render_dataset(others, word_list("test"), config.seen_words, seed=config.seed + 5)
-    seen_before = cer(seen.texts, recognizer.read([s.image for s in seen]))
-    gen_texts = generation_texts(config.adapt.generated, config.adapt.seed)
-
-    jobs = len(targets) * len(config.sample_counts) * len(config.conditions) + 2
-    done = 0
-    settings: dict[str, dict] = {}
+    targets = [w.writer_id for w in heldout_writers()[: config.n_writers]]
+    full = max(config.sample_counts)
+    cells = [(k, w, c) for k in config.sample_counts for w in targets
+             for c in (config.conditions if k == full else config.few_conditions)]
+    total = len(cells) + 1
+    rows: dict[tuple[int, str], dict] = {}
     seen_after: list[float] = []
-    style_probe: dict[str, WordDataset] = {}
+    for n, (k, writer_id, condition, value, seen) in enumerate(
+            _run_cells(cells, config, recognizer, gan), 1):
+        row = rows.setdefault((k, writer_id), {"coverage": letter_coverage(_samples(config, k, writer_id).texts)})
+        row[condition] = value
+        if seen is not None:
+            seen_after.append(seen)
+        report(progress, n, total, f"{k} samples, {writer_id}: {condition}")
+    settings = {}
     for k in config.sample_counts:
-        per_writer: dict[str, dict] = {}
-        for wi, writer in enumerate(targets):
-            samples = writer_words(writer, rng.sample(word_list("train"), k), seed=config.seed + 1)
-            test = writer_words(writer, test_texts, seed=config.seed + 2)
-            row: dict[str, float] = {"coverage": letter_coverage(samples.texts)}
-            for condition in config.conditions:
-                model = _condition_model(condition, samples, writer, others, gen_texts, recognizer, gan,
-                                         replay, config, rng)
-                row[condition] = cer(test.texts, model.read([s.image for s in test]))
-                if condition == "generated" and k == max(config.sample_counts):
-                    seen_after.append(cer(seen.texts, model.read([s.image for s in seen])))
-                done += 1
-                report(progress, done, jobs, f"{k} samples, {writer.writer_id}: {condition}")
-            per_writer[writer.writer_id] = row
-            if k == max(config.sample_counts):
-                style_probe[writer.writer_id] = samples
+        per_writer = {w: rows[(k, w)] for w in targets}
+        conds = ["coverage", *(config.conditions if k == full else config.few_conditions)]
         settings[str(k)] = {"per_writer": per_writer,
-                            "mean": {c: float(np.mean([r[c] for r in per_writer.values()]))
-                                     for c in ("coverage", *config.conditions)}}
+                            "mean": {c: float(np.mean([r[c] for r in per_writer.values()])) for c in conds}}
+    seen = _seen_words(config)
+    seen_before = cer(seen.texts, recognizer.read([s.image for s in seen]))
     reference = all_writer_recognizer(recognizer, config.all_writer_steps, config.seed)
-    quality = generation_quality(style_probe, feature_texts, recognizer, gan, reference, config.seed)
-    done += 2
-    report(progress, done, jobs, "generation quality")
-    result = {"config": asdict(config), "seconds": round(time.monotonic() - start, 1),
-              "writers": [w.writer_id for w in targets], "settings": settings,
+    feature_texts = random.Random(f"{config.seed}:features").sample(word_list("test"), config.feature_words)
+    quality = generation_quality({w: _samples(config, full, w) for w in targets}, feature_texts, recognizer, gan,
+                                 reference, config.seed)
+    report(progress, total, total, "generation quality")
+    result = {"config": asdict(config), "seconds": round(time.monotonic() - start, 1), "writers": targets,
+              "settings": settings,
               "seen_cer": {"before": seen_before, "after_mean": float(np.mean(seen_after)) if seen_after else None},
               **quality}
     result["goals"] = goal_checks(result)
     return result
 
 
-def _condition_model(condition: str, samples: WordDataset, writer: FontWriter, others: list[FontWriter],
-                     gen_texts: list[str], recognizer: Recognizer, gan: HandwritingGAN, replay: WordDataset,
-                     config: ExperimentConfig, rng: random.Random) -> Recognizer:
+def _samples(config: ExperimentConfig, k: int, writer_id: str) -> WordDataset:
+    """The k labelled samples the study gives of a held-out writer (fixed per seed, k and writer)."""
+    texts = random.Random(f"{config.seed}:{k}:{writer_id}").sample(word_list("train"), k)
+    return writer_words(get_writer(writer_id), texts, seed=config.seed + 1)
+
+
+def _test_words(config: ExperimentConfig, writer_id: str) -> WordDataset:
+    texts = random.Random(f"{config.seed}:test").sample(word_list("test"), config.test_words)
+    return writer_words(get_writer(writer_id), texts, seed=config.seed + 2)
+
+
+def _seen_words(config: ExperimentConfig) -> WordDataset:
+    return render_dataset(train_writers(), word_list("test"), config.seen_words, seed=config.seed + 5)
+
+
+def _run_cells(cells: list[tuple[int, str, str]], config: ExperimentConfig, recognizer: Recognizer,
+               gan: HandwritingGAN):
+    """Yield (k, writer, condition, CER, seen-writer CER or None) per cell, inline or in worker processes."""
+    if config.jobs <= 1:
+        for cell in cells:
+            yield _run_cell(cell, config, recognizer, gan)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from padl_lib import set_threads
+
+    with ProcessPoolExecutor(config.jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=set_threads, initargs=(1,)) as pool:
+        futures = [pool.submit(_run_cell, cell, config, recognizer, gan) for cell in cells]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _run_cell(cell: tuple[int, str, str], config: ExperimentConfig, recognizer: Recognizer,
+              gan: HandwritingGAN) -> tuple[int, str, str, float, float | None]:
+    """One condition for one writer and sample count: its test CER (and seen-writer CER for the method)."""
+    k, writer_id, condition = cell
+    samples, test = _samples(config, k, writer_id), _test_words(config, writer_id)
+    model = _condition_model(condition, samples, writer_id, recognizer, gan, config, k)
+    value = cer(test.texts, model.read([s.image for s in test]))
+    seen = None
+    if condition == "generated" and k == max(config.sample_counts):
+        data = _seen_words(config)
+        seen = cer(data.texts, model.read([s.image for s in data]))
+    return k, writer_id, condition, value, seen
+
+
+def _condition_model(condition: str, samples: WordDataset, writer_id: str, recognizer: Recognizer,
+                     gan: HandwritingGAN, config: ExperimentConfig, k: int) -> Recognizer:
     """The recognizer one condition of the study reads the writer's test words with."""
     cfg = config.adapt
+    replay = replay_set(cfg.replay_per_writer)
     if condition == "none":
         return recognizer
     if condition == "real_only":
@@ -165,13 +207,13 @@ def _condition_model(condition: str, samples: WordDataset, writer: FontWriter, o
     if condition == "generated":
         return adapt(samples, recognizer, gan, config=cfg, replay=replay)
     if condition == "random_style":
-        stranger = rng.choice(others)
+        stranger = random.Random(f"{config.seed}:{k}:{writer_id}:stranger").choice(train_writers())
         style = writer_words(stranger, [s.text for s in samples], seed=config.seed + 3)
         return adapt(samples, recognizer, gan, style_samples=style, config=cfg, replay=replay)
-    # oracle: the same number of extra words, in the writer's exact style
-    exact = writer_words(writer, gen_texts, seed=config.seed + 4)
-    return fine_tune(recognizer, tuning_data(samples, exact, cfg.real_repeats), steps=cfg.steps, batch_size=cfg.batch_size,
-                lr=cfg.lr, replay=replay, replay_share=cfg.replay_share, seed=cfg.seed)
+    # oracle: the same words the GAN would write, rendered in the writer's exact style
+    exact = writer_words(get_writer(writer_id), generation_texts(cfg.generated, cfg.seed), seed=config.seed + 4)
+    return fine_tune(recognizer, tuning_data(samples, exact, cfg.real_repeats), steps=cfg.steps,
+                     batch_size=cfg.batch_size, lr=cfg.lr, replay=replay, replay_share=cfg.replay_share, seed=cfg.seed)
 
 
 def generation_quality(style_samples: dict[str, WordDataset], texts: list[str], recognizer: Recognizer,
@@ -244,6 +286,7 @@ def add_experiment_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("experiment", help="the adaptation study on the held-out font writers, with controls")
     p.add_argument("--quick", action="store_true", help="tiny version (one writer, few steps)")
     p.add_argument("--json", type=Path, default=None, help="write the full results here")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for the fine-tunings")
     p.set_defaults(run=_run_experiment)
 
 
@@ -252,6 +295,7 @@ def _run_experiment(args: argparse.Namespace) -> None:
     from padl_lib.progress import tqdm_progress
 
     config = ExperimentConfig.quick() if args.quick else ExperimentConfig()
+    config.jobs = args.jobs
     result = run_experiment(config, progress=tqdm_progress("run"))
     if args.json:
         write_json_atomic(args.json, result)

@@ -45,12 +45,12 @@ def study_bar_figure(result: dict):
     import matplotlib.pyplot as plt
 
     settings = result["settings"]
+    conds = [c for c in CONDITIONS if any(c in s["mean"] for s in settings.values())]
     fig, ax = plt.subplots(figsize=(6, 2.8))
     width = 0.8 / len(settings)
     for i, (k, setting) in enumerate(settings.items()):
-        conds = [c for c in CONDITIONS if c in setting["mean"]]
-        x = np.arange(len(conds)) + i * width
-        ax.bar(x, [setting["mean"][c] for c in conds], width, label=f"{k} samples")
+        present = [j for j, c in enumerate(conds) if c in setting["mean"]]
+        ax.bar(np.array(present) + i * width, [setting["mean"][conds[j]] for j in present], width, label=f"{k} samples")
     ax.set_xticks(np.arange(len(conds)) + width * (len(settings) - 1) / 2, [c.replace("_", " ") for c in conds])
     ax.set_ylabel("mean CER, held-out writers")
     ax.legend()
