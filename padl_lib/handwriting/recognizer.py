@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from padl_lib.handwriting.datasets import pad_batch
+from padl_lib.handwriting.datasets import load_word_image, pad_batch
 from padl_lib.handwriting.writers import HEIGHT, to_height
 from padl_lib.io import atomic_path
 from padl_lib.settings import data_dir
@@ -254,3 +254,11 @@ class Recognizer:
             for k, i in enumerate(idx):
                 out[i] = seq[k, :int(steps[k])].mean(0)
         return out
+
+
+def recognize(images: Sequence[np.ndarray | str | Path], model: str | Path | Recognizer | None = None,
+              beam: int = 0) -> list[str]:
+    """Read word images (arrays or image files) with `model` (default: the shipped recognizer)."""
+    recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    arrays = [load_word_image(im) if isinstance(im, (str, Path)) else np.asarray(im, dtype=np.float32) for im in images]
+    return recognizer.read(arrays, beam=beam)

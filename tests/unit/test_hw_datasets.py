@@ -60,6 +60,16 @@ def test_load_word_image_normalizes_any_format_to_height_32(tmp_path):
         D.load_word_image(tmp_path / "bad.png")
 
 
+def test_scans_are_cropped_to_the_word():
+    word = get_writer("purisa").render("margin", 0)
+    page = np.full((200, 600), float(np.median(word)), dtype=np.float32)
+    page[80:112, 200:200 + word.shape[1]] = word
+    cropped = D.crop_to_ink(page)
+    assert cropped.shape[0] < 40 and cropped.shape[1] < word.shape[1] + 10
+    blank = np.ones((50, 80), dtype=np.float32)
+    assert D.crop_to_ink(blank) is blank
+
+
 def test_load_folder_reads_labels_tsv(tmp_path):
     writer = tmp_path / "anna"
     writer.mkdir()

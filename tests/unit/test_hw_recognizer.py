@@ -112,3 +112,13 @@ def test_features_are_per_image_and_separate_writers(shipped):
     np.testing.assert_allclose(shipped.features(a[:1]), fa[:1], atol=1e-5)
     within = np.linalg.norm(fa - fa.mean(0), axis=1).mean()
     assert np.linalg.norm(fa.mean(0) - fb.mean(0)) > 0.5 * within
+
+
+def test_recognize_reads_arrays_and_files(shipped, tmp_path):
+    from PIL import Image
+
+    image = get_writer("humor_sans").render("garden", seed=0)
+    Image.fromarray((image * 255).astype(np.uint8)).resize((image.shape[1] * 2, 64)).save(tmp_path / "w.png")
+    from_array, from_file = R.recognize([image, tmp_path / "w.png"], model=shipped)
+    assert from_array == from_file and R.cer(["garden"], [from_file]) <= 0.2
+    assert R.recognize([]) == []
