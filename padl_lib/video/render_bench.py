@@ -8,7 +8,8 @@
 - `roundtrip_check`: transcribe a lecture, delete words and a sentence, shorten pauses, render,
   transcribe the output again: every kept word must be heard and no deleted word.
 
-`python -m padl_lib.video.bench` shows both (through `render.benchmark`).
+`python -m padl_lib.video.bench` shows both (through `render.benchmark`); so does
+`python -m padl_lib.video.render_bench` alone.
 """
 from __future__ import annotations
 
@@ -146,3 +147,8 @@ def benchmark_rows() -> list[tuple[str, object, str]]:
         ("edit round trip: deleted words heard", f"{len(rt['deleted_heard'])} of {rt['deleted_words']} "
          f"{rt['deleted_heard'] or ''}", "0"),
     ]
+
+
+if __name__ == "__main__":
+    for metric, value, goal in benchmark_rows():
+        print(f"{metric:<72} {value!s:<60} {goal}")

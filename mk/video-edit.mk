@@ -1,0 +1,4 @@
+# video-edit: render speed against plain ffmpeg ultrafast and the edit round trip (transcribe -> edit -> render -> transcribe)
+.PHONY: video-edit-bench
+video-edit-bench: $(STAMP)
+	$(PY) -m padl_lib.video.render_bench
