@@ -14,3 +14,8 @@ $(LCE_VENV)/.padl-lce-ready: mk/bnn-lce.mk
 	$(LCE_VENV)/bin/pip install -q $(LCE_PACKAGES)
 	TF_USE_LEGACY_KERAS=1 $(LCE_VENV)/bin/python -c "import larq_compute_engine, larq, tensorflow"
 	@touch $@
+
+.PHONY: bnn-bench
+## make bnn-bench: the BNN benchmark at 1 thread (padl, torch, mxnet, and lce after `make lce`) -> artifacts/bnn_bench.json
+bnn-bench: $(STAMP)
+	$(PY) -m padl_lib.bnn.bench --threads 1 --json artifacts/bnn_bench.json

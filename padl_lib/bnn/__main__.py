@@ -1,6 +1,6 @@
 """padl's BNN command line.
 
-    python -m padl_lib.bnn train [--epochs 30] [--out digits_bnn.pt]
+    python -m padl_lib.bnn train [--epochs 30] [--out PT]     # default: work/digits_bnn.pt
     python -m padl_lib.bnn convert {digits,birealnet18,quicknet} OUT.bnn [--checkpoint PT] [--size 224]
     python -m padl_lib.bnn evaluate MODEL.bnn            # accuracy on the digits test split
     python -m padl_lib.bnn bench [--quick] [--threads N] [--json PATH] [--engines ...]
@@ -65,14 +65,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         bench_main(argv[1:])
         return
-    from padl_lib.bnn.models import DIGITS_CHECKPOINT
+    from padl_lib.settings import work_dir
 
     parser = argparse.ArgumentParser(prog="python -m padl_lib.bnn", description="padl's binary neural networks")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train the digits BNN (scikit-learn's bundled 8x8 digits)")
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", type=Path, default=DIGITS_CHECKPOINT)
+    train.add_argument("--out", type=Path, default=None,
+                       help="where to save the state dict (default: digits_bnn.pt in the work folder; "
+                            "padl_lib/data/bnn/digits_bnn.pt replaces the shipped checkpoint)")
     convert = sub.add_parser("convert", help="convert a zoo model to a packed engine file")
     convert.add_argument("model", choices=["digits", "birealnet18", "quicknet"])
     convert.add_argument("out", type=Path)
@@ -82,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     evaluate.add_argument("engine", type=Path)
     sub.add_parser("bench", help="the benchmark (see python -m padl_lib.bnn.bench --help)")
     args = parser.parse_args(argv)
+    if args.command == "train" and args.out is None:
+        args.out = work_dir() / "digits_bnn.pt"
     try:
         {"train": _train, "convert": _convert, "evaluate": _evaluate}[args.command](args)
     except (ValueError, FileNotFoundError) as exc:

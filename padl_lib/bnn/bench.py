@@ -205,7 +205,7 @@ def iter_bench(threads: int = 1, engines: Sequence[str] = ENGINES, layers=LAYERS
 def _set_padl_threads(threads: int) -> None:
     from padl_lib.bnn import native
 
-    if native.available() and hasattr(native, "set_threads"):
+    if native.available():
         native.set_threads(threads)
 
 

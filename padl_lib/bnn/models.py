@@ -51,7 +51,7 @@ def load_digits_bnn(path: str | Path = DIGITS_CHECKPOINT) -> nn.Sequential:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no digits BNN checkpoint at {path}; train one with "
-                                "`python -m padl_lib.bnn train`")
+                                f"`python -m padl_lib.bnn train --out {path}`")
     model = digits_bnn()
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state)

@@ -1,5 +1,8 @@
 """torch -> engine conversion: every supported module, padl's models (residual blocks included)
 and the shipped digits BNN on real test digits; clear errors for what is not supported."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -51,7 +54,7 @@ def test_every_supported_layer_kind():
 def test_residual_models_convert(make):
     torch.manual_seed(1)
     model = _randomize_batchnorm(make(num_classes=10))
-    engine = _assert_reproduces(model, np.random.default_rng(1).standard_normal((1, 3, 48, 48), dtype=np.float32))
+    engine = _assert_reproduces(model, np.random.default_rng(1).standard_normal((1, 3, 32, 32), dtype=np.float32))
     assert sum(type(op).__name__ == "Residual" for op in engine.ops) == 16
 
 
@@ -100,3 +103,15 @@ def test_custom_forward_is_not_silently_converted():
 def test_example_input_must_be_nchw():
     with pytest.raises(ConversionError, match="NCHW"):
         convert(models.digits_bnn(), np.zeros((8, 8), np.float32))
+
+
+def test_cli_converts_the_digits_bnn_and_evaluates_the_saved_file(tmp_path):
+    out = tmp_path / "digits.bnn"
+    run = [sys.executable, "-m", "padl_lib.bnn"]
+    converted = subprocess.run([*run, "convert", "digits", str(out)], capture_output=True, text=True, timeout=300)
+    assert converted.returncode == 0, converted.stderr[-2000:]
+    evaluated = subprocess.run([*run, "evaluate", str(out)], capture_output=True, text=True, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert float(evaluated.stdout.split("accuracy ")[1].split()[0]) > 0.95
+    missing = subprocess.run([*run, "evaluate", str(tmp_path / "nope.bnn")], capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and "nope.bnn" in missing.stderr

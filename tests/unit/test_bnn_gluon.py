@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from padl_lib.bnn import gluon as g
-from padl_lib.bnn import load
+from padl_lib.bnn import convert, load
 from padl_lib.bnn.convert import relative_error
 from padl_lib.bnn.layers import BinaryConv2d
 from padl_lib.bnn.train import load_digits
@@ -61,6 +61,8 @@ def test_export_to_packed_engine_reproduces_gluon(trained, tmp_path):
     assert relative_error(result, expected) <= 1e-3
     assert np.array_equal(result.argmax(1), expected.argmax(1))
     assert engine.sizes()["binary_weight_bytes"] * 32 == engine.sizes()["binary_weight_fp32_bytes"]
+    direct = convert(net, x[:8])  # convert also takes the Gluon network itself
+    assert np.array_equal(direct(x).argmax(1), expected.argmax(1))
 
 
 def test_unsupported_block_is_named():
