@@ -33,7 +33,7 @@ FILLERS = ("uh", "um")
 FILLER_SPELLINGS = {"uh": "uh", "um": "um", "uhm": "um", "umm": "um", "er": "uh", "erm": "um", "ah": "uh",
                     "hmm": "um", "mm": "um"}
 CHUNK_SECONDS = 20.0
-MAX_EDGE_SHIFT = 0.10  # s a word edge may grow over loud frames into a gap
+MAX_EDGE_SHIFT = 0.30  # s a word edge may grow over contiguous sound into a gap (chosen on the bench)
 MIN_WORD = 0.05  # s a word keeps when its quiet edges are trimmed
 MIN_FILLER = 0.15  # s of voiced sound in a gap for a filler
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]

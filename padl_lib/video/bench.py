@@ -7,8 +7,8 @@ Measures, in one run:
   form by `spoken.spoken_sequence`, then scored by jiwer);
 - **word-boundary error** against a constructed timing reference (`timing_reference`): no
   shipped recording has word times, so real recorded utterances (the five LibriVox sentences
-  and pocketsphinx's `goforward`, `numbers`, `something` recordings, three other speakers) are
-  trimmed to their sound, and concatenated in a shuffled order with inserted room tone of known,
+  and pocketsphinx's `goforward`, `numbers`, `something` recordings, three other speakers), each
+  scaled to the same noise floor as if recorded in one room, are trimmed to their sound, and concatenated in a shuffled order with inserted room tone of known,
   random length (0.4-1.2 s). Each utterance's first-word onset and last-word offset then lie at
   known times. The transcript's items are assigned to the utterance whose span (extended to the
   middle of the surrounding gaps) contains their midpoint; errors are |predicted - reference|;
@@ -86,13 +86,22 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     return float(jiwer.wer([normalize(r) for r in references], [normalize(h) for h in hypotheses]))
 
 
+def _noise_floor_db(audio: np.ndarray) -> float:
+    """A recording's noise floor: the 10th percentile of its 10 ms frame energies (dB)."""
+    return float(np.percentile(acoustics.frame_energy_db(audio), 10))
+
+
 def _utterances() -> list[Utterance]:
+    """The real recordings, each scaled so that its noise floor matches the LibriVox median,
+    as if all were recorded in one room (their signal-to-noise ratios are unchanged)."""
     found = [Utterance(p.stem[-4:], load_audio(p), text) for p, text in librivox_sentences()]
     for name in OTHER_SPEAKERS:
         path = POCKETSPHINX_DATA / name
         if path.is_file():
             found.append(Utterance(path.stem, np.fromfile(path, "<i2").astype(np.float32) / 32768))
-    return found
+    target = float(np.median([_noise_floor_db(u.audio) for u in found[:len(librivox_sentences())]]))
+    return [Utterance(u.name, u.audio * np.float32(10 ** ((target - _noise_floor_db(u.audio)) / 20)), u.text)
+            for u in found]
 
 
 def _sound_span(audio: np.ndarray, margin_db: float = ONSET_MARGIN_DB) -> tuple[int, int]:
@@ -100,7 +109,7 @@ def _sound_span(audio: np.ndarray, margin_db: float = ONSET_MARGIN_DB) -> tuple[
     runs of at least MIN_SOUND_FRAMES frames above the utterance's noise floor (10th percentile
     of its frame energies) + `margin_db` (runs exclude isolated clicks and short breath noise)."""
     energy = acoustics.frame_energy_db(audio)
-    loud = energy > np.percentile(energy, 10) + margin_db
+    loud = energy > _noise_floor_db(audio) + margin_db
     starts = np.flatnonzero(np.convolve(loud, np.ones(MIN_SOUND_FRAMES), mode="valid") == MIN_SOUND_FRAMES)
     first, last = int(starts[0]), int(starts[-1]) + MIN_SOUND_FRAMES
     return first * acoustics.HOP, last * acoustics.HOP
