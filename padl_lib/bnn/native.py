@@ -17,7 +17,7 @@ try:
 except ImportError:  # not built (e.g. a source checkout without `pip install -e .`)
     _kernels = None
 
-__all__ = ["available", "isa", "available_isas", "select_isa", "forced_isa", "set_threads", "threads",
+__all__ = ["available", "isa", "available_isas", "select_isa", "forced_isa", "set_threads", "threads", "peak",
            "pack", "pack_weights", "thresholds", "gemm", "binary_conv", "reference_conv"]
 
 
@@ -79,6 +79,13 @@ def set_threads(n: int) -> int:
 def threads() -> int:
     """Threads the native kernels use."""
     return int(_k().threads())
+
+
+def peak(iterations: int) -> tuple[int, int]:
+    """Run the active ISA's in-register xor+popcount loop (its ceiling on this CPU);
+    returns (checksum, bit-MACs done). Time it to get the peak rate."""
+    checksum, bits = _k().peak(int(iterations))
+    return int(checksum), int(bits)
 
 
 def pack(x: np.ndarray) -> np.ndarray:

@@ -93,7 +93,39 @@ void gemm_avx2(const Gemm& g, int64_t row_begin, int64_t row_end) {
   }
 }
 
-const Isa kAvx2{"avx2", pack_avx2, gemm_avx2};
+constexpr int kPeakChains = 4;
+
+uint64_t peak_avx2(int64_t iterations) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  const __m256i w = _mm256_set1_epi64x(0x5DEECE66D1234567LL);
+  __m256i x[kPeakChains], total[kPeakChains];
+  for (int i = 0; i < kPeakChains; ++i) {
+    x[i] = _mm256_set1_epi64x(0x9E3779B97F4A7C15LL * (i + 1));
+    total[i] = _mm256_setzero_si256();
+  }
+  for (int64_t it0 = 0; it0 < iterations; it0 += 31) {  // byte sums fold every 31 steps, as in gemm
+    const int64_t steps = iterations - it0 < 31 ? iterations - it0 : 31;
+    __m256i bytes[kPeakChains];
+    for (int i = 0; i < kPeakChains; ++i) bytes[i] = _mm256_setzero_si256();
+    for (int64_t it = 0; it < steps; ++it) {
+      for (int i = 0; i < kPeakChains; ++i) {
+        x[i] = _mm256_add_epi64(x[i], w);
+        bytes[i] = _mm256_add_epi8(bytes[i], popcount_bytes(x[i], lut, low));
+      }
+    }
+    for (int i = 0; i < kPeakChains; ++i)
+      total[i] = _mm256_add_epi64(total[i], _mm256_sad_epu8(bytes[i], _mm256_setzero_si256()));
+  }
+  alignas(32) uint64_t lanes[4];
+  __m256i sum = total[0];
+  for (int i = 1; i < kPeakChains; ++i) sum = _mm256_add_epi64(sum, total[i]);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+const Isa kAvx2{"avx2", pack_avx2, gemm_avx2, peak_avx2, kPeakChains * 256};
 
 }  // namespace
 

@@ -118,7 +118,27 @@ void gemm_avx512(const Gemm& g, int64_t row_begin, int64_t row_end) {
   }
 }
 
-const Isa kAvx512{"avx512", pack_avx512, gemm_avx512};
+constexpr int kPeakChains = 12;
+
+uint64_t peak_avx512(int64_t iterations) {
+  __m512i x[kPeakChains], acc[kPeakChains];
+  const __m512i w = _mm512_set1_epi64(0x5DEECE66D1234567LL);
+  for (int i = 0; i < kPeakChains; ++i) {
+    x[i] = _mm512_set1_epi64(0x9E3779B97F4A7C15LL * (i + 1));
+    acc[i] = _mm512_setzero_si512();
+  }
+  for (int64_t it = 0; it < iterations; ++it) {
+    for (int i = 0; i < kPeakChains; ++i) {
+      x[i] = _mm512_add_epi64(x[i], w);  // a new operand each step (add: x ^ w ^ w would fold)
+      acc[i] = _mm512_add_epi64(acc[i], _mm512_popcnt_epi64(x[i]));
+    }
+  }
+  __m512i total = acc[0];
+  for (int i = 1; i < kPeakChains; ++i) total = _mm512_add_epi64(total, acc[i]);
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(total));
+}
+
+const Isa kAvx512{"avx512", pack_avx512, gemm_avx512, peak_avx512, kPeakChains * 512};
 
 }  // namespace
 

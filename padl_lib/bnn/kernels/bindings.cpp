@@ -205,6 +205,16 @@ PYBIND11_MODULE(_kernels, m) {
   m.def("available_isas", &padl::available_isas, "ISAs this CPU runs, best first.");
   m.def("select_isa", &padl::select_isa, py::arg("name"), "Force an ISA by name ('auto' = best).");
   m.def("set_threads", &padl::set_threads, py::arg("n"));
+  m.def(
+      "peak",
+      [](int64_t iterations) {
+        require(iterations > 0, "iterations must be positive");
+        py::gil_scoped_release release;
+        const padl::Isa& isa = padl::active_isa();
+        return std::make_pair(isa.peak(iterations), isa.peak_bits * iterations);
+      },
+      py::arg("iterations"),
+      "Run the active ISA's in-register xor+popcount loop; returns (checksum, bit-MACs done).");
   m.def("threads", &padl::threads);
   m.def("pack", &pack, py::arg("x"), py::arg("channels") = -1,
         "Pack float32 (..., C) to sign bits (..., words(C)) uint64; bit 1 = negative.");

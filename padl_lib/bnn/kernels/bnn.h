@@ -61,10 +61,18 @@ struct Gemm {
 using PackFn = void (*)(const float* x, int64_t rows, int64_t channels, int64_t ldx, uint64_t* out);
 using GemmFn = void (*)(const Gemm& g, int64_t row_begin, int64_t row_end);
 
+// The GEMM's inner loop on registers only, no memory traffic: the ceiling of the ISA on this CPU.
+// Each step is one simple vector op making a fresh operand (an add, same cost as the xor; an
+// xor with a constant would cancel out over two steps), its popcount and the accumulation. Runs `iterations` steps of Isa::peak_bits bit-MACs each and
+// returns a checksum (so the work cannot be optimized away).
+using PeakFn = uint64_t (*)(int64_t iterations);
+
 struct Isa {
   const char* name;
   PackFn pack;  // rows x channels floats (row stride ldx) -> rows x words_for(channels) words
   GemmFn gemm;  // rows [row_begin, row_end) of g
+  PeakFn peak;
+  int64_t peak_bits;  // bit-MACs per peak iteration
 };
 
 // Per-ISA kernel tables; nullptr when the ISA is not compiled in for this target.

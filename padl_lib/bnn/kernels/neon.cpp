@@ -84,7 +84,33 @@ void gemm_neon(const Gemm& g, int64_t row_begin, int64_t row_end) {
   }
 }
 
-const Isa kNeon{"neon", pack_neon, gemm_neon};
+constexpr int kPeakChains = 8;
+
+uint64_t peak_neon(int64_t iterations) {
+  const uint64x2_t w = vdupq_n_u64(0x5DEECE66D1234567ULL);
+  uint64x2_t x[kPeakChains], total[kPeakChains];
+  for (int i = 0; i < kPeakChains; ++i) {
+    x[i] = vdupq_n_u64(0x9E3779B97F4A7C15ULL * (i + 1));
+    total[i] = vdupq_n_u64(0);
+  }
+  for (int64_t it0 = 0; it0 < iterations; it0 += 4096) {  // uint16 lanes, as in gemm
+    const int64_t steps = iterations - it0 < 4096 ? iterations - it0 : 4096;
+    uint16x8_t acc[kPeakChains];
+    for (int i = 0; i < kPeakChains; ++i) acc[i] = vdupq_n_u16(0);
+    for (int64_t it = 0; it < steps; ++it) {
+      for (int i = 0; i < kPeakChains; ++i) {
+        x[i] = vaddq_u64(x[i], w);
+        acc[i] = vpadalq_u8(acc[i], vcntq_u8(vreinterpretq_u8_u64(x[i])));
+      }
+    }
+    for (int i = 0; i < kPeakChains; ++i) total[i] = vaddq_u64(total[i], vpaddlq_u32(vpaddlq_u16(acc[i])));
+  }
+  uint64_t sum = 0;
+  for (int i = 0; i < kPeakChains; ++i) sum += vgetq_lane_u64(total[i], 0) + vgetq_lane_u64(total[i], 1);
+  return sum;
+}
+
+const Isa kNeon{"neon", pack_neon, gemm_neon, peak_neon, kPeakChains * 128};
 
 }  // namespace
 

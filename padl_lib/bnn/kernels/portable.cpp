@@ -69,7 +69,28 @@ void gemm_portable(const Gemm& g, int64_t row_begin, int64_t row_end) {
   }
 }
 
-const Isa kPortable{"portable", pack_portable, gemm_portable};
+constexpr int kPeakChains = 8;
+
+uint64_t peak_portable(int64_t iterations) {
+  const uint64_t w = 0x5DEECE66D1234567ULL;
+  uint64_t x[kPeakChains];
+  int64_t total = 0;
+  for (int i = 0; i < kPeakChains; ++i) x[i] = 0x9E3779B97F4A7C15ULL * (i + 1);
+  for (int64_t it0 = 0; it0 < iterations; it0 += 31) {  // byte sums fold every 31 steps, as in gemm
+    const int64_t steps = iterations - it0 < 31 ? iterations - it0 : 31;
+    uint64_t bytes[kPeakChains] = {};
+    for (int64_t it = 0; it < steps; ++it) {
+      for (int i = 0; i < kPeakChains; ++i) {
+        x[i] += w;
+        bytes[i] += byte_counts(x[i]);
+      }
+    }
+    for (int i = 0; i < kPeakChains; ++i) total += fold_bytes(bytes[i]);
+  }
+  return static_cast<uint64_t>(total);
+}
+
+const Isa kPortable{"portable", pack_portable, gemm_portable, peak_portable, kPeakChains * 64};
 
 }  // namespace
 

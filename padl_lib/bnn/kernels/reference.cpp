@@ -63,7 +63,16 @@ void gemm_reference(const Gemm& g, int64_t row_begin, int64_t row_end) {
   }
 }
 
-const Isa kReference{"reference", pack_reference, gemm_reference};
+uint64_t peak_reference(int64_t iterations) {
+  uint64_t x = 0x9E3779B97F4A7C15ULL, total = 0;
+  for (int64_t it = 0; it < iterations; ++it) {
+    x += 0x5DEECE66D1234567ULL;
+    total += popcount_reference(x);
+  }
+  return total;
+}
+
+const Isa kReference{"reference", pack_reference, gemm_reference, peak_reference, 64};
 
 }  // namespace
 
