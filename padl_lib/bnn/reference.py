@@ -95,7 +95,7 @@ def run_op(op: ir.Op, x: np.ndarray) -> np.ndarray:
     if isinstance(op, ir.GlobalAvgPool):
         return x.mean(axis=(2, 3), keepdims=True, dtype=np.float32)
     if isinstance(op, ir.Flatten):
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
     if isinstance(op, ir.Residual):
         return (run(op.body, x) + run(op.shortcut, x)).astype(np.float32)
     raise ValueError(f"not an engine op: {type(op).__name__}")

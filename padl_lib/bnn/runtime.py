@@ -206,7 +206,7 @@ def _channelwise(op) -> Step:
 
 def _flatten(x):
     x = _float(x)
-    return x.transpose(0, 3, 1, 2).reshape(x.shape[0], -1) if x.ndim == 4 else x
+    return x.transpose(0, 3, 1, 2).reshape(x.shape[0], int(np.prod(x.shape[1:]))) if x.ndim == 4 else x
 
 
 def _global_avg_pool(x):

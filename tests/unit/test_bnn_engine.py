@@ -126,3 +126,13 @@ def test_bad_input_raises_clear_errors():
         ir.Engine([torch.nn.ReLU()])
     with pytest.raises(ValueError, match="4 dimensions"):
         ir.Conv2d(np.ones((3, 3)))
+
+
+def test_any_batch_size_dtype_and_memory_layout():
+    engine = ir.Engine([ir.Conv2d(RNG.standard_normal((8, 3, 3, 3))), bconv(8, 8), ir.GlobalAvgPool(), ir.Flatten(),
+                        ir.Linear(RNG.standard_normal((4, 8)))])
+    assert engine(np.zeros((0, 3, 6, 6), np.float32)).shape == (0, 4)
+    x = RNG.standard_normal((2, 3, 6, 6))  # float64, then a Fortran-ordered copy and a torch tensor
+    want = engine.reference(x)
+    for variant in (x, np.asfortranarray(x), torch.from_numpy(x)):
+        np.testing.assert_allclose(engine(variant), want, rtol=1e-4, atol=1e-4)
