@@ -32,19 +32,16 @@ def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: i
                         reach: int = 2) -> np.ndarray:
     """Per-frame energy (dB) above which a frame counts as sound: the local noise floor (5th
     percentile of the surrounding ±`reach` blocks of `block` frames) plus `margin_db`, or half
-    way to the local speech level where the two are closer than 2 * `margin_db`."""
+    way to the recording's speech level (its 95th percentile) if that is closer."""
     n = len(energy_db)
     if n == 0:
         return np.zeros(0, np.float32)
     blocks = int(np.ceil(n / block))
-    levels = np.empty((blocks, 2), np.float32)
-    for k in range(blocks):
-        window = energy_db[max(0, (k - reach) * block):(k + reach + 1) * block]
-        levels[k] = np.percentile(window, [5, 95])
-    centres = (np.arange(blocks) + 0.5) * block
-    floor = np.interp(np.arange(n), centres, levels[:, 0])
-    loud = np.interp(np.arange(n), centres, levels[:, 1])
-    return (floor + np.minimum(margin_db, (loud - floor) / 2)).astype(np.float32)
+    floors = np.array([np.percentile(energy_db[max(0, (k - reach) * block):(k + reach + 1) * block], 5)
+                       for k in range(blocks)])
+    floor = np.interp(np.arange(n), (np.arange(blocks) + 0.5) * block, floors)
+    speech = float(np.percentile(energy_db, 95))
+    return (floor + np.minimum(margin_db, np.maximum(speech - floor, 0) / 2)).astype(np.float32)
 
 
 def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0,

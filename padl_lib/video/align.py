@@ -7,7 +7,8 @@ rough times) and returns timed transcript items:
    pocketsphinx's CMU dictionary are spelled by espeak-ng (`g2p.arpabet`);
 2. the audio is cut into chunks of about `CHUNK_SECONDS` at the quietest point of the widest gap
    between hinted words, and each chunk is force-aligned (pocketsphinx's alignment search);
-3. word edges that border silence are moved onto the speech's energy onset/offset;
+3. words placed where there is no sound (whisper's inventions in silence) are dropped, and word
+   edges are fitted to the sound: quiet frames trimmed, contiguous sound added;
 4. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
    text does not explain (whisper leaves out most "um"s and "uh"s) becomes a filler item,
    labelled "uh" or "um" by a small pocketsphinx grammar.
@@ -82,8 +83,9 @@ class Aligner:
                     tokens: list[Token]) -> list[Word]:
         """Align `tokens` to audio[start:end] (seconds); times in the result are absolute.
         If the aligner fails (text and speech disagree somewhere), the chunk is halved at the
-        quietest point of the widest hinted gap near its middle and each half is aligned alone;
-        tokens that still fail keep their rough hinted times with confidence 0."""
+        quietest point between two words near its middle and each half is aligned alone; a
+        single number token also tries its other readings. Tokens that still fail keep their
+        rough hinted times with confidence 0."""
         words = self._align_once(audio, start, end, tokens)
         if words is not None:
             return words
@@ -186,6 +188,16 @@ def plan_chunks(tokens: list[Token], energy_db: np.ndarray, duration: float,
         first, t0 = j, cut
     chunks.append((t0, duration, slice(first, len(tokens))))
     return chunks
+
+
+def _drop_silent(words: list[Word], loud: np.ndarray) -> list[Word]:
+    """Words placed where there is no sound at all: whisper's well-known inventions in silence
+    ("Thank you." after a talk) that the aligner had to put somewhere. They are dropped."""
+    silent = [w for w in words if not loud[int(w.start * 100):max(int(np.ceil(w.end * 100)), int(w.start * 100) + 1)].any()]
+    if silent:
+        warnings.warn(f"dropped {' '.join(w.text for w in silent)!r}: recognized where there is no sound "
+                      f"({silent[0].start:.2f}-{silent[-1].end:.2f} s)", stacklevel=3)
+    return [w for w in words if w not in silent]
 
 
 def _refine_edges(words: list[Word], loud: np.ndarray) -> list[Word]:
@@ -291,6 +303,7 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
     for start, end, part in chunks:
         words += aligner.align_chunk(audio, energy, start, end, tokens[part])
         report(progress, end, duration, "aligning words")
+    words = _drop_silent(words, loud)
     if refine:
         words = _refine_edges(words, loud)
     return _gaps_to_items(words, audio, loud, aligner, duration, fillers)
