@@ -62,7 +62,7 @@ class _Benchmark:
                 self.latency.update(lambda ax: plot_latency(ax, results, threads))
                 self.table.value = _html_table(*bench_table(results))
             self.speedup.update(lambda ax: plot_speedups(ax, results))
-            run = {"threads": threads, "results": results, "sizes": bench.model_sizes()}
+            run = bench.package(threads, results, engines)
             self.table.value = _html_table(*bench_table(results)) + "<br>" + _html_table(*goal_table(run))
             isa = native.isa() if native.available() else "numpy reference"
             self.status.set(f"Benchmark done: {len(results)} measurements, {threads} thread(s), padl kernels: {isa}.",

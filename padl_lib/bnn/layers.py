@@ -9,7 +9,8 @@ Conventions shared with the engine (`padl_lib.bnn.engine`):
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -17,13 +18,15 @@ from torch import nn
 
 __all__ = [
     "QUANTIZERS", "sign", "ste_sign", "approx_sign", "quantizer",
-    "BinaryConv2d", "BinaryLinear", "binary_layers", "clip_latent_weights",
+    "BinaryConv2d", "BinaryLinear", "binary_layers", "freeze", "unfreeze", "frozen",
+    "clip_latent_weights",
 ]
 
 
 def sign(x: torch.Tensor) -> torch.Tensor:
     """Deterministic sign with sign(0) = +1 (no gradient)."""
-    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+    one = x.new_ones(())
+    return torch.where(x >= 0, one, -one)
 
 
 def _straight_through(name: str, surrogate: Callable[[torch.Tensor], torch.Tensor], doc: str) -> type:
@@ -88,6 +91,14 @@ class _BinaryMixin:
         self.input_quantizer, self.weight_quantizer = input_quantizer, weight_quantizer
         self.scale_weights, self.clip_value = scale_weights, float(clip_value)
 
+    _frozen: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    def _binary_weight_and_scale(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """sign(w) and alpha (None when scaling is off): fresh, or those fixed by `frozen`."""
+        if self._frozen is not None:
+            return self._frozen
+        return self.binary_weight(), self.weight_scale() if self.scale_weights else None
+
     def weight_scale(self) -> torch.Tensor:
         """Per-output-channel scale alpha = mean |w| (ones when scaling is off)."""
         w = self.weight
@@ -99,11 +110,11 @@ class _BinaryMixin:
         """The binarized weights sign(w) (the scale is applied to the output, see `_scaled`)."""
         return quantizer(self.weight_quantizer)(self.weight)
 
-    def _scaled(self, y: torch.Tensor) -> torch.Tensor:
+    def _scaled(self, y: torch.Tensor, alpha: torch.Tensor | None) -> torch.Tensor:
         """alpha[o] * y + bias[o]. Scaling after the ±1 dot product keeps it an exact integer
         times alpha, as in the engine (so a zero sum stays exactly zero)."""
-        if self.scale_weights:
-            y = y * self.weight_scale().view(1, -1, *([1] * (y.dim() - 2)))
+        if alpha is not None:
+            y = y * alpha.view(1, -1, *([1] * (y.dim() - 2)))
         if self.bias is not None:
             y = y + self.bias.view(1, -1, *([1] * (y.dim() - 2)))
         return y
@@ -141,8 +152,9 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
         self._setup_binary(input_quantizer, weight_quantizer, scale_weights, clip_value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._scaled(F.conv2d(self.binary_input(x), self.binary_weight(), None, self.stride, self.padding,
-                                     self.dilation, self.groups))
+        w_b, alpha = self._binary_weight_and_scale()
+        return self._scaled(F.conv2d(self.binary_input(x), w_b, None, self.stride, self.padding, self.dilation,
+                                     self.groups), alpha)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._binary_repr()
@@ -159,7 +171,8 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
         self._setup_binary(input_quantizer, weight_quantizer, scale_weights, clip_value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._scaled(F.linear(self.binary_input(x), self.binary_weight()))
+        w_b, alpha = self._binary_weight_and_scale()
+        return self._scaled(F.linear(self.binary_input(x), w_b), alpha)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._binary_repr()
@@ -168,6 +181,31 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
 def binary_layers(model: nn.Module) -> list[BinaryConv2d | BinaryLinear]:
     """Every binary layer inside `model`."""
     return [m for m in model.modules() if isinstance(m, (BinaryConv2d, BinaryLinear))]
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Fix the binary weights of every binary layer of `model` for inference: each layer keeps the
+    sign(w) and alpha of now instead of recomputing them per call, until `unfreeze(model)`."""
+    with torch.no_grad():
+        for layer in binary_layers(model):
+            layer._frozen = layer.binary_weight(), layer.weight_scale() if layer.scale_weights else None
+    return model
+
+
+def unfreeze(model: nn.Module) -> nn.Module:
+    """Let the binary layers of `model` follow their latent weights again."""
+    for layer in binary_layers(model):
+        layer._frozen = None
+    return model
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """`freeze(model)` for the duration of a block."""
+    try:
+        yield freeze(model)
+    finally:
+        unfreeze(model)
 
 
 def clip_latent_weights(model: nn.Module) -> None:

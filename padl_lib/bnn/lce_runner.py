@@ -6,7 +6,7 @@ which has larq, tensorflow and LCE but not padl: this file uses only the stdlib 
 request: {"threads": 1, "repeats": 20, "warmup": 3,
           "layers": [{"name": "conv3x3_64_56", "channels": 64, "size": 56}, ...],
           "models": [{"name": "birealnet18", "size": 224}]}
-result:  {"results": [{"name": ..., "engine": "lce", "median_ms": ...}, ...],
+result:  {"results": [{"name": ..., "engine": "lce", "median_ms": ..., "cpu_ms": ...}, ...],
           "versions": {...}}
 
 Each case is built in larq (QuantConv2D with input and kernel quantizers, the fast
@@ -70,20 +70,21 @@ def birealnet18(size: int = 224, num_classes: int = 1000) -> keras.Model:
     return keras.Model(inp, layers.Dense(num_classes)(x))
 
 
-def time_model(model: keras.Model, threads: int, repeats: int, warmup: int) -> float:
-    """Median wall time in ms of one batch-1 inference in LCE's interpreter."""
+def time_model(model: keras.Model, threads: int, repeats: int, warmup: int) -> tuple[float, float]:
+    """Median wall time and calling-thread CPU time in ms of one batch-1 inference in LCE's interpreter."""
     flatbuffer = lce.convert_keras_model(model)
     interpreter = Interpreter(flatbuffer, num_threads=threads, use_indirect_bgemm=True)
     x = np.random.default_rng(0).standard_normal(model.input_shape[1:], dtype=np.float32)[None]
     run = interpreter.interpreter.predict
     for _ in range(warmup):
         run([x])
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         run([x])
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1e3)
+        cpu.append((time.thread_time() - start_cpu) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -93,15 +94,13 @@ def main() -> None:
     tf.random.set_seed(0)
     results = []
     for case in request.get("layers", []):
-        model = layer_model(int(case["channels"]), int(case["size"]))
-        results.append({"name": case["name"], "engine": "lce",
-                        "median_ms": time_model(model, threads, repeats, warmup)})
+        wall, cpu = time_model(layer_model(int(case["channels"]), int(case["size"])), threads, repeats, warmup)
+        results.append({"name": case["name"], "engine": "lce", "median_ms": wall, "cpu_ms": cpu})
     for case in request.get("models", []):
         if case["name"] != "birealnet18":
             raise SystemExit(f"lce_runner: unknown model {case['name']!r}")
-        model = birealnet18(int(case.get("size", 224)))
-        results.append({"name": case["name"], "engine": "lce",
-                        "median_ms": time_model(model, threads, max(3, repeats // 4), warmup)})
+        wall, cpu = time_model(birealnet18(int(case.get("size", 224))), threads, max(3, repeats // 4), warmup)
+        results.append({"name": case["name"], "engine": "lce", "median_ms": wall, "cpu_ms": cpu})
     versions = {"larq_compute_engine": lce.__version__, "tensorflow": tf.__version__, "larq": lq.__version__}
     json.dump({"results": results, "versions": versions}, sys.stdout)
 

@@ -23,6 +23,7 @@ def test_quick_cli_run_writes_the_documented_json(tmp_path):
     for r in data["results"]:
         assert set(r) == {"name", "engine", "median_ms"}
         assert isinstance(r["median_ms"], float) and r["median_ms"] > 0
+    assert [(r["name"], r["engine"]) for r in data["cpu_results"]] == [(r["name"], r["engine"]) for r in data["results"]]
     assert data["sizes"]["binary_weight_fp32_bytes"] == 32 * data["sizes"]["binary_weight_bytes"]
     assert "birealnet18: padl vs torch" in proc.stdout  # the goals summary
 
@@ -31,7 +32,7 @@ def test_quick_cli_run_writes_the_documented_json(tmp_path):
 def test_lce_runner_times_a_layer_in_its_own_venv():
     results = bench._lce_results(1, 3, 1, [("conv3x3_256_14", 256, 14)], [])
     assert [(r["name"], r["engine"]) for r in results] == [("conv3x3_256_14", "lce")]
-    assert results[0]["median_ms"] > 0
+    assert results[0]["median_ms"] > 0 and results[0]["cpu_ms"] > 0
 
 
 def test_unknown_engine_and_bad_threads_are_refused():

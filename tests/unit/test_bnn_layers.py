@@ -6,7 +6,7 @@ from torch import nn
 
 from padl_lib.bnn import BinaryConv2d, BinaryLinear, approx_sign, clip_latent_weights, ste_sign
 from padl_lib.bnn import models
-from padl_lib.bnn.layers import quantizer, sign
+from padl_lib.bnn.layers import frozen, quantizer, sign
 from padl_lib.bnn.train import evaluate, load_digits, train_digits_bnn
 
 
@@ -106,3 +106,14 @@ def test_training_a_few_epochs_learns_digits():
 def test_missing_checkpoint_says_how_to_make_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m padl_lib.bnn train"):
         models.load_digits_bnn(tmp_path / "nope.pt")
+
+
+def test_frozen_layers_reuse_their_binary_weights_until_unfrozen():
+    layer = BinaryConv2d(4, 4, 3, padding=1, bias=False)
+    x = torch.randn(1, 4, 6, 6)
+    with torch.no_grad():
+        before = layer(x)
+        with frozen(layer):
+            layer.weight.neg_()
+            torch.testing.assert_close(layer(x), before)  # still the weights of entry
+        torch.testing.assert_close(layer(x), -before)  # follows the latent weights again
