@@ -331,11 +331,16 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
     before, after = _spoken_bounds(words, duration)
     spans = []
     for start, end, items, word_start, word_end in _runs(words, align(words, edited_text)):
-        if word_start:
+        first, last = words[items[0]], words[items[-1]]
+        if word_start and first.kind == "pause":  # a kept pause after deleted speech: cut inside it
+            start = min(start + settings.margin, first.end)
+        elif word_start:
             lo = max(before[items[0]] - settings.slack, start - settings.reach)
             target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
             start = _quietest(envelope, lo, start + settings.slack, target, settings)
-        if word_end:
+        if word_end and last.kind == "pause":
+            end = max(end - settings.margin, last.start)
+        elif word_end:
             hi = min(after[items[-1]] + settings.slack, end + settings.reach)
             target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)
             end = _quietest(envelope, end - settings.slack, hi, target, settings)

@@ -148,3 +148,20 @@ def test_smart_and_full_re_encode_agree_on_frames(tmp_path):
     full = render(SCREENCAST, spans, tmp_path / "full.mp4", smart=False)
     assert smart.strategy.startswith("smart") and full.strategy.startswith("re-encoded")
     assert smart.frames == full.frames == counted_frames(smart.path) == counted_frames(full.path)
+
+
+def test_edit_round_trip_hears_every_kept_word_and_no_deleted_one(tmp_path):
+    """Transcribe the real screencast, delete its middle phrase by text, render, transcribe again."""
+    from padl_lib.video.edit import edit_list, phrases, shorten_pauses, token_key, tokenize
+    from padl_lib.video.transcript import parse_pause_token
+    from padl_lib.video.pipeline import transcribe
+
+    transcript = transcribe(SCREENCAST)
+    parts = phrases(transcript.text())
+    assert len(parts) >= 3
+    edited = shorten_pauses(transcript.text().replace(parts[1], "", 1), 0.3)
+    edits = edit_list(transcript, edited, audio=load_audio(SCREENCAST))
+    output = render(SCREENCAST, edits.source_spans(), tmp_path / "edited.mp4").path
+    heard = [token_key(w.text) for w in transcribe(output).words if w.kind == "word"]
+    assert heard == [token_key(t) for t in tokenize(edited) if parse_pause_token(t) is None]
+    assert not set(heard) & {token_key(t) for t in parts[1].split()}
