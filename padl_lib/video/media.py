@@ -83,7 +83,9 @@ def probe(path: str | os.PathLike) -> MediaInfo:
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode the first audio track to mono float32 in [-1, 1] at `sample_rate` Hz."""
+    """Decode the first audio track to mono float32 in [-1, 1] at `sample_rate` Hz.
+
+    Sample 0 is the track's first sample: transcript times are seconds from it (media time)."""
     with _open(path) as container:
         if not container.streams.audio:
             raise NoAudioError(f"{path} has no audio track; transcription needs speech")

@@ -55,6 +55,7 @@ def _silent_video(path):
     ("missing", "not found"),
     ("empty_script", "script is empty"),
     ("missing_script", "script file not found"),
+    ("bad_model", "could not load the faster-whisper model"),
 ])
 def test_bad_input_gets_a_clear_error(tmp_path, capsys, case, message):
     media = tmp_path / "in.mp4"
@@ -63,6 +64,10 @@ def test_bad_input_gets_a_clear_error(tmp_path, capsys, case, message):
         _silent_video(media)
     elif case == "corrupt":
         media.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    elif case == "bad_model":
+        shutil.copy(LIBRIVOX, media)
+        (tmp_path / "not-a-model").mkdir()
+        args += ["--model", str(tmp_path / "not-a-model")]
     elif case in ("empty_script", "missing_script"):
         shutil.copy(LIBRIVOX, media)
         script = tmp_path / "script.txt"
