@@ -36,7 +36,7 @@ FORMAT_VERSION = 1
 KINDS = ("word", "filler", "pause")
 MIN_PAUSE = 0.3
 PAUSE_TOKEN = re.compile(r"\[pause (\d+(?:\.\d*)?)s\]")
-__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "read_json",
+__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "read_json", "check_format",
            "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
 
 
@@ -52,6 +52,15 @@ def read_json(path: Path, what: str, error: type[Exception]) -> object:
         raise error(f"{what} file not found: {path}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise error(f"{path} is not valid JSON: {exc}") from exc
+
+
+def check_format(doc: object, fmt: str, version: int, what: str, error: type[Exception]) -> None:
+    """Raise `error` unless `doc` is a JSON object of format `fmt` and version `version`."""
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise error(f"not a padl {what} (expected \"format\": \"{fmt}\")")
+    if doc.get("version") != version:
+        raise error(f"{what} format version {doc.get('version')!r} is not supported "
+                    f"(this padl reads version {version}); create it again")
 
 
 def parse_pause_token(token: str) -> float | None:
@@ -146,11 +155,7 @@ class Transcript:
     @classmethod
     def from_dict(cls, doc: dict, base: Path = Path(".")) -> "Transcript":
         """Build a transcript from its JSON document (media paths resolved against `base`)."""
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise TranscriptError(f"not a padl transcript (expected \"format\": \"{FORMAT}\")")
-        if doc.get("version") != FORMAT_VERSION:
-            raise TranscriptError(f"transcript format version {doc.get('version')!r} is not supported "
-                                  f"(this padl reads version {FORMAT_VERSION}); transcribe the media again")
+        check_format(doc, FORMAT, FORMAT_VERSION, "transcript", TranscriptError)
         try:
             words = [Word(text=str(w["text"]), start=float(w["start"]), end=float(w["end"]),
                           kind=str(w.get("kind", "word")), confidence=float(w.get("confidence", 1.0)))
