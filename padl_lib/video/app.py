@@ -15,7 +15,7 @@ import ipywidgets as W
 import traitlets
 
 from padl_lib.settings import work_dir
-from padl_lib.video.edit import EditList
+from padl_lib.video.edit import EditList, rough_cuts
 from padl_lib.video.media import load_audio
 from padl_lib.video.project import Project, project_path
 from padl_lib.video.render import render
@@ -216,8 +216,12 @@ class TranscriptEditor:
         self.edits = self.project.edit_list(self.audio)
         self.view.kept = sorted(self.edits.kept_items())
         source = self.edits.source_duration
+        rough = rough_cuts(self.edits, self.audio)
+        warning = (f" <span style='color:#b35c00'>{len(rough)} cut(s) inside connected speech, at "
+                   f"{', '.join(f'{t:.1f}' for t in rough)} s of the output: preview them.</span>" if rough else "")
         self.summary.value = (f"Edit: <b class='padl-edit-seconds'>{self.edits.duration:.2f}</b> s of {source:.2f} s, "
-                              f"{len(self.edits.spans) - 1} cut(s); {len(self.project.undo_stack)} undo step(s).")
+                              f"{len(self.edits.spans) - 1} cut(s); {len(self.project.undo_stack)} undo step(s)."
+                              + warning)
         self.undo_button.disabled = not self.project.undo_stack
         self.redo_button.disabled = not self.project.redo_stack
         if changed:

@@ -33,7 +33,7 @@ FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
 _TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\S+")
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
 __all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "phrases", "align",
-           "edit_list", "remove_fillers", "shorten_pauses", "CutSettings"]
+           "edit_list", "rough_cuts", "remove_fillers", "shorten_pauses", "CutSettings"]
 
 
 class EditError(ValueError):
@@ -349,3 +349,27 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
     if not spans:
         raise EditError("the edited text keeps nothing of the recording (only zero-length pauses)")
     return EditList(spans, duration)
+
+
+def rough_cuts(edits: EditList, audio: np.ndarray, below_speech_db: float = 20.0) -> list[float]:
+    """Output times of the joins whose cut points lie inside sound rather than silence.
+
+    A cut point less than `below_speech_db` under the recording's speech level (the 95th
+    percentile of its frame energy) falls in connected speech, where traces of the neighbouring
+    sounds may be heard: a rough version of the cut suitability of Berthouzoz et al. (2012),
+    for an editor to flag.
+    """
+    energy = frame_energy_db(audio)
+    if not len(energy):
+        return []
+    threshold = float(np.percentile(energy, 95)) - below_speech_db
+
+    def loud(t: float) -> bool:
+        return bool(energy[min(max(int(t / FRAME), 0), len(energy) - 1)] > threshold)
+
+    joins, offset = [], 0.0
+    for before, after in zip(edits.spans, edits.spans[1:]):
+        offset += before.duration
+        if loud(before.end - FRAME / 2) or loud(after.start + FRAME / 2):
+            joins.append(offset)
+    return joins

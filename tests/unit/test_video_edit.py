@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from padl_lib.video.acoustics import frame_energy_db
-from padl_lib.video.edit import (EditError, align, edit_list, phrases, remove_fillers, shorten_pauses, token_key,
-                                 tokenize)
+from padl_lib.video.edit import (EditError, align, edit_list, phrases, remove_fillers, rough_cuts, shorten_pauses,
+                                 token_key, tokenize)
 from padl_lib.video.transcript import Transcript, Word
 
 SCRIPT = "he was not an um ill disposed young man PAUSE he might even have been made amiable himself"
@@ -131,3 +131,11 @@ def test_remap_puts_kept_words_on_the_output_timeline():
 
 def test_phrases_are_the_speech_between_pauses():
     assert phrases("[pause 0.5s] he was . [pause 1.2s] not an [pause 0.3s]") == ["he was", "not an"]
+
+
+def test_cuts_inside_connected_speech_are_flagged():
+    spaced = make_transcript("one two three four five", gap=0.2)
+    joined = make_transcript("one two three four five", gap=0.0)  # no silence between words
+    for t, rough in ((spaced, 0), (joined, 1)):
+        edits = edit_list(t, "one two four five", audio=speech_like(t))
+        assert len(rough_cuts(edits, speech_like(t))) == rough
