@@ -217,7 +217,7 @@ class TranscriptEditor:
         self.view.kept = sorted(self.edits.kept_items())
         source = self.edits.source_duration
         rough = rough_cuts(self.edits, self.audio)
-        warning = (f" <span style='color:#b35c00'>{len(rough)} cut(s) inside connected speech, at "
+        warning = (f" <span style='color:#b35c00'>{len(rough)} cut(s) in sound rather than silence, at "
                    f"{', '.join(f'{t:.1f}' for t in rough)} s of the output: preview them.</span>" if rough else "")
         self.summary.value = (f"Edit: <b class='padl-edit-seconds'>{self.edits.duration:.2f}</b> s of {source:.2f} s, "
                               f"{len(self.edits.spans) - 1} cut(s); {len(self.project.undo_stack)} undo step(s)."
