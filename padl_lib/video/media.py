@@ -90,7 +90,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
         if not container.streams.audio:
             raise NoAudioError(f"{path} has no audio track; transcription needs speech")
         stream = container.streams.audio[0]
-        expected = _stream_seconds(stream) or (container.duration or 0) / av.time_base
+        expected = _stream_seconds(stream)  # 0 when the container does not say (mkv, webm)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
         try:

@@ -70,3 +70,20 @@ def test_checksum_identifies_content(tmp_path):
     assert sha256_file(a) == sha256_file(LIBRIVOX)
     a.write_bytes(a.read_bytes() + b"\0")
     assert sha256_file(a) != sha256_file(LIBRIVOX)
+
+
+@pytest.mark.parametrize("suffix, args", [
+    (".mp3", ["-ar", "44100", "-ac", "2"]),
+    (".webm", ["-c:a", "libopus"]),
+    (".m4a", ["-c:a", "aac"]),
+    (".mkv", ["-f", "lavfi", "-i", "color=c=blue:s=160x120:r=25", "-shortest", "-c:v", "libx264", "-c:a", "libvorbis"]),
+])
+def test_any_format_ffmpeg_writes_decodes_fully(tmp_path, suffix, args):
+    import subprocess
+
+    path = tmp_path / f"speech{suffix}"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", LIBRIVOX, *args, str(path)], check=True, timeout=60)
+    audio = load_audio(path)
+    assert len(audio) / 16000 == pytest.approx(2.99, abs=0.08)
+    reference = load_audio(LIBRIVOX)
+    assert np.sqrt(np.mean(audio**2)) == pytest.approx(np.sqrt(np.mean(reference**2)), rel=0.15)
