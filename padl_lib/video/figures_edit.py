@@ -16,6 +16,7 @@ from padl_lib.video.media import SAMPLE_RATE
 from padl_lib.video.transcript import Transcript
 
 KEPT, CUT = "#2a9d8f", "#e76f51"
+WEBCAM = (slice(70, 290), slice(100, 440))  # the speaker's inset in the 1280x720 screencast
 __all__ = ["timeline_figure", "cut_figure", "frames_figure", "make_figures"]
 
 
@@ -86,7 +87,8 @@ def frames_figure(rows: dict[str, list[np.ndarray]]):
     return fig
 
 
-def _frames(path: Path, first: int, count: int) -> list[np.ndarray]:
+def _frames(path: Path, first: int, count: int, crop: tuple[slice, slice] | None = None) -> list[np.ndarray]:
+    """Decoded RGB frames first..first+count-1 of a video, optionally cropped (rows, columns)."""
     import av
 
     with av.open(str(path)) as container:
@@ -95,7 +97,8 @@ def _frames(path: Path, first: int, count: int) -> list[np.ndarray]:
             if i >= first + count:
                 break
             if i >= first:
-                out.append(frame.to_ndarray(format="rgb24", width=320, height=180))
+                image = frame.to_ndarray(format="rgb24")
+                out.append(image[crop] if crop else image)
         return out
 
 
@@ -122,7 +125,7 @@ def make_figures(out) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("none", "dissolve", "morph"):
             path = render(SCREENCAST, spans, Path(tmp) / f"{kind}.mp4", transition=kind).path
-            rows["plain cut" if kind == "none" else kind] = _frames(path, cut - 4, 8)
+            rows["plain cut" if kind == "none" else kind] = _frames(path, cut - 4, 8, crop=WEBCAM)
     out.figure(frames_figure(rows), "video_transition_frames")
 
     r = render_benchmark()
