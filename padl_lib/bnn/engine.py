@@ -307,6 +307,12 @@ class Engine:
             self._plan = Plan(self.ops)
         return self._plan(self._check_input(x))
 
+    def check(self) -> None:
+        """Raise ValueError unless the layers fit together on `input_shape` (runs an empty batch)."""
+        if self.input_shape is None:
+            raise ValueError("this engine has no input_shape to check against")
+        self(np.zeros((0, *self.input_shape), np.float32))
+
     def save(self, path: str | Path) -> Path:
         """Write the engine to a packed, versioned, checksummed file (`padl_lib.bnn.load`)."""
         from padl_lib.bnn import fileformat

@@ -154,11 +154,14 @@ def from_bytes(data: bytes) -> ir.Engine:
         raise ModelFileError("model file header is malformed (ops must be a list)")
     payload = body[header_len:]
     try:
-        return ir.Engine([_decode_op(entry, payload) for entry in ops], header.get("input_shape"), header.get("meta"))
+        engine = ir.Engine([_decode_op(entry, payload) for entry in ops], header.get("input_shape"), header.get("meta"))
+        if engine.input_shape is not None:
+            engine.check()
     except ModelFileError:
         raise
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"model file describes an invalid engine: {exc}") from None
+    return engine
 
 
 def load(path: str | Path) -> ir.Engine:

@@ -35,6 +35,15 @@ def _float(x) -> np.ndarray:
     return x
 
 
+def _expect(x, ndim: int, channels: int, layer: str) -> None:
+    """Raise a clear ValueError when `x` is not what `layer` takes."""
+    shape = (x.words.shape[:-1] + (x.channels,)) if isinstance(x, Packed) else x.shape
+    if len(shape) != ndim or shape[-1] != channels:
+        want = "(N, H, W, C)" if ndim == 4 else "(N, C)"
+        raise ValueError(f"{layer} takes {channels} input channels, shaped {want} channels-last; "
+                         f"got shape {tuple(shape)} (the layers before it do not fit)")
+
+
 def _nhwc(x: np.ndarray) -> np.ndarray:
     return x if x.ndim == 4 else x.reshape(x.shape[0], 1, 1, x.shape[1])
 
@@ -57,16 +66,13 @@ class BinaryStep:
 
     def __call__(self, x, residual: np.ndarray | None = None):
         """Run on float or packed `x`; a float `residual` of the output's shape is added last."""
-        if isinstance(x, Packed):
-            words = x.words
-        else:
-            words = native.pack(_nhwc(x))
-        if words.shape[-1] != -(-self.channels // 64):
-            raise ValueError(f"binary layer expects {self.channels} channels")
+        layer = "BinaryLinear" if self.linear else "BinaryConv2d"
+        _expect(x, 2 if self.linear and not isinstance(x, Packed) else 4, self.channels, layer)
+        words = x.words if isinstance(x, Packed) else native.pack(_nhwc(x))
         if self.to_bits:
             return Packed(self.conv.run(words, thresh=self.thresh, flip=self.flip), self.conv.outputs)
         y = self.conv.run(words, self.scale, self.bias, residual=residual)
-        return y.reshape(y.shape[0], -1) if self.linear else y
+        return y.reshape(y.shape[0], y.shape[-1]) if self.linear else y
 
 
 def _fold(op: ir.BinaryConv2d | ir.BinaryLinear | ir.Conv2d, following: list) -> tuple[np.ndarray, np.ndarray]:
@@ -108,13 +114,20 @@ def _float_conv(weight: np.ndarray, bias: np.ndarray | None, stride, padding) ->
     if torch is not None:
         w_t = torch.from_numpy(weight).contiguous(memory_format=torch.channels_last)
         b_t = None if bias is None else torch.from_numpy(bias)
-        return _torch_nhwc(lambda x: torch.nn.functional.conv2d(x, w_t, b_t, tuple(stride), tuple(padding)))
+        conv = _torch_nhwc(lambda x: torch.nn.functional.conv2d(x, w_t, b_t, tuple(stride), tuple(padding)))
+
+        def run_torch(x):
+            _expect(x, 4, c, "Conv2d")
+            try:
+                return conv(x)
+            except RuntimeError as exc:  # e.g. an input smaller than the kernel
+                raise ValueError(f"Conv2d cannot run on input {x.shape}: {exc}") from None
+
+        return run_torch
     matrix = np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))  # (kh, kw, C) rows
 
     def run(x):
-        x = _float(x)
-        if x.shape[3] != c:
-            raise ValueError(f"conv expects {c} input channels, got {x.shape[3]}")
+        _expect(x, 4, c, "Conv2d")
         n = x.shape[0]
         if (kh, kw) == (1, 1) and tuple(padding) == (0, 0):
             cols = x[:, ::stride[0], ::stride[1], :]
@@ -137,6 +150,7 @@ def _linear(weight: np.ndarray, bias: np.ndarray | None) -> Step:
     matrix = np.ascontiguousarray(weight.T)
 
     def run(x):
+        _expect(x, 2, matrix.shape[0], "Linear")
         y = _float(x) @ matrix
         return y + bias if bias is not None else y
 

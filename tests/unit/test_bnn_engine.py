@@ -130,7 +130,8 @@ def test_bad_input_raises_clear_errors():
 
 def test_any_batch_size_dtype_and_memory_layout():
     engine = ir.Engine([ir.Conv2d(RNG.standard_normal((8, 3, 3, 3))), bconv(8, 8), ir.GlobalAvgPool(), ir.Flatten(),
-                        ir.Linear(RNG.standard_normal((4, 8)))])
+                        ir.BinaryLinear(RNG.standard_normal((6, 8))), ir.BinaryLinear(RNG.standard_normal((5, 6))),
+                        ir.Linear(RNG.standard_normal((4, 5)))])
     assert engine(np.zeros((0, 3, 6, 6), np.float32)).shape == (0, 4)
     x = RNG.standard_normal((2, 3, 6, 6))  # float64, then a Fortran-ordered copy and a torch tensor
     want = engine.reference(x)

@@ -82,3 +82,12 @@ def test_consistent_but_wrong_contents_raise():
         fileformat.from_bytes(_with_header({"ops": [{"type": "Linear", "weight": ref}]}))
     with pytest.raises(ModelFileError, match="invalid engine|at least one op"):
         fileformat.from_bytes(_with_header({"ops": []}))
+
+
+def test_layers_that_do_not_fit_together_raise():
+    rng = np.random.default_rng(0)
+    ops = [ir.BinaryConv2d(rng.standard_normal((70, 3, 3, 3)), padding=1),
+           ir.BinaryConv2d(rng.standard_normal((8, 80, 3, 3)), padding=1)]  # 70 channels in, 80 expected
+    data = fileformat.to_bytes(ir.Engine(ops, input_shape=(3, 8, 8)))
+    with pytest.raises(ModelFileError, match="80 input channels"):
+        fileformat.from_bytes(data)
