@@ -68,3 +68,25 @@ def test_unknown_formats_are_refused(edit, tmp_path):
     _, edits = edit
     with pytest.raises(ValueError, match="unknown timeline format"):
         write_timeline(edits, SCREENCAST, tmp_path / "cut.xml")
+
+
+def test_command_line_render_and_export(edit, tmp_path, capsys):
+    from padl_lib.video.__main__ import main
+    from padl_lib.video.cli_edit import load_edit
+    from padl_lib.video.media import probe
+
+    transcript, _ = edit
+    t_json = transcript.save(tmp_path / "lecture.transcript.json")
+    edited = tmp_path / "edited.txt"
+    edited.write_text("he was amiable himself he might\n", encoding="utf-8")
+    assert main(["export", str(t_json), str(edited), "--edl", str(tmp_path / "e.edl"),
+                 "--fcpxml", str(tmp_path / "e.fcpxml"), "--srt", str(tmp_path / "e.srt")]) == 0
+    assert all((tmp_path / f"e.{s}").is_file() for s in ("edl", "fcpxml", "srt"))
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(out)]) == 0
+    _, snapped = load_edit(t_json, edited)  # cuts snapped to the real audio, as the command does
+    assert abs(probe(out).duration - snapped.duration) <= 1 / RATE
+    edited.write_text("nothing of this was said", encoding="utf-8")
+    assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(tmp_path / "bad.mp4")]) == 2
+    assert "shares no words" in capsys.readouterr().err
+    assert not (tmp_path / "bad.mp4").exists()
