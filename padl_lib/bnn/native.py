@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -63,10 +64,13 @@ def forced_isa(name: str) -> Iterator[str]:
 
 
 def set_threads(n: int) -> int:
-    """Threads of the native kernels (and of numpy's BLAS for the engine's float layers)."""
+    """Threads of the engine: the native kernels, and the float layers' torch (when loaded) or
+    numpy BLAS."""
     if n < 1:
         raise ValueError(f"thread count must be at least 1, got {n}")
     _k().set_threads(int(n))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(n))
     try:
         from threadpoolctl import threadpool_limits
 
