@@ -86,7 +86,7 @@ def test_command_line_render_and_export(edit, tmp_path, capsys):
     assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(out)]) == 0
     _, snapped = load_edit(t_json, edited)  # cuts snapped to the real audio, as the command does
     assert abs(probe(out).duration - snapped.duration) <= 1 / RATE
-    edited.write_text("nothing of this was said", encoding="utf-8")
+    edited.write_text("quantum computing explained", encoding="utf-8")
     assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(tmp_path / "bad.mp4")]) == 2
     assert "shares no words" in capsys.readouterr().err
     assert not (tmp_path / "bad.mp4").exists()
