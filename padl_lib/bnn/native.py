@@ -64,19 +64,12 @@ def forced_isa(name: str) -> Iterator[str]:
 
 
 def set_threads(n: int) -> int:
-    """Threads of the engine: the native kernels, and the float layers' torch (when loaded) or
-    numpy BLAS."""
+    """Threads of the engine: the native kernels and, when loaded, torch (the float layers)."""
     if n < 1:
         raise ValueError(f"thread count must be at least 1, got {n}")
     _k().set_threads(int(n))
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(n))
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(int(n), user_api="blas")
-    except ImportError:  # BLAS keeps its own default
-        pass
     return threads()
 
 

@@ -11,10 +11,14 @@ OPTIMIZED = [name for name in ISAS if name != "reference"]
 
 
 @pytest.fixture(autouse=True)
-def _restore_isa():
+def _restore_isa_and_threads():
+    import torch
+
+    kernel_threads, torch_threads = native.threads(), torch.get_num_threads()
     yield
     native.select_isa("auto")
-    native.set_threads(1)
+    native.set_threads(kernel_threads)
+    torch.set_num_threads(torch_threads)
 
 
 def test_kernels_are_built_with_dispatch():
