@@ -70,8 +70,9 @@ def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.Pat
 
 def edited_transcript(transcript: Transcript, edits: EditList, media: str | os.PathLike | None = None) -> Transcript:
     """The kept words on the edited timeline, as a transcript of the rendered `media` (not checksummed)."""
-    return Transcript(words=edits.remap(transcript), media=Path(media or transcript.media), checksum="", language=transcript.language,
-                      model=transcript.model, aligner=transcript.aligner, extra={"edited_from": str(transcript.media)})
+    return Transcript(words=edits.remap(transcript), media=Path(media or transcript.media), checksum="",
+                      language=transcript.language, model=transcript.model, aligner=transcript.aligner,
+                      extra={"edited_from": str(transcript.media)})
 
 
 def write_subtitles(transcript: Transcript, edits: EditList, path: str | os.PathLike) -> Path:

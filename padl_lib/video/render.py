@@ -40,8 +40,8 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
-__all__ = ["RenderResult", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts", "transition_windows",
-           "apply_fades", "TRANSITIONS"]
+__all__ = ["RenderResult", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts",
+           "transition_windows", "frame_ranges", "apply_fades", "TRANSITIONS"]
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def test_cuts_are_frame_exact(counter_video, tmp_path):
     if smart:
         copied = int(result.strategy.split()[1])
         assert 0 < copied < result.frames
-    errors = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-f", "null", "-"], capture_output=True, text=True)
+    errors = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-f", "null", "-"],
+                            capture_output=True, text=True)
     assert errors.returncode == 0 and not errors.stderr
     source, rendered = decoded_frames(counter_video), decoded_frames(out)
     grid = frame_grid(counter_video)
