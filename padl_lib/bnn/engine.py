@@ -34,7 +34,7 @@ import numpy as np
 __all__ = [
     "Conv2d", "BinaryConv2d", "Linear", "BinaryLinear", "BatchNorm", "Affine", "ReLU", "PReLU",
     "Hardtanh", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Flatten", "Residual", "Op", "OP_TYPES",
-    "Engine", "engine_layer",
+    "walk", "op_params", "Engine", "engine_layer",
 ]
 
 
