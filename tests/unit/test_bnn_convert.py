@@ -113,5 +113,18 @@ def test_cli_converts_the_digits_bnn_and_evaluates_the_saved_file(tmp_path):
     evaluated = subprocess.run([*run, "evaluate", str(out)], capture_output=True, text=True, timeout=300)
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert float(evaluated.stdout.split("accuracy ")[1].split()[0]) > 0.95
-    missing = subprocess.run([*run, "evaluate", str(tmp_path / "nope.bnn")], capture_output=True, text=True, timeout=300)
-    assert missing.returncode != 0 and "nope.bnn" in missing.stderr
+
+
+def test_cli_converts_a_users_saved_module_and_needs_its_shape(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), BinaryConv2d(8, 16, 3, padding=1),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4)).eval()
+    torch.save(model, tmp_path / "user.pt")
+    run = [sys.executable, "-m", "padl_lib.bnn", "convert", str(tmp_path / "user.pt"), str(tmp_path / "user.bnn")]
+    no_shape = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert no_shape.returncode != 0 and "--shape" in no_shape.stderr
+    converted = subprocess.run([*run, "--shape", "3,16,16"], capture_output=True, text=True, timeout=300)
+    assert converted.returncode == 0, converted.stderr[-2000:]
+    x = np.random.default_rng(2).standard_normal((2, 3, 16, 16), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    assert relative_error(load(tmp_path / "user.bnn")(x), expected) <= TOLERANCE
