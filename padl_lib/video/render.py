@@ -4,7 +4,7 @@ One pass through PyAV. Every span is snapped to the video's frame grid so that a
 cut at the same instants. Audio is decoded once, cut sample-exactly with raised-cosine fades at
 every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Video takes one of two ways:
 
-- *smart render* (default, H.264 sources without B-frame reordering, MP4/MOV output): whole GOPs
+- *smart render* (default, H.264 sources with closed GOPs, MP4/MOV output): whole GOPs
   inside the kept spans are stream-copied and only the frames at span edges re-encoded
   (`padl_lib.video.smart`);
 - *re-encode*: the kept frames are decoded (seeking to the keyframe before each span instead of

@@ -7,9 +7,10 @@ starting with its own IDR frame. Copied and re-encoded pieces live in one MP4 tr
 to number its parameter sets differently (`sps-id`), and the track's `avcC` box carries both the
 source's and x264's SPS/PPS, so every slice finds its own parameter set (ISO/IEC 14496-15).
 
-Used when the source is H.264 in an `avcC` container, 8-bit 4:2:0, without B-frame reordering
-(every packet's pts equals its dts, so decode order is display order and GOPs are closed) and
-with IDR keyframes; otherwise `render` re-encodes everything.
+Used when the source is H.264 in an `avcC` container, 8-bit 4:2:0, with closed GOPs (IDR
+keyframes, no frame decoded after a keyframe is shown before it); B-frames are fine: copied
+packets keep their decode order, and every packet's decode time is its output position minus
+the source's reorder delay. Otherwise `render` re-encodes everything.
 """
 from __future__ import annotations
 
@@ -113,10 +114,12 @@ class AvcConfig:
 # --- can we copy, and what -------------------------------------------------------------------
 @dataclass(frozen=True)
 class VideoIndex:
-    """Every frame's container pts (display order), the IDR keyframes, and why copying is impossible."""
+    """Every frame's container pts (display order), the IDR keyframes (display indices), the
+    reorder delay of B-frames (frames), and why copying is impossible (None if it is possible)."""
 
     pts: list[int]
     keyframes: list[int]
+    delay: int
     blocker: str | None
 
 
@@ -129,20 +132,23 @@ def index_video(container, stream) -> VideoIndex:
         blocker = "not H.264 in an avcC container"
     elif ctx.pix_fmt != "yuv420p" or ctx.width % 2 or ctx.height % 2:
         blocker = f"pixel format {ctx.pix_fmt} {ctx.width}x{ctx.height} (needs even-sized yuv420p)"
-    stamps, keyframes = [], []
+    decoded, keys = [], []  # pts in decode order; decode indices of keyframes
     container.seek(0, stream=stream, backward=True)
     for packet in container.demux(stream):
         if packet.pts is None or packet.is_discard:
             continue
-        if blocker is None and packet.dts != packet.pts:
-            blocker = "B-frame reordering (pts != dts)"
         if packet.is_keyframe:
             if blocker is None and not any(nal_type(n) == NAL_IDR
                                            for n in split_length_prefixed(bytes(packet), config.length_size)):
                 blocker = "keyframes are not IDR frames (open GOPs)"
-            keyframes.append(len(stamps))
-        stamps.append(packet.pts)
-    return VideoIndex(stamps, keyframes, blocker)
+            keys.append(len(decoded))
+        decoded.append(packet.pts)
+    shown = sorted(decoded)
+    rank = {p: r for r, p in enumerate(shown)}
+    delay = max((i - rank[p] for i, p in enumerate(decoded)), default=0)
+    if blocker is None and any(rank[decoded[k]] != k for k in keys):
+        blocker = "frames decoded after a keyframe are shown before it (open GOPs)"
+    return VideoIndex(shown, [rank[decoded[k]] for k in keys], max(0, delay), blocker)
 
 
 @dataclass(frozen=True)
@@ -207,10 +213,11 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
     tb = Fraction(1, 1) / rate
     count = copied = 0
 
-    def mux(data: bytes, key: bool) -> None:
+    def mux(data: bytes, key: bool, shown_at: int) -> None:
+        """Write one access unit: decoded as the `count`-th, shown as output frame `shown_at`."""
         nonlocal count
         packet = av.Packet(data)
-        packet.pts = packet.dts = count
+        packet.pts, packet.dts = shown_at, count - index.delay
         packet.duration, packet.time_base, packet.is_keyframe = 1, tb, key
         packet.stream = video_out
         output.mux(packet)
@@ -218,7 +225,9 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
         on_frame(count)
 
     pts = index.pts
+    rank = {p: r for r, p in enumerate(pts)}
     for piece in plan_pieces(ranges, index.keyframes, len(pts)):
+        base = count  # output frame of the piece's first frame
         if piece.copy:
             end = pts[piece.end] if piece.end < len(pts) else None
             container.seek(pts[piece.first], stream=stream, backward=True, any_frame=False)
@@ -227,7 +236,7 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
                     continue
                 if end is not None and packet.pts >= end:
                     break
-                mux(bytes(packet), packet.is_keyframe)
+                mux(bytes(packet), packet.is_keyframe, base + rank[packet.pts] - piece.first)
                 copied += 1
             continue
         encoder = _encoder(width, height, rate, crf, ps_id)  # a fresh encoder starts with an IDR frame
@@ -235,9 +244,9 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
             frame = frame.reformat(format="yuv420p")
             frame.pts, frame.time_base = n, tb
             for packet in encoder.encode(frame):
-                mux(_to_avcc(bytes(packet), config.length_size), packet.is_keyframe)
+                mux(_to_avcc(bytes(packet), config.length_size), packet.is_keyframe, base + packet.pts)
         for packet in encoder.encode(None):
-            mux(_to_avcc(bytes(packet), config.length_size), packet.is_keyframe)
+            mux(_to_avcc(bytes(packet), config.length_size), packet.is_keyframe, base + packet.pts)
     return count, copied
 
 
