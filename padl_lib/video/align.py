@@ -92,7 +92,10 @@ class Aligner:
         if len(tokens) > 1 and all(t.start is not None for t in tokens):
             middle = range(max(1, len(tokens) // 4), max(2, 3 * len(tokens) // 4 + 1))
             j, cut = best_split(tokens, middle, energy_db)
-            cut = min(max(cut, start), end)
+            if not start + MIN_WORD * j < cut < end - MIN_WORD * (len(tokens) - j):  # hints outside the chunk
+                third = (end - start) / 3
+                cut = acoustics.quietest_time(energy_db, start + third, end - third)
+                j = min(max(sum((t.start + t.end) / 2 < cut for t in tokens), 1), len(tokens) - 1)
             return (self.align_chunk(audio, energy_db, start, cut, tokens[:j])
                     + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
         if len(tokens) == 1:

@@ -35,7 +35,8 @@ import jiwer
 import numpy as np
 
 from padl_lib import set_threads
-from padl_lib.settings import cache_dir
+from padl_lib.io import atomic_path
+from padl_lib.settings import cache_dir, quick
 from padl_lib.video import acoustics
 from padl_lib.video.media import SAMPLE_RATE, load_audio
 from padl_lib.video.spoken import spoken_sequence
@@ -126,18 +127,17 @@ def _room_tone(audio: np.ndarray, seconds: float, rng: np.random.Generator) -> n
     return tiled[: int(round(seconds * SAMPLE_RATE))]
 
 
-def timing_reference(seed: int = 0, margin_db: float = ONSET_MARGIN_DB
+def timing_reference(seed: int = 0, margin_db: float = ONSET_MARGIN_DB, sets: int = 1
                      ) -> tuple[Path, list[tuple[float, float]], list[str | None]]:
-    """Build (and cache) the timing test signal: returns its wav path, each utterance's
-    (onset, offset) in seconds, and each utterance's reference text (None if not shipped).
-    The utterances are cut at their ONSET_MARGIN_DB edges, which are the reference; a larger
-    `margin_db` gives the (later onset, earlier offset) edges of a stricter notion of sound in
-    the same signal: `run` reports how far they move (`reference_spread_ms`)."""
+    """Build (and cache) the timing test signal of `sets` shuffled rounds of the utterances:
+    returns its wav path, each utterance's (onset, offset) in seconds, and each utterance's
+    reference text (None if not shipped). The utterances are cut at their ONSET_MARGIN_DB
+    edges, which are the reference; a larger `margin_db` gives the (later onset, earlier
+    offset) edges of a stricter notion of sound inside the same signal."""
     rng = np.random.default_rng(seed)
     utterances = _utterances()
-    order = rng.permutation(len(utterances))
     pieces, spans, texts, t = [], [], [], 0.0
-    for k in order:
+    for k in np.concatenate([rng.permutation(len(utterances)) for _ in range(sets)]):
         utt = utterances[k]
         gap = _room_tone(utt.audio, float(rng.uniform(0.4, 1.2)), rng)
         a, b = _sound_span(utt.audio)
@@ -147,11 +147,10 @@ def timing_reference(seed: int = 0, margin_db: float = ONSET_MARGIN_DB
         spans.append((t + (a_m - a) / SAMPLE_RATE, t + (b_m - a) / SAMPLE_RATE))
         texts.append(utt.text)
         t += (b - a) / SAMPLE_RATE
-    pieces.append(_room_tone(utterances[order[-1]].audio, 0.6, rng))
+    pieces.append(_room_tone(utt.audio, 0.6, rng))
     signal = np.concatenate(pieces)
-    path = cache_dir() / "video" / f"timing_reference_{seed}.wav"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
+    path = cache_dir() / "video" / f"timing_reference_{seed}_{sets}.wav"
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
@@ -182,8 +181,10 @@ def aligned_share(items: list[Word]) -> float:
     return float(np.mean([w.confidence > 0 and w.end > w.start for w in spoken])) if spoken else 0.0
 
 
-def run(model: str | None = None, seed: int = 0, threads: int | None = None) -> dict:
-    """Every measurement of this module; returns a dict of the numbers (see the module doc)."""
+def run(model: str | None = None, seed: int = 0, threads: int | None = None, sets: int | None = None) -> dict:
+    """Every measurement of this module; returns a dict of the numbers (see the module doc).
+    `sets`: rounds of the eight utterances in the timing signal (default 1 in quick mode, else 5)."""
+    sets = sets or (1 if quick() else 5)
     from padl_lib.video.asr import load_model, recognize
     from padl_lib.video.align import align
     from padl_lib.video.pipeline import asr_tokens, transcribe
@@ -194,8 +195,8 @@ def run(model: str | None = None, seed: int = 0, threads: int | None = None) -> 
     load_seconds = time.perf_counter() - t0
     sentences = librivox_sentences()
     hyps = [" ".join(w.text for w in transcribe(p, model).words if w.kind == "word") for p, _ in sentences]
-    path, _, _ = timing_reference(seed)
-    references = {margin: timing_reference(seed, margin)[1] for margin in REFERENCE_MARGINS_DB}
+    path, _, _ = timing_reference(seed, sets=sets)
+    references = {margin: timing_reference(seed, margin, sets)[1] for margin in REFERENCE_MARGINS_DB}
     audio = load_audio(path)
     duration = len(audio) / SAMPLE_RATE
     load_before = os.getloadavg()[0]
@@ -236,9 +237,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default=None, help="faster-whisper model (default: bundled tiny.en)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the timing signal's order and gaps")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all usable)")
+    parser.add_argument("--sets", type=int, default=None, help="rounds of the utterances in the timing signal "
+                        "(default 5, 1 with PADL_QUICK=1)")
     parser.add_argument("--no-extra", action="store_true", help="skip sections of other modules (render timing)")
     args = parser.parse_args(argv)
-    r = run(args.model, args.seed, args.threads)
+    r = run(args.model, args.seed, args.threads, args.sets)
     timing = r["timing"]
     rows = [("WER, LibriVox sentences", f"{r['wer']:.1%} of {r['reference_words']} words", f"<= {GOALS['wer']:.0%}")]
     for margin in REFERENCE_MARGINS_DB:

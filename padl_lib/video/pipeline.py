@@ -11,6 +11,7 @@ from padl_lib.progress import Progress
 from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
 from padl_lib.video.asr import DEFAULT_MODEL, AsrSegment, recognize
 from padl_lib.video.media import SAMPLE_RATE, load_audio, sha256_file
+from padl_lib.video.spoken import spoken_words
 from padl_lib.video.transcript import Transcript
 
 LONG_SCRIPT_SECONDS = 60.0  # longer scripted recordings get rough word times from ASR first
@@ -19,9 +20,11 @@ __all__ = ["transcribe", "asr_tokens", "LONG_SCRIPT_SECONDS"]
 
 
 def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
-    """Recognized words as tokens to align (sound annotations such as "[Music]" left out)."""
-    return [Token(w.text, w.start, w.end, w.probability)
-            for seg in segments if not _ANNOTATION.match(seg.text) for w in seg.words]
+    """Recognized words as tokens to align. Left out: sound annotations such as "[Music]", and
+    whisper's zero-length echo of the word that follows ("amiable amiable")."""
+    words = [w for seg in segments if not _ANNOTATION.match(seg.text) for w in seg.words]
+    return [Token(w.text, w.start, w.end, w.probability) for k, w in enumerate(words)
+            if not (w.end <= w.start and k + 1 < len(words) and spoken_words(w.text) == spoken_words(words[k + 1].text))]
 
 
 def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None) -> list[Token]:

@@ -164,3 +164,14 @@ def test_figures_draw_a_transcript(sentence):
 
     fig = alignment_figure(sentence, load_audio(LIBRIVOX.format("0930")), compare=sentence.spoken()[:3])
     assert len(fig.axes) == 2 and any(t.get_text() == "amiable" for t in fig.axes[0].texts)
+
+
+def test_asr_tokens_skip_annotations_and_zero_length_echoes():
+    from padl_lib.video.asr import AsrSegment, AsrWord
+    from padl_lib.video.pipeline import asr_tokens
+
+    segments = [AsrSegment(0, 1, "[Music]", (AsrWord("[Music]", 0, 1, 0.9),)),
+                AsrSegment(1, 3, "made amiable amiable himself", (
+                    AsrWord("made", 1.0, 1.3, 0.9), AsrWord("amiable", 1.3, 1.3, 0.2),
+                    AsrWord("amiable", 1.3, 1.8, 0.9), AsrWord("himself.", 1.8, 2.4, 0.9)))]
+    assert [t.text for t in asr_tokens(segments)] == ["made", "amiable", "himself."]
