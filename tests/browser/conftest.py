@@ -23,6 +23,9 @@ from padl_lib.settings import REPO_ROOT
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "artifacts" / "screenshots"
 APP_TIMEOUT_MS = 180_000
+ERROR_OUTPUT = '[data-mime-type="application/vnd.jupyter.stderr"]'
+_READY_OR_RAISED = f"""() => document.querySelector('.padl-ready') !== null ||
+  Array.from(document.querySelectorAll('{ERROR_OUTPUT}')).some(e => e.innerText.includes('Traceback'))"""
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -103,8 +106,8 @@ def page(browser, request):
     """A fresh browser page that can reach loopback only; screenshots itself at the end."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.route("**/*", _block_remote)
+    context.set_default_timeout(APP_TIMEOUT_MS)
     page = context.new_page()
-    page.set_default_timeout(APP_TIMEOUT_MS)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -119,10 +122,19 @@ def open_app(page, voila_url):
 
     def _open(notebook: str):
         page.goto(f"{voila_url}/voila/render/{notebook}", wait_until="domcontentloaded")
-        page.wait_for_selector(".padl-ready", state="visible", timeout=APP_TIMEOUT_MS)
+        wait_until_ready(page)
         return page
 
     return _open
+
+
+def wait_until_ready(page, timeout_ms: int = APP_TIMEOUT_MS) -> None:
+    """Wait for the app's `.padl-ready` marker; fail at once with the traceback if a cell raised."""
+    page.wait_for_function(_READY_OR_RAISED, timeout=timeout_ms)
+    traceback = page.locator(ERROR_OUTPUT).filter(has_text="Traceback")
+    if traceback.count():
+        pytest.fail(f"the app raised while starting:\n{traceback.first.inner_text()[-3000:]}")
+    page.wait_for_selector(".padl-ready", state="visible", timeout=timeout_ms)
 
 
 def wait_for_status(page, text: str, timeout_ms: int = APP_TIMEOUT_MS) -> str:

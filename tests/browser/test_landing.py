@@ -1,4 +1,6 @@
 """`make demo`'s landing page lists every app notebook and its links open the apps."""
+from conftest import wait_until_ready
+
 from padl_lib.widgets import discover_apps
 
 
@@ -14,10 +16,13 @@ def test_root_url_serves_landing_page(page, voila_url):
         assert page.locator(f'a[href="{app.url}"]').count() == 1
 
 
-def test_landing_links_open_apps(open_app, voila_url):
+def test_landing_links_open_apps(open_app):
     page = open_app("home.ipynb")
     for app in discover_apps():
-        page.goto(f"{voila_url}/voila/render/home.ipynb", wait_until="domcontentloaded")
-        page.locator(f'a[href="{app.url}"]').click()
-        page.wait_for_selector(".padl-ready", state="visible")
-        assert page.url.endswith(app.path.name)
+        # Voilà's renderer opens output links in a new tab, as a person would see it.
+        with page.context.expect_page() as opened:
+            page.locator(f'a[href="{app.url}"]').click()
+        app_page = opened.value
+        wait_until_ready(app_page)
+        assert app_page.url.endswith(f"/voila/render/{app.path.name}")
+        app_page.close()
