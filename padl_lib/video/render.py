@@ -38,9 +38,10 @@ TRANSITIONS = ("none", "dissolve", "morph")
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4a": "mp4",
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
+TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
-__all__ = ["RenderResult", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts",
+__all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts",
            "transition_windows", "frame_ranges", "apply_fades", "TRANSITIONS"]
 
 
@@ -225,6 +226,34 @@ def _interpolate(first: np.ndarray, last: np.ndarray, kind: str, n: int) -> list
     return _morph(first, last, alphas) if kind == "morph" else [_blend(first, last, a) for a in alphas]
 
 
+@dataclass(frozen=True)
+class FrameClock:
+    """Output times of the rendered frames: each frame keeps its source spacing, so variable
+    frame rate recordings stay in sync with their audio. `ticks(i)` is frame i's time in
+    `TIME_BASE` units (extrapolated by the nominal frame duration outside the frames)."""
+
+    times: np.ndarray  # output seconds of every frame, then the end of the last one
+    step: float
+
+    @classmethod
+    def of(cls, spans: Sequence[tuple[float, float]], grid: np.ndarray) -> "FrameClock":
+        starts, times, offset = grid[:-1], [], 0.0
+        for a, b in spans:
+            inside = starts[(starts >= a - 1e-4) & (starts < b - 1e-4)]
+            times.extend(offset + inside - a)
+            offset += b - a
+        return cls(np.array(times + [offset]), 1 / float(frame_rate(grid)))
+
+    def seconds(self, i: int) -> float:
+        last = len(self.times) - 1
+        if i < 0:
+            return float(self.times[0]) + i * self.step
+        return float(self.times[i]) if i <= last else float(self.times[last]) + (i - last) * self.step
+
+    def ticks(self, i: int) -> int:
+        return round(self.seconds(i) / TIME_BASE)
+
+
 def transition_windows(counts: Sequence[int], half: int) -> list[tuple[int, int]]:
     """Output frame ranges [start, end) around each cut that a transition replaces.
 
@@ -265,29 +294,37 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int):
     stream.pix_fmt = "yuv420p"
     stream.options = {"preset": "ultrafast", "crf": str(crf)}
     stream.codec_context.time_base = Fraction(1, 1) / rate
+    stream.time_base = TIME_BASE
     return stream
 
 
 # --- render -----------------------------------------------------------------------------------
-def _write_reencoded(source, video_in, out, spans, grid, origin, rate, crf, transition, transition_seconds,
-                     on_frame) -> int:
+def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClock, crf, transition,
+                     transition_seconds, on_frame) -> int:
     """Decode the spans, apply transitions, encode with x264 ultrafast; return the frame count."""
+    rate = frame_rate(grid)
     video_out = _video_stream(out, video_in, rate, crf)
     half = int(round(transition_seconds * rate / 2)) if transition != "none" else 0
     frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
                                transition_windows(span_frame_counts(spans, grid), half))
+
+    def mux(packets) -> None:
+        for packet in packets:  # encoder timestamps count frames; give them the frames' own times
+            shown, decoded = packet.pts, packet.dts
+            packet.pts, packet.dts = clock.ticks(shown), clock.ticks(decoded)
+            packet.duration, packet.time_base = clock.ticks(shown + 1) - clock.ticks(shown), TIME_BASE
+            out.mux(packet)
+
     count = 0
     for frame in frames:
         if isinstance(frame, np.ndarray):
             frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
         frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p")
         frame.pts, frame.time_base = count, video_out.codec_context.time_base
-        for packet in video_out.encode(frame):
-            out.mux(packet)
+        mux(video_out.encode(frame))
         count += 1
         on_frame(count)
-    for packet in video_out.encode(None):
-        out.mux(packet)
+    mux(video_out.encode(None))
     return count
 
 
@@ -355,12 +392,12 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                     out.mux(packet)
                 report(progress, 1, 1, "render")
                 return RenderResult(output, duration, 0, spans, "audio only")
-            rate_v = frame_rate(grid)
-            total = sum(span_frame_counts(spans, grid))
+            clock = FrameClock.of(spans, grid)
+            total = len(clock.times) - 1
             video_in.thread_type = "AUTO"
 
             def on_frame(count: int) -> None:
-                while audio_packets and audio_packets[0].pts * audio_packets[0].time_base <= count / rate_v:
+                while audio_packets and audio_packets[0].pts * audio_packets[0].time_base <= clock.seconds(count):
                     out.mux(audio_packets.popleft())
                 if count % 10 == 0:
                     report(progress, count, total, "render")
@@ -371,10 +408,10 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                     return _span_frames(source, video_in, [(grid[first], grid[end])], origin)
 
                 count, copied = write_smart_video(source, video_in, out, index, frame_ranges(spans, grid), decode,
-                                                  rate_v, crf, on_frame)
+                                                  frame_rate(grid), crf, clock.ticks, TIME_BASE, on_frame)
                 strategy = f"smart: {copied} of {count} frames copied"
             else:
-                count = _write_reencoded(source, video_in, out, spans, grid, origin, rate_v, crf, transition,
+                count = _write_reencoded(source, video_in, out, spans, grid, origin, clock, crf, transition,
                                          transition_seconds, on_frame)
                 strategy = f"re-encoded ({_why_reencode(index, smart, transition, suffix)})"
             for packet in audio_packets:

@@ -196,11 +196,13 @@ def _x264_parameter_sets(width: int, height: int, rate: Fraction, crf: int, ps_i
 
 def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequence[tuple[int, int]],
                       decode: Callable[[int, int], Iterator[av.VideoFrame]], rate: Fraction, crf: int,
+                      ticks: Callable[[int], int], time_base: Fraction,
                       on_frame: Callable[[int], None]) -> tuple[int, int]:
     """Write the source frame `ranges` [first, end) of `stream` as a new track of `output`.
 
-    `decode(first, end)` yields the decoded source frames first..end-1; `on_frame(n)` runs after
-    each output frame (audio interleaving, progress). Returns (frames written, frames copied).
+    `decode(first, end)` yields the decoded source frames first..end-1; `ticks(i)` is the time of
+    output frame i in `time_base` units; `on_frame(n)` runs after each output frame (audio
+    interleaving, progress). Returns (frames written, frames copied).
     """
     config = AvcConfig.parse(stream.codec_context.extradata)
     ps_id = config.free_id()
@@ -210,6 +212,7 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
                        config.sps + [sps], config.pps + [pps], config.tail)
     video_out = output.add_stream_from_template(stream)
     video_out.codec_context.extradata = merged.to_bytes()
+    video_out.time_base = time_base
     tb = Fraction(1, 1) / rate
     count = copied = 0
 
@@ -217,8 +220,9 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
         """Write one access unit: decoded as the `count`-th, shown as output frame `shown_at`."""
         nonlocal count
         packet = av.Packet(data)
-        packet.pts, packet.dts = shown_at, count - index.delay
-        packet.duration, packet.time_base, packet.is_keyframe = 1, tb, key
+        packet.pts, packet.dts = ticks(shown_at), ticks(count - index.delay)
+        packet.duration, packet.time_base = ticks(shown_at + 1) - ticks(shown_at), time_base
+        packet.is_keyframe = key
         packet.stream = video_out
         output.mux(packet)
         count += 1

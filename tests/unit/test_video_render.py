@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from padl_lib.video.media import load_audio, probe, sha256_file
-from padl_lib.video.render import apply_fades, frame_grid, render, transition_windows
+from padl_lib.video.render import apply_fades, frame_grid, render, span_frame_counts, transition_windows
 from padl_lib.video.samples import SCREENCAST
 from padl_lib.video.smart import AvcConfig, Piece, parameter_set_id, plan_pieces
 
@@ -166,3 +166,17 @@ def test_edit_round_trip_hears_every_kept_word_and_no_deleted_one(tmp_path):
     heard = [token_key(w.text) for w in transcribe(output).words if w.kind == "word"]
     assert heard == [token_key(t) for t in tokenize(edited) if parse_pause_token(t) is None]
     assert not set(heard) & {token_key(t) for t in parts[1].split()}
+
+
+@pytest.mark.parametrize("smart", [True, False])
+def test_variable_frame_rate_stays_in_sync(tmp_path, smart):
+    """4 of every 10 frames dropped (a phone-like VFR recording): frames keep their own times."""
+    vfr = make_counter_video(tmp_path / "vfr.mp4", ["-vf", "select='lt(mod(n,10),6)'", "-fps_mode", "vfr"])
+    spans = [(0.5, 2.7), (3.1, 3.9)]
+    result = render(vfr, spans, tmp_path / "out.mp4", smart=smart)
+    grid = frame_grid(vfr)
+    assert result.frames == counted_frames(result.path) == sum(span_frame_counts(result.spans, grid))
+    with av.open(str(result.path)) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        video_seconds, audio_seconds = float(video.duration * video.time_base), float(audio.duration * audio.time_base)
+    assert abs(video_seconds - result.duration) <= 1 / 25 and abs(audio_seconds - result.duration) <= 1 / 25
