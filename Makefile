@@ -37,7 +37,7 @@ test-browser: $(STAMP)
 
 ## make lab: JupyterLab on the notebooks
 lab: $(STAMP)
-	$(PY) -m jupyterlab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+	$(PY) -m jupyterlab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True
 
 ## make figures: every figure and table of the report, written by padl_lib code
 figures: $(STAMP)
