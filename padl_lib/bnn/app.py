@@ -39,6 +39,7 @@ class _Benchmark:
         self.threads.add_class("padl-bnn-threads")
         engines = [e for e in bench.ENGINES if e != "lce" or bench.lce_python() is not None]
         self.engines = W.SelectMultiple(options=engines, value=tuple(engines), description="engines", rows=len(engines))
+        self.engines.add_class("padl-bnn-engines")
         self.start = W.Button(description="Run benchmark", button_style="primary", icon="play")
         self.start.add_class("padl-bnn-start")
         self.start.on_click(lambda _: self.run())

@@ -8,6 +8,7 @@ from conftest import wait_for_status
 def test_live_benchmark_and_digit_stream(open_app):
     page = open_app("29_app_live_benchmark.ipynb")
     page.locator(".padl-bnn-threads select").select_option("1")
+    page.locator(".padl-bnn-engines select").select_option(["padl", "torch", "mxnet"])  # LCE (optional) is slow to start
     page.locator(".padl-bnn-start").click()
     status = wait_for_status(page, "Benchmark done")
     assert "1 thread" in status
