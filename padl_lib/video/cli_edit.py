@@ -31,7 +31,16 @@ def load_edit(transcript_path: str | Path, edited_path: str | Path,
     return transcript, edit_list(transcript, text, audio=load_audio(transcript.media))
 
 
+def _refuse_overwriting_inputs(outputs: list[str], inputs: list[str | Path]) -> None:
+    """Raise if an output path is one of the inputs (the recording, the transcript or the edit)."""
+    sources = {Path(p).resolve() for p in inputs if p}
+    for output in outputs:
+        if Path(output).resolve() in sources:
+            raise ValueError(f"refusing to overwrite the input file {output}; choose another output path")
+
+
 def _render(args: argparse.Namespace) -> None:
+    _refuse_overwriting_inputs([args.output], [args.media, args.transcript, args.edited])
     transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
     result = render(transcript.media, [(s.start, s.end) for s in edits.spans], args.output,
                     fade=args.fade_ms / 1000, transition=args.transition, progress=tqdm_progress("frame"))
@@ -43,7 +52,9 @@ def _export(args: argparse.Namespace) -> None:
     targets = [p for p in (args.edl, args.fcpxml, args.otio, args.srt, args.vtt) if p]
     if not targets:
         raise ValueError("nothing to export: give --edl, --fcpxml, --otio, --srt and/or --vtt")
+    _refuse_overwriting_inputs(targets, [args.media, args.transcript, args.edited])
     transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
+    _refuse_overwriting_inputs(targets, [transcript.media])
     for path in (args.edl, args.fcpxml, args.otio):
         if path:
             print(f"wrote {write_timeline(edits, transcript.media, path)}")

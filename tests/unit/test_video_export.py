@@ -90,3 +90,7 @@ def test_command_line_render_and_export(edit, tmp_path, capsys):
     assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(tmp_path / "bad.mp4")]) == 2
     assert "shares no words" in capsys.readouterr().err
     assert not (tmp_path / "bad.mp4").exists()
+    before = edited.read_bytes()
+    assert main(["export", str(t_json), str(edited), "--srt", str(edited)]) == 2
+    assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(t_json)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err and edited.read_bytes() == before
