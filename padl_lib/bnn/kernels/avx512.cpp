@@ -90,32 +90,22 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
   }
 }
 
-template <int NB>
+// Rows [row_begin, row_end) for output blocks [blk0, blk0 + NB) in tiles of NR rows.
+template <int NB, int NR>
 void rows_avx512(const Gemm& g, int64_t row_begin, int64_t row_end, int64_t blk0) {
-  constexpr int NR = 6;
   int64_t r = row_begin;
   for (; r + NR <= row_end; r += NR) tile<NB, NR>(g, r, blk0);
-  switch (row_end - r) {
-    case 5: tile<NB, 5>(g, r, blk0); break;
-    case 4: tile<NB, 4>(g, r, blk0); break;
-    case 3: tile<NB, 3>(g, r, blk0); break;
-    case 2: tile<NB, 2>(g, r, blk0); break;
-    case 1: tile<NB, 1>(g, r, blk0); break;
-    default: break;
-  }
+  for (; r < row_end; ++r) tile<NB, 1>(g, r, blk0);
 }
 
+// Tiles of 2 blocks (16 channels) x 12 rows: 24 accumulators, 2 weight registers; measured
+// best on Zen 4 among 1x24, 2x12, 3x8, 4x6 and 8x3.
 void gemm_avx512(const Gemm& g, int64_t row_begin, int64_t row_end) {
-  constexpr int NB = 4;
+  constexpr int NB = 2, NR = 12;
   const int64_t blocks = blocks_for(g.outputs);
   int64_t blk = 0;
-  for (; blk + NB <= blocks; blk += NB) rows_avx512<NB>(g, row_begin, row_end, blk);
-  switch (blocks - blk) {
-    case 3: rows_avx512<3>(g, row_begin, row_end, blk); break;
-    case 2: rows_avx512<2>(g, row_begin, row_end, blk); break;
-    case 1: rows_avx512<1>(g, row_begin, row_end, blk); break;
-    default: break;
-  }
+  for (; blk + NB <= blocks; blk += NB) rows_avx512<NB, NR>(g, row_begin, row_end, blk);
+  if (blk < blocks) rows_avx512<1, NR>(g, row_begin, row_end, blk);
 }
 
 constexpr int kPeakChains = 12;

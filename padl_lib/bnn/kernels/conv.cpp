@@ -9,15 +9,16 @@
 namespace padl {
 namespace {
 
-// Split [0, rows) into one contiguous range per thread (multiples of 6 rows: whole GEMM tiles).
+// Split [0, rows) into one contiguous range per thread (multiples of 12 rows: whole GEMM tiles).
 template <typename Fn>
 void parallel_rows(int64_t rows, Fn fn) {
+  constexpr int64_t kTileRows = 12;
   int n = threads();
-  if (n <= 1 || rows < 2 * 6) {
+  if (n <= 1 || rows < 2 * kTileRows) {
     fn(0, rows);
     return;
   }
-  int64_t chunk = ((rows + n - 1) / n + 5) / 6 * 6;
+  int64_t chunk = ((rows + n - 1) / n + kTileRows - 1) / kTileRows * kTileRows;
 #pragma omp parallel for num_threads(n) schedule(static)
   for (int i = 0; i < n; ++i) {
     int64_t begin = i * chunk, end = std::min(rows, begin + chunk);
