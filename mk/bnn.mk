@@ -3,7 +3,7 @@
 
 ## make kernels-arm: cross-compile the BNN kernels' test driver for aarch64 (build/arm/kernel_driver)
 kernels-arm: $(STAMP)
-	$(PY) tests/arm/build.py build/arm/kernel_driver
+	$(PY) tests/arm/cross_build.py build/arm/kernel_driver
 
 ## make test-arm: the BNN kernels under qemu-aarch64, bit-exact against x86
 test-arm: $(STAMP)

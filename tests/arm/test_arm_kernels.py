@@ -13,7 +13,7 @@ from padl_lib.bnn import native
 from padl_lib.settings import cache_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build  # noqa: E402
+import cross_build  # noqa: E402
 
 QEMU = "qemu-aarch64"
 
@@ -31,10 +31,10 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def arm_driver() -> Path:
-    if shutil.which(build.COMPILER) is None or shutil.which(QEMU) is None:
+    if shutil.which(cross_build.COMPILER) is None or shutil.which(QEMU) is None:
         pytest.skip("needs Debian's g++-aarch64-linux-gnu and qemu-user (binder/apt.txt)")
-    path = cache_dir() / "bnn-arm" / build.source_hash() / "kernel_driver"
-    return path if path.exists() else build.build_driver(path)
+    path = cache_dir() / "bnn-arm" / cross_build.source_hash() / "kernel_driver"
+    return path if path.exists() else cross_build.build_driver(path)
 
 
 def write_cases(path: Path, rng: np.random.Generator) -> list[dict]:

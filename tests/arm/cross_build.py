@@ -1,7 +1,7 @@
 """Cross-compile padl's BNN kernels with their test driver for aarch64 (Debian's
 aarch64-linux-gnu-g++, static, so `qemu-aarch64` runs it without a sysroot).
 
-Usage: python tests/arm/build.py OUTPUT   (also used by `make kernels-arm` and tests/arm)
+Usage: python tests/arm/cross_build.py OUTPUT   (also used by `make kernels-arm` and tests/arm)
 """
 from __future__ import annotations
 
