@@ -17,7 +17,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.settings import cache_dir, work_dir
-from padl_lib.video.edit import EditList, edit_list, remove_fillers, shorten_pauses
+from padl_lib.video.edit import FILLERS, EditList, edit_list, remove_fillers, shorten_pauses, token_key
 from padl_lib.video.transcript import Transcript, TranscriptError
 
 FORMAT = "padl-video-project"
@@ -151,8 +151,10 @@ class Project:
         return self.edit(self.transcript.text())
 
     def remove_fillers(self) -> bool:
-        """One click: drop every filler from the current text."""
-        return self.edit(remove_fillers(self.text))
+        """One click: drop every filler from the current text (the usual spellings and every
+        word the transcript marks as a filler)."""
+        marked = {token_key(w.text) for w in self.transcript.words if w.kind == "filler"}
+        return self.edit(remove_fillers(self.text, FILLERS | marked))
 
     def shorten_pauses(self, max_seconds: float = 0.3) -> bool:
         """One click: shorten every pause to at most `max_seconds`."""

@@ -89,3 +89,13 @@ def test_built_samples_in_the_cache_keep_their_project_in_the_work_folder(monkey
     media.parent.mkdir(parents=True)
     media.write_bytes(b"")
     assert project_path(media).parent == tmp_path / "work" / "projects"
+
+
+def test_filler_removal_also_drops_what_the_transcript_marks_as_fillers(transcript):
+    from padl_lib.video.transcript import Word
+
+    words = list(transcript.words)
+    words[4] = Word("uh-huh", words[4].start, words[4].end, "filler")  # not a usual spelling
+    transcript.words = words
+    project = Project.open(transcript)
+    assert project.remove_fillers() and "uh-huh" not in project.text.split()
