@@ -13,11 +13,13 @@ WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
 __all__ = ["HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
 
 
-def _frames(audio: np.ndarray) -> np.ndarray:
-    """Overlapping 20 ms windows, one per 10 ms frame, centred on the frame (zero-padded edges)."""
+def _frames(audio: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """Overlapping windows of `window` samples, one per 10 ms frame, centred on the frame
+    (zero-padded edges)."""
     n = int(np.ceil(len(audio) / HOP))
-    padded = np.pad(audio.astype(np.float32, copy=False), (HOP // 2, n * HOP - len(audio) + WINDOW))
-    return np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP][:n]
+    left = (window - HOP) // 2
+    padded = np.pad(audio.astype(np.float32, copy=False), (left, n * HOP - len(audio) + window))
+    return np.lib.stride_tricks.sliding_window_view(padded, window)[::HOP][:n]
 
 
 def frame_energy_db(audio: np.ndarray) -> np.ndarray:
@@ -46,15 +48,18 @@ def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: i
 
 def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0,
                   threshold: float = 0.5) -> np.ndarray:
-    """True for frames whose normalized autocorrelation peaks above `threshold` at a pitch
-    period between `max_hz` and `min_hz` (voiced speech such as a sustained "uh")."""
-    frames = _frames(audio) * np.hanning(WINDOW)
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(frames, n=2 * WINDOW, axis=1)
-    corr = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :WINDOW]
-    lo, hi = int(SAMPLE_RATE / max_hz), min(int(SAMPLE_RATE / min_hz), WINDOW - 1)
-    peak = corr[:, lo:hi].max(axis=1) / np.maximum(corr[:, 0], 1e-12)
-    return peak > threshold
+    """True for frames with a clear pitch between `min_hz` and `max_hz` (voiced speech such as a
+    sustained "uh"): the normalized autocorrelation of a 40 ms Hann-windowed frame, divided by
+    the window's own autocorrelation (Boersma 1993), peaks above `threshold`."""
+    size = 4 * HOP
+    taper = np.hanning(size).astype(np.float32)
+    frames = _frames(audio, size)
+    frames = (frames - frames.mean(axis=1, keepdims=True)) * taper
+    corr = np.fft.irfft(np.abs(np.fft.rfft(frames, n=2 * size, axis=1)) ** 2, axis=1)[:, :size]
+    window_corr = np.fft.irfft(np.abs(np.fft.rfft(taper, n=2 * size)) ** 2)[:size]
+    lo, hi = int(SAMPLE_RATE / max_hz), min(int(SAMPLE_RATE / min_hz), size // 2)
+    normalized = corr[:, lo:hi] / window_corr[lo:hi] / np.maximum(corr[:, :1] / window_corr[0], 1e-12)
+    return normalized.max(axis=1) > threshold
 
 
 def quietest_time(energy_db: np.ndarray, start: float, end: float) -> float:

@@ -5,13 +5,13 @@ rough times) and returns timed transcript items:
 
 1. every token becomes spoken words (`spoken.spoken_words`: "1." -> "one"); words missing from
    pocketsphinx's CMU dictionary are spelled by espeak-ng (`g2p.arpabet`);
-2. the audio is cut into chunks of about `CHUNK_SECONDS` at the quietest point of the widest gap
-   between hinted words, and each chunk is force-aligned (pocketsphinx's alignment search);
+2. the audio is cut into chunks of about `CHUNK_SECONDS` at the quietest point between two
+   hinted words, and each chunk is force-aligned (pocketsphinx's alignment search);
 3. words placed where there is no sound (whisper's inventions in silence) are dropped, and word
    edges are fitted to the sound: quiet frames trimmed, contiguous sound added;
 4. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
    text does not explain (whisper leaves out most "um"s and "uh"s) becomes a filler item,
-   labelled "uh" or "um" by a small pocketsphinx grammar.
+   labelled "uh" or "um" by a small pocketsphinx grammar, with confidence FILLER_CONFIDENCE.
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ FILLER_SPELLINGS = {"uh": "uh", "um": "um", "uhm": "um", "umm": "um", "er": "uh"
 CHUNK_SECONDS = 20.0
 MAX_EDGE_SHIFT = 0.30  # s a word edge may grow over contiguous sound into a gap (chosen on the bench)
 MIN_WORD = 0.05  # s a word keeps when its quiet edges are trimmed
-MIN_FILLER = 0.15  # s of voiced sound in a gap for a filler
+MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
+FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]
 
 
@@ -247,17 +248,15 @@ def _gap_items(start: float, end: float, audio: np.ndarray, voiced: np.ndarray |
     """Pause/filler items covering the gap [start, end)."""
     if end - start < MIN_PAUSE:
         return []
-    items: list[Word] = []
     if voiced is not None:
         a, b = int(round(start * 100)), int(round(end * 100))
         run = _longest_run(voiced[a:b])
         if run is not None and (run[1] - run[0]) / 100 >= MIN_FILLER:
             f0, f1 = (a + run[0]) / 100, (a + run[1]) / 100
             sound = audio[int((f0 - 0.05) * SAMPLE_RATE) if f0 > 0.05 else 0:int((f1 + 0.05) * SAMPLE_RATE)]
-            filler = Word(aligner.label_filler(sound), f0, f1, "filler", float(np.mean(voiced[a + run[0]:a + run[1]])))
+            filler = Word(aligner.label_filler(sound), f0, f1, "filler", FILLER_CONFIDENCE)
             return _gap_items(start, f0, audio, None, aligner) + [filler] + _gap_items(f1, end, audio, None, aligner)
-    items.append(Word("", start, end, "pause"))
-    return items
+    return [Word("", start, end, "pause")]
 
 
 def _longest_run(mask: np.ndarray) -> tuple[int, int] | None:

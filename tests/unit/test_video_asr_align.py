@@ -175,3 +175,18 @@ def test_asr_tokens_skip_annotations_and_zero_length_echoes():
                     AsrWord("made", 1.0, 1.3, 0.9), AsrWord("amiable", 1.3, 1.3, 0.2),
                     AsrWord("amiable", 1.3, 1.8, 0.9), AsrWord("himself.", 1.8, 2.4, 0.9)))]
     assert [t.text for t in asr_tokens(segments)] == ["made", "amiable", "himself."]
+
+
+def test_voiced_sound_in_a_pause_becomes_a_filler():
+    from padl_lib.video.align import Aligner, _gaps_to_items
+
+    speech = load_audio(LIBRIVOX.format("0920"))
+    vowel = speech[int(5.21 * SAMPLE_RATE):int(5.61 * SAMPLE_RATE)] * np.hanning(int(0.4 * SAMPLE_RATE))  # "was"
+    tone = _room_tone(speech, 0.6, np.random.default_rng(1))
+    audio = np.concatenate([tone, vowel, tone]).astype(np.float32)
+    loud = acoustics.frame_energy_db(audio) > acoustics.speech_threshold_db(acoustics.frame_energy_db(audio))
+    items = _gaps_to_items([], audio, loud, Aligner(), len(audio) / SAMPLE_RATE, find_fillers=True)
+    assert [w.kind for w in items] == ["pause", "filler", "pause"]
+    assert items[1].text in ("uh", "um") and 0.6 < items[1].start < items[1].end < 1.0
+    silent = _gaps_to_items([], audio, loud, Aligner(), len(audio) / SAMPLE_RATE, find_fillers=False)
+    assert [w.kind for w in silent] == ["pause"]
