@@ -128,11 +128,13 @@ def greedy_decode(log_probs: np.ndarray, charset: Charset) -> str:
     return charset.decode(merged)
 
 
-def beam_decode(log_probs: np.ndarray, charset: Charset, beam: int = 8) -> str:
-    """CTC prefix beam search over (T, C) log-probabilities; returns the most likely text."""
+def beam_decode(log_probs: np.ndarray, charset: Charset, beam: int = 8, prune: float = 10.0) -> str:
+    """CTC prefix beam search over (T, C) log-probabilities; returns the most likely text.
+
+    Per step only the `beam` + 1 best classes within `prune` nats of the best one are extended."""
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}  # prefix -> (log p blank, log p non-blank)
     for row in log_probs:
-        candidates = np.argsort(row)[::-1][:beam + 1]
+        candidates = [c for c in np.argsort(row)[::-1][:beam + 1] if row[c] > row.max() - prune]
         nxt: dict[tuple[int, ...], list[float]] = {}
 
         def add(prefix: tuple[int, ...], blank: float, nonblank: float) -> None:
