@@ -96,7 +96,7 @@ class GanTrainConfig:
     max_samples: int = 10
     words_per_writer: int = 300
     lr: float = 2e-4
-    w_ctc: float = 0.3
+    w_ctc: float = 1.0
     w_writer: float = 0.5
     w_l1: float = 4.0
     seed: int = 0
