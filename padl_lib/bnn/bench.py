@@ -29,7 +29,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.settings import REPO_ROOT, quick
 
 __all__ = ["LAYERS", "MODELS", "ENGINES", "GOALS", "measure", "median_ms", "iter_bench", "run_bench", "goal_rows",
-           "lce_python", "model_sizes", "package", "summary", "main"]
+           "lce_python", "lookup", "model_sizes", "package", "summary", "main"]
 
 LAYERS: tuple[tuple[str, int, int], ...] = (
     ("conv3x3_64_56", 64, 56), ("conv3x3_128_28", 128, 28), ("conv3x3_256_14", 256, 14), ("conv3x3_512_7", 512, 7))
@@ -252,12 +252,13 @@ def run_bench(threads: int = 1, engines: Sequence[str] = ENGINES, repeats: int |
     return package(threads, list(iter_bench(threads, engines, repeats=repeats, progress=progress)), engines)
 
 
-def _median(results: Sequence[dict], name: str, engine: str) -> float | None:
+def lookup(results: Sequence[dict], name: str, engine: str) -> float | None:
+    """The median of case `name` on `engine` in `results`, or None when it was not measured."""
     return next((r["median_ms"] for r in results if r["name"] == name and r["engine"] == engine), None)
 
 
 def _speedup(results: Sequence[dict], name: str, baseline: str) -> float | None:
-    padl, other = _median(results, name, "padl"), _median(results, name, baseline)
+    padl, other = lookup(results, name, "padl"), lookup(results, name, baseline)
     return other / padl if padl and other else None
 
 
@@ -285,7 +286,7 @@ def summary(bench: dict) -> str:
     lines = [f"{'case':<16}" + "".join(f"{e:>10}" for e in engines) + "   (median ms, batch 1, "
              f"{bench['threads']} thread(s), padl backend: {bench['backend']})"]
     for name in names:
-        cells = [_median(bench["results"], name, e) for e in engines]
+        cells = [lookup(bench["results"], name, e) for e in engines]
         lines.append(f"{name:<16}" + "".join(f"{c:>10.3f}" if c is not None else f"{'-':>10}" for c in cells))
     lines.append("")
     for row in goal_rows(bench):

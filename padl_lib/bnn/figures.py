@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from padl_lib.bnn.bench import ENGINES, GOALS, goal_rows, lookup, run_bench
 from padl_lib.figures import ReportOutput
 
 __all__ = ["ENGINE_COLORS", "plot_sign_and_ste", "plot_latency", "plot_speedups", "plot_history", "bench_table",
@@ -33,15 +34,9 @@ def plot_sign_and_ste(ax) -> None:
 
 
 def _cases(results: Sequence[dict]) -> tuple[list[str], list[str]]:
-    from padl_lib.bnn.bench import ENGINES
-
     names = list(dict.fromkeys(r["name"] for r in results))
     engines = [e for e in ENGINES if any(r["engine"] == e for r in results)]
     return names, engines
-
-
-def _lookup(results: Sequence[dict], name: str, engine: str) -> float | None:
-    return next((r["median_ms"] for r in results if r["name"] == name and r["engine"] == engine), None)
 
 
 def plot_latency(ax, results: Sequence[dict], threads: int | None = None) -> None:
@@ -49,7 +44,7 @@ def plot_latency(ax, results: Sequence[dict], threads: int | None = None) -> Non
     names, engines = _cases(results)
     width = 0.8 / max(1, len(engines))
     for i, engine in enumerate(engines):
-        values = [_lookup(results, n, engine) for n in names]
+        values = [lookup(results, n, engine) for n in names]
         xs = [j + i * width for j, v in enumerate(values) if v is not None]
         ax.bar(xs, [v for v in values if v is not None], width, label=engine, color=ENGINE_COLORS.get(engine))
     ax.set_xticks([j + width * (len(engines) - 1) / 2 for j in range(len(names))])
@@ -64,14 +59,12 @@ def plot_latency(ax, results: Sequence[dict], threads: int | None = None) -> Non
 
 def plot_speedups(ax, results: Sequence[dict]) -> None:
     """padl's speedup over each other engine per case, with the goals as markers."""
-    from padl_lib.bnn.bench import GOALS
-
     names, engines = _cases(results)
     others = [e for e in engines if e != "padl"]
     width = 0.8 / max(1, len(others))
     for i, engine in enumerate(others):
         for j, name in enumerate(names):
-            padl, other = _lookup(results, name, "padl"), _lookup(results, name, engine)
+            padl, other = lookup(results, name, "padl"), lookup(results, name, engine)
             if padl and other:
                 ax.bar(j + i * width, other / padl, width, color=ENGINE_COLORS.get(engine),
                        label=f"vs {engine}" if j == 0 else None)
@@ -104,15 +97,13 @@ def plot_history(ax, history) -> None:
 def bench_table(results: Sequence[dict]) -> tuple[list[str], list[list[object]]]:
     """Header and rows: median ms per case (rows) and engine (columns)."""
     names, engines = _cases(results)
-    rows = [[name] + [f"{v:.3f}" if (v := _lookup(results, name, e)) is not None else "--" for e in engines]
+    rows = [[name] + [f"{v:.3f}" if (v := lookup(results, name, e)) is not None else "--" for e in engines]
             for name in names]
     return ["case"] + [f"{e} (ms)" for e in engines], rows
 
 
 def goal_table(bench: dict) -> tuple[list[str], list[list[object]]]:
     """Header and rows: each goal, its target, the measured value and whether it is met."""
-    from padl_lib.bnn.bench import goal_rows
-
     def ratio(value: float | None) -> str:
         return f"{value:.2f}x" if value is not None else "--"
 
@@ -138,7 +129,6 @@ def make_figures(out: ReportOutput) -> None:
 def _make_figures(out: ReportOutput) -> None:
     import matplotlib.pyplot as plt
 
-    from padl_lib.bnn.bench import run_bench
     from padl_lib.bnn.train import train_digits_bnn
     from padl_lib.settings import quick
 
