@@ -55,7 +55,7 @@ lock:
 	$(PY) tools/envfiles.py --write
 
 help:
-	@grep -E "^## " Makefile | sed "s/^## /  /"
+	@grep -hE "^## " Makefile mk/*.mk | sed "s/^## /  /"
 
 clean:
 	rm -rf build *.egg-info report/figures/*.* report/tables/*.* artifacts
