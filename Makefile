@@ -17,7 +17,7 @@ $(STAMP): requirements.lock pyproject.toml setup.py binder/apt.txt $(NATIVE_SOUR
 	@tools/bootstrap.sh binder/apt.txt
 	@touch $@
 
-## make demo: serve padl's Voilà apps on http://127.0.0.1:$(PORT)
+## make demo: serve padl's Voilà apps on http://127.0.0.1:8866 (PORT=... for another port)
 demo: $(STAMP)
 	@echo "padl: open http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	@$(PY) -m padl_lib.serve --port $(PORT)
