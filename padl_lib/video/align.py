@@ -204,15 +204,39 @@ def _drop_silent(words: list[Word], loud: np.ndarray) -> list[Word]:
     return [w for w in words if w not in silent]
 
 
+def _stray_edge(loud: np.ndarray, head: int = 12, silence: int = 15) -> tuple[int, int] | None:
+    """(start, end) frames of a silence of at least `silence` frames that begins within the first
+    `head` frames of a word's span: sound before it is a neighbour's, not this word's."""
+    for q in range(min(head, len(loud))):
+        if not loud[q]:
+            r = q
+            while r < len(loud) and not loud[r]:
+                r += 1
+            if r - q >= silence and r < len(loud):
+                return q, r
+            if r - q >= silence:
+                return None
+    return None
+
+
 def _refine_edges(words: list[Word], loud: np.ndarray) -> list[Word]:
     """Fit word edges to the signal: the aligner has no optional silence between words, so a
-    pause is absorbed by a neighbour. Quiet frames are trimmed from both ends of each word
-    (keeping at least MIN_WORD s); an edge bordering a gap may grow over loud frames
-    (at most MAX_EDGE_SHIFT s)."""
+    pause is absorbed by a neighbour. A word that starts (ends) with a short sound followed
+    (preceded) by 0.15 s of silence gives that sound up (to the previous word when they touch);
+    quiet frames are trimmed from both ends of each word (keeping at least MIN_WORD s); an
+    edge bordering a gap may grow over loud frames (at most MAX_EDGE_SHIFT s)."""
     n, limit, keep = len(loud), int(round(MAX_EDGE_SHIFT * 100)), int(round(MIN_WORD * 100))
     out: list[Word] = []
     for k, w in enumerate(words):
         a, b = int(round(w.start * 100)), min(int(round(w.end * 100)), n)
+        head = _stray_edge(loud[a:b])
+        if head is not None and out and round(out[-1].end * 100) >= a:  # the neighbour's tail
+            out[-1] = Word(out[-1].text, out[-1].start, (a + head[0]) / 100, out[-1].kind, out[-1].confidence)
+        if head is not None:
+            a += head[1]
+        tail = _stray_edge(loud[a:b][::-1])
+        if tail is not None:
+            b -= tail[1]
         while b - a > keep and not loud[a]:
             a += 1
         while b - a > keep and not loud[b - 1]:
