@@ -4,6 +4,7 @@ Report material written by `make_figures`:
 - figures/hw_writer_samples.pdf: the same words by every font writer (train and held out)
 - figures/hw_cer_per_writer.pdf: the shipped recognizer's CER per writer, seen vs unseen
 - tables/hw_recognizer_cer.tex: CER and WER on seen and unseen writers (test words)
+and then those of `figures_gan` (the GAN samples and the adaptation study).
 """
 from __future__ import annotations
 
@@ -117,8 +118,25 @@ def feature_scatter_figure(recognizer: Recognizer, writers: Sequence[FontWriter]
     return fig
 
 
+def writer_identification(recognizer: Recognizer, writers: Sequence[FontWriter], per_writer: int = 30,
+                          references: int = 15, seed: int = 4) -> float:
+    """How often a single word's features lie nearest to its own writer's centroid (the centroids
+    averaged over `references` other words per writer); chance is 1 / len(writers)."""
+    if not 0 < references < per_writer:
+        raise ValueError("need 0 < references < per_writer")
+    data = render_dataset(writers, word_list("test"), per_writer, seed=seed)
+    feats, ids = recognizer.features([s.image for s in data]), np.array(data.writer_ids)
+    names = [w.writer_id for w in writers]
+    centroids = np.stack([feats[np.flatnonzero(ids == n)[:references]].mean(0) for n in names])
+    queries = np.concatenate([np.flatnonzero(ids == n)[references:] for n in names])
+    nearest = np.linalg.norm(feats[queries, None] - centroids[None], axis=2).argmin(1)
+    return float(np.mean(np.array(names)[nearest] == ids[queries]))
+
+
 def make_figures(out: ReportOutput) -> None:
-    """Write the handwriting data/recognizer figures and table."""
+    """Write the handwriting data/recognizer figures and table, then the GAN and study ones."""
+    from padl_lib.handwriting import figures_gan
+
     out.figure(writer_samples_figure(all_writers()), "hw_writer_samples")
     rows = cer_per_writer(Recognizer.load(), per_writer=10 if quick() else 100)
     out.figure(cer_figure(rows), "hw_cer_per_writer")
@@ -128,3 +146,4 @@ def make_figures(out: ReportOutput) -> None:
                ["unseen (held-out fonts)", summary["heldout"]["n"], round(summary["heldout"]["cer"], 4),
                 round(summary["heldout"]["wer"], 4)]],
               caption="shipped recognizer on test words (never trained on), greedy decoding")
+    figures_gan.make_figures(out)
