@@ -26,9 +26,16 @@ def atomic_path(dest: str | os.PathLike, protect: tuple[str | os.PathLike, ...] 
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        tmp_path.chmod(0o666 & ~_umask())  # mkstemp's 0600 would make outputs private
         os.replace(tmp_path, dest)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(dest: str | os.PathLike, data: bytes) -> Path:

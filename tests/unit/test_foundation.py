@@ -38,6 +38,11 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
+def test_atomic_write_has_ordinary_permissions(tmp_path):
+    path = write_json_atomic(tmp_path / "table.json", [1])
+    assert path.stat().st_mode & 0o644 == 0o644
+
+
 def test_atomic_path_refuses_to_overwrite_source(tmp_path):
     source = tmp_path / "lecture.mp4"
     source.write_bytes(b"precious")
