@@ -89,7 +89,8 @@ class Aligner:
         rough hinted times with confidence 0."""
         words = self._align_once(audio, start, end, tokens)
         if words is not None:
-            return words
+            readings = self._best_readings(audio, tokens, words)
+            return (self._align_once(audio, start, end, tokens, readings) or words) if readings else words
         if len(tokens) > 1 and all(t.start is not None for t in tokens):
             middle = range(max(1, len(tokens) // 4), max(2, 3 * len(tokens) // 4 + 1))
             j, cut = best_split(tokens, middle, energy_db)
@@ -101,7 +102,7 @@ class Aligner:
                     + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
         if len(tokens) == 1:
             for reading in spoken_alternatives(tokens[0].text):
-                words = self._align_once(audio, start, end, tokens, reading)
+                words = self._align_once(audio, start, end, tokens, {0: reading})
                 if words is not None:
                     return words
         warnings.warn(f"could not align {' '.join(t.text for t in tokens)!r} ({start:.2f}-{end:.2f} s); "
@@ -109,12 +110,11 @@ class Aligner:
         return _rough_times(tokens, start, end)
 
     def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token],
-                    reading: list[str] | None = None) -> list[Word] | None:
-        """One alignment attempt (None on failure); `reading` replaces a single token's spoken words."""
-        if reading is not None:
-            spoken = [(0, w) for w in reading]
-        else:
-            spoken = [(i, w) for i, tok in enumerate(tokens) for w in spoken_words(filler_form(tok.text) or tok.text)]
+                    readings: dict[int, list[str]] | None = None) -> list[Word] | None:
+        """One alignment attempt (None on failure); `readings` replaces some tokens' spoken words."""
+        readings = readings or {}
+        spoken = [(i, w) for i, tok in enumerate(tokens)
+                  for w in readings.get(i) or spoken_words(filler_form(tok.text) or tok.text)]
         if not spoken:
             return []
         if end - start < MIN_WORD * len(spoken):  # no room for these words
@@ -129,6 +129,32 @@ class Aligner:
             s, e = start + seg.start_frame / 100, start + (seg.end_frame + 1) / 100
             spans[i] = [min(spans[i][0], s), max(spans[i][1], e)] if i in spans else [s, e]
         return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
+
+    def _score(self, audio: np.ndarray, start: float, end: float, words: list[str]) -> float | None:
+        """Log score of aligning `words` (with optional silence around them) to audio[start:end]."""
+        if end - start < MIN_WORD * len(words):
+            return None
+        self.decoder.set_align_text(" ".join(words))
+        if len(self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])) != len(words):
+            return None
+        return float(self.decoder.hyp().score)
+
+    def _best_readings(self, audio: np.ndarray, tokens: list[Token], words: list[Word]) -> dict[int, list[str]]:
+        """Readings of number tokens ("692": "six nine two" or "six hundred ninety-two") that fit
+        their aligned stretch of audio better than the first choice, by alignment score."""
+        if len(words) != len(tokens):
+            return {}
+        better: dict[int, list[str]] = {}
+        for i, tok in enumerate(tokens):
+            alternatives = spoken_alternatives(tok.text)
+            if not alternatives:
+                continue
+            w = words[i]
+            scored = [(self._score(audio, w.start, w.end, r), r) for r in [spoken_words(tok.text)] + alternatives]
+            scored = [(score, r) for score, r in scored if score is not None]
+            if scored and max(scored)[1] != spoken_words(tok.text):
+                better[i] = max(scored)[1]
+        return better
 
     def label_filler(self, sound: np.ndarray) -> str:
         """Which filler a short voiced sound is most like ("uh" or "um"), by a tiny grammar."""

@@ -190,3 +190,14 @@ def test_voiced_sound_in_a_pause_becomes_a_filler():
     assert items[1].text in ("uh", "um") and 0.6 < items[1].start < items[1].end < 1.0
     silent = _gaps_to_items([], audio, loud, Aligner(), len(audio) / SAMPLE_RATE, find_fillers=False)
     assert [w.kind for w in silent] == ["pause"]
+
+
+def test_numbers_are_aligned_in_the_reading_that_fits():
+    from padl_lib.video.align import Aligner
+
+    audio = np.fromfile("/usr/share/pocketsphinx/test/data/numbers.raw", "<i2").astype(np.float32) / 32768
+    energy = acoustics.frame_energy_db(audio)
+    tokens = [Token("33,", 0.5, 1.2), Token("4,", 1.2, 1.6), Token("692.", 1.6, 3.2)]  # said digit by digit
+    words = Aligner().align_chunk(audio, energy, 0.0, len(audio) / SAMPLE_RATE, tokens)
+    assert [w.text for w in words] == ["33,", "4,", "692."] and all(w.confidence > 0 for w in words)
+    assert words[-1].end < 3.4  # "six nine two", not a stretched "six hundred ninety-two"
