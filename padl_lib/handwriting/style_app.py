@@ -62,8 +62,8 @@ class _DrawingPad:
     def __init__(self, on_add) -> None:
         from ipycanvas import Canvas
 
-        self.canvas = Canvas(width=420, height=110, sync_image_data=True)
-        self.canvas.layout.border = "1px solid #888"
+        self.canvas = Canvas(width=420, height=110, sync_image_data=True,
+                             layout=W.Layout(width="420px", height="110px", border="1px solid #888"))
         self.canvas.add_class("padl-hw-canvas")
         self.canvas.line_width, self.canvas.line_cap, self.canvas.stroke_style = 4, "round", "#111"
         self._last: tuple[float, float] | None = None

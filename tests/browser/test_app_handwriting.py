@@ -7,7 +7,7 @@ from conftest import wait_for_status
 
 
 def _draw_word(page, strokes: list[list[tuple[float, float]]]) -> None:
-    box = page.locator(".padl-hw-canvas canvas").first.bounding_box()
+    box = page.locator("canvas.padl-hw-canvas, .padl-hw-canvas canvas").first.bounding_box()
     for stroke in strokes:
         x0, y0 = stroke[0]
         page.mouse.move(box["x"] + x0, box["y"] + y0)
