@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from padl_lib.handwriting.writers import HEIGHT, FontWriter, to_height
 from padl_lib.progress import Progress, report
@@ -93,16 +93,23 @@ def load_word_image(path: str | Path, height: int = HEIGHT) -> np.ndarray:
     path = Path(path)
     try:
         with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(flat, im.convert("RGBA"))
-            grey = np.asarray(im.convert("F"), dtype=np.float32) / 255.0
+            grey = _grey(ImageOps.exif_transpose(im))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValueError(f"cannot read image {path}: {exc}") from exc
     if grey.ndim != 2 or min(grey.shape) < 2:
         raise ValueError(f"image {path} is too small ({grey.shape}) to hold a word")
     return np.clip(to_height(crop_to_ink(grey), height), 0, 1)
+
+
+def _grey(im: Image.Image) -> np.ndarray:
+    """Any PIL image as grey float32 in [0, 1]; transparency counts as white paper."""
+    if im.mode.startswith("I"):  # 16/32-bit grey
+        values = np.asarray(im, dtype=np.float32)
+        return values / (65535.0 if values.max() > 255 else 255.0)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(flat, im.convert("RGBA"))
+    return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
 
 
 def crop_to_ink(grey: np.ndarray, margin: float = 0.05) -> np.ndarray:

@@ -50,9 +50,13 @@ def test_load_word_image_normalizes_any_format_to_height_32(tmp_path):
     rgba = Image.new("RGBA", (80, 40), (0, 0, 0, 0))
     rgba.paste((0, 0, 0, 255), (10, 10, 60, 30))
     rgba.save(tmp_path / "c.png")
-    for name in ["a.png", "b.jpg", "c.png"]:
+    deep = (np.asarray(Image.open(tmp_path / "a.png"), dtype=np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "d.png")  # 16-bit grey
+    Image.open(tmp_path / "a.png").convert("CMYK").save(tmp_path / "e.tif")
+    for name in ["a.png", "b.jpg", "c.png", "d.png", "e.tif"]:
         img = D.load_word_image(tmp_path / name)
         assert img.shape[0] == 32 and img.dtype == np.float32 and 0 <= img.min() <= img.max() <= 1
+    np.testing.assert_allclose(D.load_word_image(tmp_path / "d.png"), D.load_word_image(tmp_path / "a.png"), atol=0.02)
     transparent = D.load_word_image(tmp_path / "c.png")
     assert transparent[0, 0] > 0.9 and transparent[16, 30] < 0.1  # transparent = paper, not ink
     (tmp_path / "bad.png").write_bytes(b"not an image")
