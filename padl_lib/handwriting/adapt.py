@@ -29,13 +29,13 @@ from padl_lib.settings import quick
 class AdaptConfig:
     """How much to generate and how long to fine-tune."""
 
-    generated: int = 300       # words written by the GAN in the writer's style
+    generated: int = 200       # words written by the GAN in the writer's style
     real_repeats: int = 8      # the real samples are repeated so they keep weight among generated ones
-    steps: int = 150
+    steps: int = 100
     batch_size: int = 16
     lr: float = 3e-4
     replay_per_writer: int = 20
-    replay_share: float = 0.4
+    replay_share: float = 0.5
     seed: int = 0
 
     @classmethod

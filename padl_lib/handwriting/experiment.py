@@ -50,10 +50,10 @@ class ExperimentConfig:
     sample_counts: tuple[int, ...] = (15, 5)
     conditions: tuple[str, ...] = CONDITIONS                          # with the most samples
     few_conditions: tuple[str, ...] = ("none", "real_only", "generated")  # with fewer samples
-    test_words: int = 100                 # per writer, for CER
-    feature_words: int = 80               # per writer, for Fréchet distance and closeness
+    test_words: int = 60                  # per writer, for CER
+    feature_words: int = 60               # per writer, for Fréchet distance and closeness
     seen_words: int = 10                  # per training writer, for the seen-writer CER
-    all_writer_steps: int = 300           # fine-tuning of the all-writers reference recognizer
+    all_writer_steps: int = 150           # fine-tuning of the all-writers reference recognizer
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     seed: int = 0
     jobs: int = 1                         # worker processes for the fine-tunings

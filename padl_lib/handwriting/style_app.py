@@ -20,7 +20,7 @@ from padl_lib.handwriting.writers import all_writers, get_writer, to_height, wor
 from padl_lib.settings import quick
 from padl_lib.widgets import AppShell, ProgressBar, UploadToWorkFolder
 
-__all__ = ["style_picker_app", "canvas_to_word_image", "png_data_url"]
+__all__ = ["style_picker_app", "canvas_to_word_image", "strokes_to_rgba", "png_data_url"]
 
 OWN_HAND = "my own hand (upload or draw)"
 INTRO = ("A GAN reads a handful of a writer's words and writes <b>any text</b> in that hand. Pick one of "
@@ -45,6 +45,21 @@ def canvas_to_word_image(rgba: np.ndarray) -> np.ndarray:
     return np.clip(to_height(grey[top:bottom, left:right]), 0, 1)
 
 
+def strokes_to_rgba(strokes: list[list[tuple[float, float]]], width: int, height: int, pen: int = 4) -> np.ndarray:
+    """Draw pen strokes (lists of canvas points) dark on white, as an (H, W, 4) uint8 image."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGBA", (width, height), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        if len(stroke) == 1:
+            (x, y), r = stroke[0], pen / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(17, 17, 17, 255))
+        else:
+            draw.line(stroke, fill=(17, 17, 17, 255), width=pen, joint="curve")
+    return np.asarray(image)
+
+
 def png_data_url(image: np.ndarray) -> str:
     """A (H, W) float image in [0, 1] as a PNG data URL for HTML."""
     buf = io.BytesIO()
@@ -57,16 +72,19 @@ def _img(image: np.ndarray, height: int = 32) -> str:
 
 
 class _DrawingPad:
-    """An ipycanvas canvas that records mouse/pen strokes, plus its word label and buttons."""
+    """An ipycanvas canvas that shows and records mouse/pen strokes, plus its word label and buttons."""
+
+    WIDTH, HEIGHT, PEN = 420, 110, 4
 
     def __init__(self, on_add) -> None:
         from ipycanvas import Canvas
 
-        self.canvas = Canvas(width=420, height=110, sync_image_data=True,
-                             layout=W.Layout(width="420px", height="110px", border="1px solid #888"))
+        self.canvas = Canvas(width=self.WIDTH, height=self.HEIGHT,
+                             layout=W.Layout(width=f"{self.WIDTH}px", height=f"{self.HEIGHT}px", border="1px solid #888"))
         self.canvas.add_class("padl-hw-canvas")
-        self.canvas.line_width, self.canvas.line_cap, self.canvas.stroke_style = 4, "round", "#111"
-        self._last: tuple[float, float] | None = None
+        self.strokes: list[list[tuple[float, float]]] = []
+        self._drawing = False
+        self.canvas.on_client_ready(self._paint_paper)
         self.canvas.on_mouse_down(self._down)
         self.canvas.on_mouse_move(self._move)
         self.canvas.on_mouse_up(self._up)
@@ -79,27 +97,31 @@ class _DrawingPad:
         clear = W.Button(description="Clear", icon="eraser")
         clear.on_click(lambda _: self.clear())
         self.widget = W.VBox([self.canvas, W.HBox([self.label, add, clear])])
-        self.clear()
+
+    def _paint_paper(self) -> None:
+        self.canvas.fill_style = "white"
+        self.canvas.fill_rect(0, 0, self.WIDTH, self.HEIGHT)
+        self.canvas.line_width, self.canvas.line_cap, self.canvas.stroke_style = self.PEN, "round", "#111"
 
     def clear(self) -> None:
-        self.canvas.fill_style = "white"
-        self.canvas.fill_rect(0, 0, self.canvas.width, self.canvas.height)
-        self._last = None
+        self.strokes = []
+        self._paint_paper()
 
     def _down(self, x: float, y: float) -> None:
-        self._last = (x, y)
+        self._drawing = True
+        self.strokes.append([(x, y)])
 
     def _move(self, x: float, y: float) -> None:
-        if self._last is not None:
-            self.canvas.stroke_line(*self._last, x, y)
-            self._last = (x, y)
+        if self._drawing:
+            self.canvas.stroke_line(*self.strokes[-1][-1], x, y)
+            self.strokes[-1].append((x, y))
 
     def _up(self, x: float, y: float) -> None:
-        self._last = None
+        self._drawing = False
 
     def word_image(self) -> np.ndarray:
-        data = self.canvas.get_image_data()
-        return canvas_to_word_image(data)
+        """The recorded strokes rasterized (dark on white) and cropped to a 32-px-high word."""
+        return canvas_to_word_image(strokes_to_rgba(self.strokes, self.WIDTH, self.HEIGHT, self.PEN))
 
 
 class StylePicker:

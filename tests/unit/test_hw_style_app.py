@@ -39,3 +39,12 @@ def test_png_data_url_roundtrips_through_pillow():
     assert url.startswith("data:image/png;base64,")
     image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
     assert image.size == (10, 32)
+
+
+def test_recorded_strokes_become_a_word_image():
+    from padl_lib.handwriting.style_app import strokes_to_rgba
+
+    rgba = strokes_to_rgba([[(40, 20), (40, 90)], [(60, 50), (90, 50)], [(120, 60)]], 420, 110)
+    assert rgba.shape == (110, 420, 4) and rgba[50, 40, 0] < 50 and rgba[5, 5, 0] == 255
+    image = canvas_to_word_image(rgba)
+    assert image.shape[0] == 32 and image.min() < 0.2
