@@ -26,6 +26,7 @@ import argparse
 import importlib
 import os
 import time
+import warnings
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -241,7 +242,9 @@ def main(argv: list[str] | None = None) -> dict:
                         "(default 5, 1 with PADL_QUICK=1)")
     parser.add_argument("--no-extra", action="store_true", help="skip sections of other modules (render timing)")
     args = parser.parse_args(argv)
-    r = run(args.model, args.seed, args.threads, args.sets)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        r = run(args.model, args.seed, args.threads, args.sets)
     timing = r["timing"]
     rows = [("WER, LibriVox sentences", f"{r['wer']:.1%} of {r['reference_words']} words", f"<= {GOALS['wer']:.0%}")]
     for margin in REFERENCE_MARGINS_DB:
@@ -272,6 +275,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{metric:<{width}}  {value!s:<36} {goal}")
     for margin in REFERENCE_MARGINS_DB:
         print(f"boundary errors (ms), reference at +{margin:.0f} dB:", timing["padl", margin]["errors_ms"])
+    print(f"{len(caught)} warning(s) from the pipeline:", *sorted({str(w.message) for w in caught}), sep="\n  ")
     return r
 
 
