@@ -40,10 +40,10 @@ from padl_lib.io import atomic_path
 from padl_lib.settings import cache_dir, quick
 from padl_lib.video import acoustics
 from padl_lib.video.media import SAMPLE_RATE, load_audio
+from padl_lib.video.samples import librivox_sentences
 from padl_lib.video.spoken import spoken_sequence
 from padl_lib.video.transcript import Word
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 POCKETSPHINX_DATA = Path("/usr/share/pocketsphinx/test/data")
 OTHER_SPEAKERS = ("goforward.raw", "numbers.raw", "something.raw")
 ONSET_MARGIN_DB = 6.0  # an utterance's sound lies above its noise floor + this (dB): cut there
@@ -53,7 +53,7 @@ GOALS = {"wer": 0.08, "mean_ms": 30.0, "within_50": 0.95, "rtf": 0.3}
 # "module:function" sections run after the built-in ones, each returning rows (metric, value, goal);
 # modules that do not exist (yet) are skipped with a note.
 SECTIONS = ["padl_lib.video.render:benchmark"]
-__all__ = ["librivox_sentences", "word_error_rate", "timing_reference", "boundary_errors", "run", "main"]
+__all__ = ["word_error_rate", "timing_reference", "boundary_errors", "run", "main"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,6 @@ class Utterance:
     name: str
     audio: np.ndarray
     text: str | None = None
-
-
-def librivox_sentences() -> list[tuple[Path, str]]:
-    """(wav path, reference text) of the LibriVox sentences in pocketsphinx-testdata."""
-    listing = LIBRIVOX / "transcription"
-    if not listing.is_file():
-        raise FileNotFoundError(f"{listing} is missing: apt-get install pocketsphinx-testdata")
-    pairs = []
-    for line in listing.read_text().splitlines():
-        text, name = line.rsplit("(", 1)
-        text = text.replace("<s>", "").replace("</s>", "").strip()
-        pairs.append((LIBRIVOX / f"{name.strip(' )')}.wav", text))
-    return pairs
 
 
 def normalize(text: str) -> str:

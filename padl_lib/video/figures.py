@@ -89,7 +89,8 @@ def make_figures(out) -> None:
     """Write the topic's figures and tables (`out` is a `padl_lib.figures.ReportOutput`)."""
     from padl_lib.video import figures_edit
     from padl_lib.video.asr import recognize
-    from padl_lib.video.bench import librivox_sentences, run
+    from padl_lib.video.bench import run
+    from padl_lib.video.samples import librivox_sentences
     from padl_lib.video.media import load_audio
     from padl_lib.video.pipeline import asr_tokens, transcribe
 

@@ -19,14 +19,28 @@ import numpy as np
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
 from padl_lib.settings import cache_dir
-from padl_lib.video.bench import librivox_sentences
 
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 SCREENCAST = Path("/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4")
 BUILD_VERSION = 1
 SIZE = (1280, 720)
 FPS = 25
 GAP_SECONDS = 0.6
-__all__ = ["Sample", "SAMPLES", "sample"]
+__all__ = ["Sample", "SAMPLES", "sample", "librivox_sentences"]
+
+
+def librivox_sentences() -> list[tuple[Path, str]]:
+    """(wav path, reference text) of the LibriVox sentences in pocketsphinx-testdata."""
+    listing = LIBRIVOX / "transcription"
+    if not listing.is_file():
+        raise FileNotFoundError(f"{listing} is missing: apt-get install pocketsphinx-testdata")
+    pairs = []
+    for line in listing.read_text().splitlines():
+        text, name = line.rsplit("(", 1)
+        text = text.replace("<s>", "").replace("</s>", "").strip()
+        pairs.append((LIBRIVOX / f"{name.strip(' )')}.wav", text))
+    return pairs
+
 
 
 @dataclass(frozen=True)
