@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace padl {
@@ -103,6 +104,22 @@ inline void zero_bit_tails(const Gemm& g, int64_t row_begin, int64_t row_end) {
   int64_t used = blocks_for(g.outputs);
   for (int64_t r = row_begin; r < row_end; ++r)
     for (int64_t i = used; i < g.t.ld_bits * 8; ++i) reinterpret_cast<uint8_t*>(g.t.bits + r * g.t.ld_bits)[i] = 0;
+}
+// Drive a GEMM micro-kernel over rows [row_begin, row_end) of every output channel block:
+// four rows per tile, then one tile of the remaining 1-3 rows. `tile(rows, row, block)` gets
+// the row count as a std::integral_constant so each ISA instantiates its tile<rows> template.
+template <typename Tile>
+inline void for_each_row_tile(const Gemm& g, int64_t row_begin, int64_t row_end, Tile tile) {
+  for (int64_t blk = 0; blk < blocks_for(g.outputs); ++blk) {
+    int64_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4) tile(std::integral_constant<int, 4>{}, r, blk);
+    switch (row_end - r) {
+      case 3: tile(std::integral_constant<int, 3>{}, r, blk); break;
+      case 2: tile(std::integral_constant<int, 2>{}, r, blk); break;
+      case 1: tile(std::integral_constant<int, 1>{}, r, blk); break;
+      default: break;
+    }
+  }
 }
 // Write one output channel block for one row from its 8 dot products (scalar epilogue).
 void store_block_scalar(const Gemm& g, int64_t row, int64_t block, const int64_t* dots);

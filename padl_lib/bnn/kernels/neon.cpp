@@ -71,17 +71,8 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
 }
 
 void gemm_neon(const Gemm& g, int64_t row_begin, int64_t row_end) {
-  constexpr int NR = 4;
-  for (int64_t blk = 0; blk < blocks_for(g.outputs); ++blk) {
-    int64_t r = row_begin;
-    for (; r + NR <= row_end; r += NR) tile<NR>(g, r, blk);
-    switch (row_end - r) {
-      case 3: tile<3>(g, r, blk); break;
-      case 2: tile<2>(g, r, blk); break;
-      case 1: tile<1>(g, r, blk); break;
-      default: break;
-    }
-  }
+  for_each_row_tile(g, row_begin, row_end,
+                    [&](auto rows, int64_t r, int64_t blk) { tile<decltype(rows)::value>(g, r, blk); });
 }
 
 constexpr int kPeakChains = 8;
