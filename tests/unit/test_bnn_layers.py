@@ -10,13 +10,7 @@ from padl_lib.bnn.layers import frozen, quantizer, sign
 from padl_lib.bnn.train import evaluate, load_digits, train_digits_bnn
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is fastest and keeps the shared CI cores free."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sign_is_plus_minus_one_with_zero_positive():

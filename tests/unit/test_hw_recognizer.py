@@ -9,13 +9,7 @@ from padl_lib.handwriting.train import evaluate, fine_tune, train_recognizer
 from padl_lib.handwriting.writers import get_writer, train_writers, word_list
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny batches run fastest on one thread (two threads on a busy 2-core runner were 10x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_charset_round_trip_and_unknown_characters():
