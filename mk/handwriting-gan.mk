@@ -5,8 +5,9 @@ HW_DATA := padl_lib/data/handwriting
 ## make hw-gan: re-train the shipped style GAN (pre-training without CTC, then with the recognizer's CTC)
 hw-gan: $(STAMP)
 	nice $(PY) -m padl_lib.handwriting train-gan --no-ctc --steps 1200 -o $(HW_DATA)/style_gan.pt
-	nice $(PY) -m padl_lib.handwriting train-gan --resume $(HW_DATA)/style_gan.pt --steps 500 -o $(HW_DATA)/style_gan.pt
+	nice $(PY) -m padl_lib.handwriting train-gan --no-ctc --resume $(HW_DATA)/style_gan.pt --steps 250 -o $(HW_DATA)/style_gan.pt
+	nice $(PY) -m padl_lib.handwriting train-gan --resume $(HW_DATA)/style_gan.pt --steps 300 -o $(HW_DATA)/style_gan.pt
 
 ## make hw-study: the adaptation study on the held-out writers -> padl_lib/data/handwriting/study.json
 hw-study: $(STAMP)
-	nice $(PY) -m padl_lib.handwriting experiment --jobs 4 --json $(HW_DATA)/study.json
+	nice $(PY) -m padl_lib.handwriting experiment --jobs 6 --json $(HW_DATA)/study.json
