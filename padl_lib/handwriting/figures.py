@@ -147,5 +147,3 @@ def make_figures(out: ReportOutput) -> None:
                 round(summary["heldout"]["wer"], 4)]],
               caption="shipped recognizer on test words (never trained on), greedy decoding")
     figures_gan.make_figures(out)
-    from padl_lib.handwriting import figures_gan  # hw-gan: GAN samples, the adaptation study and its goals
-    figures_gan.make_figures(out)
