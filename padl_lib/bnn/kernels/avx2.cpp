@@ -70,12 +70,7 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
     alignas(32) int64_t pop[kBlock];
     _mm256_store_si256(reinterpret_cast<__m256i*>(pop), total[r][0]);
     _mm256_store_si256(reinterpret_cast<__m256i*>(pop + 4), total[r][1]);
-    int64_t dots[kBlock];
-    for (int i = 0; i < kBlock; ++i) {
-      int64_t o = blk * kBlock + i;
-      dots[i] = g.nbits - 2 * pop[i] - (o < g.outputs ? corr_at(g, r0 + r, o) : 0);
-    }
-    store_block_scalar(g, r0 + r, blk, dots);
+    store_block_popcounts(g, r0 + r, blk, pop);
   }
 }
 

@@ -105,6 +105,18 @@ inline void zero_bit_tails(const Gemm& g, int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r)
     for (int64_t i = used; i < g.t.ld_bits * 8; ++i) reinterpret_cast<uint8_t*>(g.t.bits + r * g.t.ld_bits)[i] = 0;
 }
+// Write one output channel block for one row from its 8 dot products (scalar epilogue).
+void store_block_scalar(const Gemm& g, int64_t row, int64_t block, const int64_t* dots);
+// Turn one row's popcounts of (activations XOR weights) for an 8-channel block into dot
+// products, subtract the zero-padding correction, and write them through the scalar epilogue.
+inline void store_block_popcounts(const Gemm& g, int64_t row, int64_t block, const int64_t* pop) {
+  int64_t dots[kBlock];
+  for (int i = 0; i < kBlock; ++i) {
+    int64_t o = block * kBlock + i;
+    dots[i] = g.nbits - 2 * pop[i] - (o < g.outputs ? corr_at(g, row, o) : 0);
+  }
+  store_block_scalar(g, row, block, dots);
+}
 // Drive a GEMM micro-kernel over rows [row_begin, row_end) of every output channel block:
 // four rows per tile, then one tile of the remaining 1-3 rows. `tile(rows, row, block)` gets
 // the row count as a std::integral_constant so each ISA instantiates its tile<rows> template.
@@ -121,8 +133,6 @@ inline void for_each_row_tile(const Gemm& g, int64_t row_begin, int64_t row_end,
     }
   }
 }
-// Write one output channel block for one row from its 8 dot products (scalar epilogue).
-void store_block_scalar(const Gemm& g, int64_t row, int64_t block, const int64_t* dots);
 
 // Whole-layer operations built on the active ISA (conv.cpp).
 struct ConvShape {

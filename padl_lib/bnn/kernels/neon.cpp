@@ -57,16 +57,12 @@ inline __attribute__((always_inline)) void tile(const Gemm& g, int64_t r0, int64
       for (int j = 0; j < 4; ++j) total[r][j] = vaddq_u64(total[r][j], vpaddlq_u32(vpaddlq_u16(acc[r][j])));
   }
   for (int r = 0; r < NR; ++r) {
-    int64_t dots[kBlock];
+    int64_t pop[kBlock];
     for (int j = 0; j < 4; ++j) {
-      for (int lane = 0; lane < 2; ++lane) {
-        int i = 2 * j + lane;
-        int64_t o = blk * kBlock + i;
-        int64_t pop = static_cast<int64_t>(lane ? vgetq_lane_u64(total[r][j], 1) : vgetq_lane_u64(total[r][j], 0));
-        dots[i] = g.nbits - 2 * pop - (o < g.outputs ? corr_at(g, r0 + r, o) : 0);
-      }
+      pop[2 * j] = static_cast<int64_t>(vgetq_lane_u64(total[r][j], 0));
+      pop[2 * j + 1] = static_cast<int64_t>(vgetq_lane_u64(total[r][j], 1));
     }
-    store_block_scalar(g, r0 + r, blk, dots);
+    store_block_popcounts(g, r0 + r, blk, pop);
   }
 }
 

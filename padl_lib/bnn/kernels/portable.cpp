@@ -51,14 +51,7 @@ void block_portable(const Gemm& g, int64_t r0, int64_t blk) {
     for (int r = 0; r < Rows; ++r)
       for (int i = 0; i < kBlock; ++i) pop[r][i] += fold_bytes(bytes[r][i]);
   }
-  for (int r = 0; r < Rows; ++r) {
-    int64_t dots[kBlock];
-    for (int i = 0; i < kBlock; ++i) {
-      int64_t o = blk * kBlock + i;
-      dots[i] = g.nbits - 2 * pop[r][i] - (o < g.outputs ? corr_at(g, r0 + r, o) : 0);
-    }
-    store_block_scalar(g, r0 + r, blk, dots);
-  }
+  for (int r = 0; r < Rows; ++r) store_block_popcounts(g, r0 + r, blk, pop[r]);
 }
 
 void gemm_portable(const Gemm& g, int64_t row_begin, int64_t row_end) {
