@@ -292,7 +292,8 @@ def summary(bench: dict) -> str:
     for row in goal_rows(bench):
         measured = f"{row['measured']:.2f}x" if row["measured"] is not None else "not measured"
         cpu = f", CPU time {row['measured_cpu']:.2f}x" if row["measured_cpu"] is not None else ""
-        lines.append(f"{'MET ' if row['met'] else 'MISS'} {row['goal']:<36} {measured:>13} (goal >= {row['target']}x{cpu})")
+        verdict = "MET " if row["met"] else "MISS" if row["measured"] is not None else "N/A "
+        lines.append(f"{verdict} {row['goal']:<36} {measured:>13} (goal >= {row['target']}x{cpu})")
     return "\n".join(lines)
 
 

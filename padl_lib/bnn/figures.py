@@ -107,7 +107,10 @@ def goal_table(bench: dict) -> tuple[list[str], list[list[object]]]:
     def ratio(value: float | None) -> str:
         return f"{value:.2f}x" if value is not None else "--"
 
-    rows = [[r["goal"], f">= {r['target']:g}x", ratio(r["measured"]), ratio(r["measured_cpu"]), "yes" if r["met"] else "no"]
+    def verdict(row: dict) -> str:
+        return "not measured" if row["measured"] is None else "yes" if row["met"] else "no"
+
+    rows = [[r["goal"], f">= {r['target']:g}x", ratio(r["measured"]), ratio(r["measured_cpu"]), verdict(r)]
             for r in goal_rows(bench)]
     return ["goal", "target", "wall clock", "CPU time", "met"], rows
 
