@@ -10,7 +10,7 @@ import ipywidgets as W
 
 from padl_lib import default_threads
 from padl_lib.bnn import bench, native
-from padl_lib.bnn.demo import classify_stream, digit_png
+from padl_lib.bnn.demo import camera_available, camera_frames, classify_stream, digit_png
 from padl_lib.bnn.figures import bench_table, goal_table, plot_latency, plot_speedups
 from padl_lib.settings import quick
 from padl_lib.widgets import AppShell, LivePlot, ProgressBar
@@ -104,19 +104,24 @@ class _LiveDigits:
     def run(self) -> None:
         self.start.disabled = True
         try:
-            self.status.set("Classifying a stream of test digits...")
             self._load()
-            x, y = self.data.x_test.numpy(), self.data.y_test.numpy()
+            if camera_available():
+                self.status.set("Classifying digits written on paper in front of the camera...")
+                stream = classify_stream(self.engine, camera_frames(), frames=int(self.frames.value))
+            else:
+                self.status.set("No camera: classifying a stream of test digits...")
+                x, y = self.data.x_test.numpy(), self.data.y_test.numpy()
+                stream = classify_stream(self.engine, x, y, frames=int(self.frames.value))
             latencies, correct, shown, frame = [], 0, 0.0, None
-            for frame in classify_stream(self.engine, x, y, frames=int(self.frames.value)):
+            for frame in stream:
                 latencies.append(frame.latency_ms)
                 correct += frame.predicted == frame.label
                 if time.perf_counter() - shown > 0.05:  # redraw at most 20 times a second
                     self._show(frame, correct, latencies)
                     shown = time.perf_counter()
             self._show(frame, correct, latencies)
-            self.status.set(f"Classified {len(latencies)} digits at {frame.fps:.0f} frames/s, "
-                            f"accuracy {correct / len(latencies):.1%}.", level="ok")
+            accuracy = "" if frame.label is None else f", accuracy {correct / len(latencies):.1%}"
+            self.status.set(f"Classified {len(latencies)} digits at {frame.fps:.0f} frames/s{accuracy}.", level="ok")
         except Exception as exc:
             self.status.error(exc)
         finally:
@@ -124,12 +129,14 @@ class _LiveDigits:
 
     def _show(self, frame, correct: int, latencies: list[float]) -> None:
         self.image.value = digit_png(frame.image)
-        mark = "✓" if frame.predicted == frame.label else "✗"
-        self.caption.value = (f"<span style='font-size:2em'>{frame.predicted}</span> {mark} "
-                              f"(true {frame.label}) &nbsp; frame {frame.index + 1}")
+        truth = "" if frame.label is None else \
+            f"{'✓' if frame.predicted == frame.label else '✗'} (true {frame.label})"
+        self.caption.value = (f"<span style='font-size:2em'>{frame.predicted}</span> {truth} "
+                              f"&nbsp; frame {frame.index + 1}")
         median = statistics.median(latencies)
+        accuracy = "" if frame.label is None else f" &middot; running accuracy {correct / len(latencies):.1%}"
         self.fps.value = (f"<b>{frame.fps:.0f} frames/s</b> (whole loop) &middot; engine {median:.3f} ms per image "
-                          f"= {1000 / median:.0f} inferences/s &middot; running accuracy {correct / len(latencies):.1%}")
+                          f"= {1000 / median:.0f} inferences/s{accuracy}")
 
 
 def live_benchmark_app() -> AppShell:
