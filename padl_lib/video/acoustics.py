@@ -1,6 +1,7 @@
 """Frame-level signal measures of 16 kHz speech: energy, speech activity, voicing.
 
-Frames are 10 ms (`HOP`), the aligner's frame rate, so frame `i` covers [i/100, (i+1)/100) s.
+Frames are 10 ms (`HOP`), the aligner's frame rate, so frame `i` covers [i/100, (i+1)/100) s;
+word edges next to silence are placed on a finer 5 ms grid (`FINE_HOP`).
 """
 from __future__ import annotations
 
@@ -10,23 +11,25 @@ from padl_lib.video.media import SAMPLE_RATE
 
 HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
-__all__ = ["HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
+FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
+__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
 
 
-def _frames(audio: np.ndarray, window: int = WINDOW) -> np.ndarray:
-    """Overlapping windows of `window` samples, one per 10 ms frame, centred on the frame
+def _frames(audio: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
+    """Overlapping windows of `window` samples, one per `hop`-sample frame, centred on the frame
     (zero-padded edges)."""
-    n = int(np.ceil(len(audio) / HOP))
-    left = (window - HOP) // 2
-    padded = np.pad(audio.astype(np.float32, copy=False), (left, n * HOP - len(audio) + window))
-    return np.lib.stride_tricks.sliding_window_view(padded, window)[::HOP][:n]
+    n = int(np.ceil(len(audio) / hop))
+    left = (window - hop) // 2
+    padded = np.pad(audio.astype(np.float32, copy=False), (left, n * hop - len(audio) + window))
+    return np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:n]
 
 
-def frame_energy_db(audio: np.ndarray) -> np.ndarray:
-    """Energy of each 10 ms frame in dB (relative to full scale; -100 dB for digital silence)."""
+def frame_energy_db(audio: np.ndarray, hop: int = HOP) -> np.ndarray:
+    """Energy of each frame of `hop` samples (10 ms by default; 20 ms windows) in dB (relative
+    to full scale; -100 dB for digital silence)."""
     if len(audio) == 0:
         return np.zeros(0, np.float32)
-    power = np.mean(_frames(audio) ** 2, axis=1)
+    power = np.mean(_frames(audio, WINDOW, hop) ** 2, axis=1)
     return (10 * np.log10(power + 1e-10)).astype(np.float32)
 
 

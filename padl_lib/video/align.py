@@ -8,7 +8,9 @@ rough times) and returns timed transcript items:
 2. the audio is cut into chunks of about `CHUNK_SECONDS` at the quietest point between two
    hinted words, and each chunk is force-aligned (pocketsphinx's alignment search);
 3. words placed where there is no sound (whisper's inventions in silence) are dropped, and word
-   edges are fitted to the sound: quiet frames trimmed, contiguous sound added;
+   edges are fitted to the sound: quiet frames trimmed, contiguous sound added; an edge next to
+   silence is then placed on 5 ms frames where the word's sound, however faint, rises out of
+   (sinks into) the local noise floor (`_fit_silence_edges`);
 4. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
    text does not explain (whisper leaves out most "um"s and "uh"s) becomes a filler item,
    labelled "uh" or "um" by a small pocketsphinx grammar, with confidence FILLER_CONFIDENCE.
@@ -36,6 +38,10 @@ FILLER_SPELLINGS = {"uh": "uh", "um": "um", "uhm": "um", "umm": "um", "er": "uh"
 CHUNK_SECONDS = 20.0
 MAX_EDGE_SHIFT = 0.30  # s a word edge may grow over contiguous sound into a gap (chosen on the bench)
 MIN_WORD = 0.05  # s a word keeps when its quiet edges are trimmed
+BRIDGE = 0.10  # s: a quieter stretch inside sound shorter than this (a stop closure) does not end it
+MIN_SOUND = 0.05  # s: a burst beyond a quieter stretch must last this long to count (not a click)
+INNER = 0.03  # s inside an aligned edge from which the fine edge search starts
+SOUND_DB = 6.0  # dB over a gap's room tone where a word's sound begins (ends)
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
 FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]
@@ -279,6 +285,48 @@ def _refine_edges(words: list[Word], loud: np.ndarray) -> list[Word]:
     return out
 
 
+def _sound_extent(levels_db: np.ndarray, floor_db: float) -> int:
+    """How many of the 5 ms frames `levels_db`, read outwards from inside a word, belong to the
+    word's sound: frames more than SOUND_DB above the room tone `floor_db`, in runs joined over
+    quieter stretches shorter than BRIDGE s, a run after such a stretch counting only if it
+    lasts MIN_SOUND s (a click does not). 0 if the first frame is quiet."""
+    step, smear = acoustics.FINE_HOP / SAMPLE_RATE, (acoustics.WINDOW - acoustics.FINE_HOP) / SAMPLE_RATE
+    bridge, min_run = round(BRIDGE / step), round((MIN_SOUND + smear) / step)  # windows widen a burst's run
+    padded = np.concatenate([[False], levels_db > floor_db + SOUND_DB, [False]]).astype(np.int8)
+    starts, ends = np.flatnonzero(np.diff(padded) == 1), np.flatnonzero(np.diff(padded) == -1)
+    extent = 0
+    for a, b in zip(starts, ends):
+        if (extent == 0 and a > 0) or a - extent >= bridge:
+            break
+        if extent == 0 or b - a >= min_run:
+            extent = int(b)
+    return extent
+
+
+def _fit_silence_edges(words: list[Word], fine_db: np.ndarray) -> list[Word]:
+    """Place the edges of words next to a gap of at least BRIDGE s on the 5 ms frame energies
+    `fine_db`: from INNER s inside the edge outwards, the word's sound (`_sound_extent` over the
+    gap's room tone, its median energy) runs up to the quiet that ends it, at most
+    MAX_EDGE_SHIFT s and never into a neighbour. Edges between touching words stay."""
+    step = acoustics.FINE_HOP / SAMPLE_RATE
+    bridge, inner, limit, keep = (round(x / step) for x in (BRIDGE, INNER, MAX_EDGE_SHIFT, MIN_WORD))
+    out: list[Word] = []
+    for k, w in enumerate(words):
+        lo = int(np.ceil(out[-1].end / step)) if out else 0
+        hi = int(words[k + 1].start / step) if k + 1 < len(words) else len(fine_db)
+        a, b = round(w.start / step), round(w.end / step)
+        if a - lo >= bridge:
+            first = min(a + inner, b - keep)
+            extent = _sound_extent(fine_db[max(lo, first - limit):first + 1][::-1], float(np.median(fine_db[lo:a])))
+            a = first + 1 - extent if extent else a
+        if hi - b >= bridge:
+            last = max(b - inner, a + keep)
+            extent = _sound_extent(fine_db[last:min(hi, last + limit)], float(np.median(fine_db[b:hi])))
+            b = last + extent if extent else b
+        out.append(Word(w.text, a * step, max(b, a + 1) * step, w.kind, w.confidence))
+    return out
+
+
 def _gaps_to_items(words: list[Word], audio: np.ndarray, loud: np.ndarray,
                    aligner: Aligner, duration: float, find_fillers: bool) -> list[Word]:
     """Insert pause items into gaps of at least MIN_PAUSE s, and filler items for voiced sound there."""
@@ -357,5 +405,5 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
         report(progress, end, duration, "aligning words")
     words = _drop_silent(words, loud)
     if refine:
-        words = _refine_edges(words, loud)
+        words = _fit_silence_edges(_refine_edges(words, loud), acoustics.frame_energy_db(audio, acoustics.FINE_HOP))
     return _gaps_to_items(words, audio, loud, aligner, duration, fillers)

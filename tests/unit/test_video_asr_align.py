@@ -201,3 +201,26 @@ def test_numbers_are_aligned_in_the_reading_that_fits():
     words = Aligner().align_chunk(audio, energy, 0.0, len(audio) / SAMPLE_RATE, tokens)
     assert [w.text for w in words] == ["33,", "4,", "692."] and all(w.confidence > 0 for w in words)
     assert words[-1].end < 3.4  # "six nine two", not a stretched "six hundred ninety-two"
+
+
+def test_edges_next_to_silence_follow_faint_sound_and_skip_clicks():
+    """A word whose sound fades 8 dB over the room tone for 120 ms after its loud part, then a
+    60 ms silence, a 30 ms click and room tone: the fitted end is where the faint tail ends;
+    an onset after 40 ms of silence in front of a faint lead-in starts with the lead-in."""
+    from padl_lib.video.align import _fit_silence_edges
+
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal(3 * SAMPLE_RATE) * 1e-3).astype(np.float32)  # room tone at -60 dB
+
+    def add(start: float, end: float, level_db: float) -> None:
+        a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        audio[a:b] += (rng.standard_normal(b - a) * 10 ** ((level_db - 60) / 20)).astype(np.float32)
+
+    add(0.96, 1.00, 10.0)  # a faint lead-in, part of the word
+    add(1.00, 1.50, 30.0)  # the word's loud part
+    add(1.50, 1.62, 10.0)  # its faint tail
+    add(1.68, 1.71, 30.0)  # a click after a short silence
+    fine = acoustics.frame_energy_db(audio, acoustics.FINE_HOP)
+    (word,) = _fit_silence_edges([Word("word", 1.02, 1.45)], fine)
+    assert word.start == pytest.approx(0.96, abs=0.015)
+    assert word.end == pytest.approx(1.62, abs=0.015)
