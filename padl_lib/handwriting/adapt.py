@@ -1,6 +1,7 @@
 """Few-shot writer adaptation: a new writer's ~15 labelled words → a recognizer tuned to that hand.
 
-The GAN reads the samples' style and writes a few hundred new words in it; the recognizer is
+The GAN reads the samples' style (and, through the recognizer's alignment, cuts the writer's
+own letters from them) and writes a few hundred new words in it; the recognizer is
 fine-tuned on those plus the real samples, with replay of the training writers' words mixed
 into every batch and a small learning rate, so it keeps what it knew. `real_only=True` is the
 control: the same fine-tuning on the real samples alone.
@@ -36,6 +37,7 @@ class AdaptConfig:
     lr: float = 3e-4
     replay_per_writer: int = 20
     replay_share: float = 0.5
+    copy_letters: bool = True  # set words from the writer's own letters (the GAN's copy path)
     seed: int = 0
 
     @classmethod
@@ -99,7 +101,8 @@ def adapt(samples: WordDataset, recognizer: Recognizer | None = None, gan: Handw
         gan = gan or HandwritingGAN.load()
         report(progress, 0, 1, "writing words in the new style")
         style_source = style_samples if style_samples is not None else lowered
-        style = gan.style([(s.image, s.text.lower()) for s in style_source])
+        style = gan.style([(s.image, s.text.lower()) for s in style_source],
+                          recognizer if config.copy_letters else None)
         texts = generation_texts(config.generated, config.seed)
         generated = generate_words(gan, style, texts, "generated", seed=config.seed)
         report(progress, 1, 1, "writing words in the new style")

@@ -8,13 +8,16 @@ writer's test words (words never seen in training):
 * `random_style`: fine-tuned on the real samples plus words generated in a *random training
   writer's* style (is it the style that helps, or just more data?);
 * `real_only`: fine-tuned on the K real samples alone;
+* `gan_only`: the K real samples plus words from the GAN's synthesis path alone (no letters
+  copied from the samples): what the style vector by itself is worth;
 * `generated`: the method, the K real samples plus words generated in the writer's style;
 * `oracle`: the K real samples plus the same words rendered in the writer's exact style
   (a perfect generator).
 
 Also measured: the Fréchet distance per writer between generated and real words on the
 recognizer's features (Inception is not available offline), the writer-closeness check
-(generated words' feature centroid is nearest to their own writer's among all writers), the
+(generated words' feature centroid is nearest to their own writer's among all writers; also for
+the synthesis path alone), the
 CER of generated words under a recognizer trained on all writers, and the seen writers' CER
 before and after adaptation.
 """
@@ -24,7 +27,7 @@ import argparse
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +42,7 @@ from padl_lib.handwriting.train import fine_tune
 from padl_lib.handwriting.writers import all_writers, get_writer, heldout_writers, train_writers, word_list
 from padl_lib.progress import Progress, report
 
-CONDITIONS = ("none", "random_style", "real_only", "generated", "oracle")
+CONDITIONS = ("none", "random_style", "real_only", "gan_only", "generated", "oracle")
 
 
 @dataclass
@@ -49,8 +52,8 @@ class ExperimentConfig:
     n_writers: int | None = None          # None: every held-out writer
     sample_counts: tuple[int, ...] = (15, 5)
     conditions: tuple[str, ...] = CONDITIONS                          # with the most samples
-    few_conditions: tuple[str, ...] = ("none", "real_only", "generated")  # with fewer samples
-    test_words: int = 60                  # per writer, for CER
+    few_conditions: tuple[str, ...] = ("none", "real_only", "gan_only", "generated")  # with fewer samples
+    test_words: int = 200                 # per writer, for CER
     feature_words: int = 60               # per writer, for Fréchet distance and closeness
     seen_words: int = 10                  # per training writer, for the seen-writer CER
     all_writer_steps: int = 150           # fine-tuning of the all-writers reference recognizer
@@ -206,6 +209,8 @@ def _condition_model(condition: str, samples: WordDataset, writer_id: str, recog
         return adapt(samples, recognizer, real_only=True, config=cfg, replay=replay)
     if condition == "generated":
         return adapt(samples, recognizer, gan, config=cfg, replay=replay)
+    if condition == "gan_only":
+        return adapt(samples, recognizer, gan, config=replace(cfg, copy_letters=False), replay=replay)
     if condition == "random_style":
         stranger = random.Random(f"{config.seed}:{k}:{writer_id}:stranger").choice(train_writers())
         style = writer_words(stranger, [s.text for s in samples], seed=config.seed + 3)
@@ -230,11 +235,12 @@ def generation_quality(style_samples: dict[str, WordDataset], texts: list[str], 
         centroids[writer.writer_id] = real_feats[writer.writer_id].mean(0)
     per_writer, gen_refs, gen_hyps, ship_hyps = {}, [], [], []
     for writer_id, samples in style_samples.items():
-        style = gan.style([(s.image, s.text) for s in samples])
-        generated = generate_words(gan, style, texts, writer_id, seed=seed + 7)
-        images = [s.image for s in generated]
+        pairs = [(s.image, s.text) for s in samples]
+        images = [s.image for s in generate_words(gan, gan.style(pairs, recognizer), texts, writer_id, seed=seed + 7)]
         feats = recognizer.features(images)
         nearest, dist = nearest_writer(feats, centroids)
+        synthesized = generate_words(gan, gan.style(pairs), texts, writer_id, seed=seed + 7)
+        nearest_synthesized, _ = nearest_writer(recognizer.features([s.image for s in synthesized]), centroids)
         half = len(texts) // 2
         per_writer[writer_id] = {
             "frechet_generated": frechet_distance(feats, real_feats[writer_id]),
@@ -242,12 +248,14 @@ def generation_quality(style_samples: dict[str, WordDataset], texts: list[str], 
             "frechet_nearest_other": min(frechet_distance(feats, f) for w, f in real_feats.items() if w != writer_id),
             "nearest_writer": nearest, "closest": nearest == writer_id,
             "distance_own": dist[writer_id], "distance_next": min(d for w, d in dist.items() if w != writer_id),
+            "closest_synthesis_only": nearest_synthesized == writer_id,
         }
         gen_refs += texts
         gen_hyps += reference.read(images) if reference is not None else []
         ship_hyps += recognizer.read(images)
-    return {"generation": per_writer,
-            "closeness_rate": float(np.mean([r["closest"] for r in per_writer.values()])) if per_writer else None,
+    rate = (lambda key: float(np.mean([r[key] for r in per_writer.values()])) if per_writer else None)
+    return {"generation": per_writer, "closeness_rate": rate("closest"),
+            "closeness_rate_synthesis_only": rate("closest_synthesis_only"),
             "generated_cer_all_writers": cer(gen_refs, gen_hyps) if gen_hyps else None,
             "generated_cer_shipped": cer(gen_refs, ship_hyps) if gen_refs else None}
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from padl_lib.handwriting.experiment import CONDITIONS, writer_words
 from padl_lib.handwriting.generator import HandwritingGAN
+from padl_lib.handwriting.recognizer import Recognizer
 from padl_lib.handwriting.writers import get_writer, word_list
 from padl_lib.settings import data_dir
 
@@ -16,8 +17,9 @@ STUDY_RESULTS = "handwriting/study.json"  # written by `experiment --json`, comm
 
 
 def style_grid_figure(gan: HandwritingGAN, writer_ids: Sequence[str], texts: Sequence[str], n_samples: int = 15,
-                      seed: int = 0):
-    """Per writer: two of its real words, then `texts` written by the GAN from `n_samples` of its words."""
+                      seed: int = 0, recognizer: Recognizer | None = None):
+    """Per writer: one of its real words, then `texts` written by the GAN from `n_samples` of its words
+    (with the copy path when a `recognizer` is given, else by the synthesis path alone)."""
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
@@ -27,7 +29,7 @@ def style_grid_figure(gan: HandwritingGAN, writer_ids: Sequence[str], texts: Seq
         writer = get_writer(writer_id)
         style_texts = list(rng.choice(word_list("train"), n_samples, replace=False))
         samples = writer_words(writer, style_texts, seed=seed)
-        style = gan.style([(s.image, s.text) for s in samples])
+        style = gan.style([(s.image, s.text) for s in samples], recognizer)
         images = [samples[0].image] + gan.write(list(texts), style, seed=seed)
         for ax, image in zip(row, images):
             ax.imshow(image, cmap="gray", vmin=0, vmax=1)
@@ -35,7 +37,7 @@ def style_grid_figure(gan: HandwritingGAN, writer_ids: Sequence[str], texts: Seq
         row[0].set_ylabel(f"{writer_id}\n({writer.split})", rotation=0, ha="right", va="center", fontsize=7)
     axes[0][0].set_title("real sample", fontsize=8)
     for ax, text in zip(axes[0][1:], texts):
-        ax.set_title(f"GAN: {text}", fontsize=8)
+        ax.set_title(f"{'GAN + copy' if recognizer else 'GAN'}: {text}", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -67,9 +69,10 @@ def study_tables(result: dict) -> dict[str, tuple[list[str], list[list[object]]]
         rows = [[w, f"{r['coverage']:.2f}", *[f"{r[c]:.3f}" for c in conds]] for w, r in setting["per_writer"].items()]
         rows.append(["mean", f"{setting['mean']['coverage']:.2f}", *[f"{setting['mean'][c]:.3f}" for c in conds]])
         tables[f"hw_study_cer_{k}"] = (header, rows)
-    header = ["writer", "FD gen.", "FD real halves", "FD nearest other", "nearest writer"]
+    header = ["writer", "FD gen.", "FD real halves", "FD nearest other", "nearest writer", "synthesis alone closest"]
     rows = [[w, f"{g['frechet_generated']:.1f}", f"{g['frechet_real_halves']:.1f}",
-             f"{g['frechet_nearest_other']:.1f}", g["nearest_writer"]] for w, g in result["generation"].items()]
+             f"{g['frechet_nearest_other']:.1f}", g["nearest_writer"], "yes" if g["closest_synthesis_only"] else "no"]
+            for w, g in result["generation"].items()]
     tables["hw_gan_quality"] = (header, rows)
     header = ["goal", "measured", "target", "met"]
     tables["hw_goals"] = (header, [[name, f"{g['value']:.3f}", g["target"], "yes" if g["met"] else "no"]
@@ -83,7 +86,10 @@ def make_figures(out, results: Path | None = None) -> None:
 
     gan = HandwritingGAN.load()
     writers = [w.writer_id for w in train_writers()[:3]] + [w.writer_id for w in heldout_writers()]
-    out.figure(style_grid_figure(gan, writers, ["minimum", "quiz", "handwriting", "jazz"]), "hw_gan_samples")
+    texts = ["minimum", "quiz", "handwriting", "jazz"]
+    out.figure(style_grid_figure(gan, writers, texts), "hw_gan_samples")
+    heldout = [w.writer_id for w in heldout_writers()]
+    out.figure(style_grid_figure(gan, heldout, texts, recognizer=Recognizer.load()), "hw_gan_copy_samples")
     path = results or data_dir() / STUDY_RESULTS
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `python -m padl_lib.handwriting experiment --json {path}`")

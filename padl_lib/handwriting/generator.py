@@ -9,6 +9,13 @@
 * `Discriminator` judges real/fake per image patch and, with a second head, which training
   writer wrote an image (the writer-classification loss).
 
+Few-shot writing has two content paths per character. The *synthesis* path is the generator
+above: it can write any letter, but a pooled style vector learned from 17 training writers
+cannot carry the letter shapes of a new hand. The *copy* path (`glyphs`) is hard attention
+over the samples: given a recognizer, `style()` also cuts the writer's own letters out of the
+samples (located by CTC alignment), and `write()` sets each word from them, taking only the
+letters the samples do not show from the synthesis path.
+
 Images are float arrays, 32 px high, 1 = paper and 0 = ink (the recognizer's convention).
 """
 from __future__ import annotations
@@ -22,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from padl_lib.handwriting.glyphs import GlyphBank, compose
+from padl_lib.handwriting.recognizer import Recognizer
 from padl_lib.io import atomic_path
 from padl_lib.settings import data_dir
 
@@ -226,28 +235,41 @@ class HandwritingGAN(nn.Module):
         return stretch_to_widths(raw, lengths, style.char_width)
 
     @torch.no_grad()
-    def style(self, samples: Sequence[tuple[np.ndarray, str]]) -> "WriterStyle":
-        """The style of one writer from labelled samples [(image, text), ...] (5–15 work well)."""
+    def style(self, samples: Sequence[tuple[np.ndarray, str]], recognizer: Recognizer | None = None
+              ) -> "WriterStyle":
+        """The style of one writer from labelled samples [(image, text), ...] (5–15 work well).
+
+        With a `recognizer`, the writer's own letters are cut from the samples too (the copy path)."""
         if not samples:
             raise ValueError("need at least one labelled sample of the writer's hand")
         images, widths = pad_images([im for im, _ in samples])
         char_width = torch.tensor([float(widths.sum()) / sum(max(len(t), 1) for _, t in samples)])
         self.eval()
-        return self.encode_style(images[None], widths[None], torch.tensor([len(samples)]), char_width)
+        style = self.encode_style(images[None], widths[None], torch.tensor([len(samples)]), char_width)
+        if recognizer is not None:
+            style.glyphs = GlyphBank.from_samples(samples, recognizer)
+        return style
 
     @torch.no_grad()
     def write(self, texts: Sequence[str], style: "WriterStyle", seed: int | None = None,
               batch_size: int = 64) -> list[np.ndarray]:
-        """Write every text in one writer's style; returns (32, W) float arrays (1 = paper)."""
+        """Write every text in one writer's style; returns (32, W) float arrays (1 = paper).
+
+        With the style's `glyphs`, words are set from the writer's own letters (see module doc)."""
         self.eval()
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
         out: list[np.ndarray] = []
-        for start in range(0, len(texts), batch_size):
-            chunk = list(texts[start: start + batch_size])
-            noise = torch.randn(len(chunk), self.config.noise_dim, generator=gen)
-            images, widths = self.generate(chunk, style.repeat(len(chunk)), noise)
-            out += [images[i, 0, :, : int(w)].numpy().copy() for i, w in enumerate(widths)]
-        return out
+        with torch.random.fork_rng():  # a seed fixes the style noise and the per-pixel noise alike
+            if seed is not None:
+                torch.manual_seed(seed)
+            for start in range(0, len(texts), batch_size):
+                chunk = list(texts[start: start + batch_size])
+                noise = torch.randn(len(chunk), self.config.noise_dim)
+                images, widths = self.generate(chunk, style.repeat(len(chunk)), noise)
+                out += [images[i, 0, :, : int(w)].numpy().copy() for i, w in enumerate(widths)]
+        if style.glyphs is None:
+            return out
+        rng = np.random.default_rng(seed)
+        return [compose(text, style.glyphs, synthesized, rng) for text, synthesized in zip(texts, out)]
 
     def save(self, path: str | Path) -> Path:
         """Save config and weights (the discriminator too, so training can continue) atomically."""
@@ -269,11 +291,12 @@ class HandwritingGAN(nn.Module):
 
 @dataclass
 class WriterStyle:
-    """A writer's style vector(s) (B, S) and width per character (B,)."""
+    """A writer's style vector(s) (B, S), width per character (B,) and, for the copy path, letters."""
 
     vector: torch.Tensor
     char_width: torch.Tensor
+    glyphs: GlyphBank | None = None
 
     def repeat(self, n: int) -> "WriterStyle":
         """The first writer's style repeated for n texts."""
-        return WriterStyle(self.vector[:1].expand(n, -1), self.char_width[:1].expand(n))
+        return WriterStyle(self.vector[:1].expand(n, -1), self.char_width[:1].expand(n), self.glyphs)

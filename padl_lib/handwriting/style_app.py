@@ -23,7 +23,8 @@ from padl_lib.widgets import AppShell, ProgressBar, UploadToWorkFolder
 __all__ = ["style_picker_app", "canvas_to_word_image", "strokes_to_rgba", "png_data_url"]
 
 OWN_HAND = "my own hand (upload or draw)"
-INTRO = ("A GAN reads a handful of a writer's words and writes <b>any text</b> in that hand. Pick one of "
+INTRO = ("A GAN reads a handful of a writer's words and writes <b>any text</b> in that hand, reusing the "
+         "letters it finds in the samples and synthesizing the others. Pick one of "
          "the font writers (the held-out ones were never seen in training), or give your own hand: upload "
          "word images or write words on the canvas with the mouse or a pen. Then type a text to see it "
          "written, and adapt the recognizer to the hand with generated words: its readings before and "
@@ -147,6 +148,7 @@ class StylePicker:
         self.samples.add_class("padl-hw-samples")
         self.text = W.Text(value="handwriting", description="text")
         self.text.add_class("padl-hw-text")
+        self.copy_letters = W.Checkbox(value=True, description="reuse the hand's own letters", indent=False)
         write = W.Button(description="Write it", button_style="primary", icon="pencil")
         write.add_class("padl-hw-write")
         write.on_click(lambda _: self._guard(self.write))
@@ -164,7 +166,7 @@ class StylePicker:
         own.set_title(0, "your own hand")
         own.selected_index = 0
         self.shell = AppShell("Handwriting style picker", INTRO, [
-            self.writer, own, self.samples, W.HBox([self.text, write]), self.generated,
+            self.writer, own, self.samples, W.HBox([self.text, self.copy_letters, write]), self.generated,
             W.HBox([adapt_button]), self.progress, self.readings])
         self.status = self.shell.status
         self.show_samples()
@@ -231,7 +233,8 @@ class StylePicker:
         if not words:
             raise ValueError("type a text to write")
         samples = self.style_samples()
-        style = self.gan.style([(s.image, s.text) for s in samples])
+        style = self.gan.style([(s.image, s.text) for s in samples],
+                               self.recognizer if self.copy_letters.value else None)
         images = self.gan.write(words, style, seed=0)
         self.generated.value = "<div>" + " ".join(_img(im, 40) for im in images) + "</div>"
         self.status.set(f"Wrote {len(words)} word(s) in the style of {len(samples)} samples.", level="ok")

@@ -1,0 +1,184 @@
+"""Letters cut from a writer's own samples: the generator's copy path.
+
+The recognizer's CTC outputs, force-aligned to a sample's label, say where each letter lies
+along the word; the cut between two letters goes through the emptiest ink column near the
+midpoint of their alignments. Every sample's *core band* (the rows between baseline and
+x-height, where most ink lies) is found from its ink profile, so letters from words of
+different heights can be scaled to one common core and set on one baseline.
+
+`compose` writes a word from such letters: each character is one of the writer's own
+occurrences of it (hard attention over the samples), or, for letters the samples do not
+show, a letter from a fallback word written by the GAN.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from padl_lib.handwriting.recognizer import STRIDE, Recognizer, to_ink
+from padl_lib.handwriting.writers import HEIGHT, to_height
+
+CORE = 14          # rows of the common core band in the composed canvas
+CANVAS = 4 * CORE  # canvas height: room for ascenders and descenders
+BASELINE = 2.5 * CORE  # canvas row of the baseline
+_NEG = -1e9
+
+
+def forced_align(log_probs: np.ndarray, labels: Sequence[int]) -> list[tuple[int, int]]:
+    """Viterbi CTC alignment of (T, C) log-probabilities to `labels` (1-based ids, 0 = blank).
+
+    Returns the (first, last) time step of every label; raises ValueError when the sequence
+    is too short to hold the labels."""
+    states = [0]
+    for label in labels:
+        states += [label, 0]
+    states = np.asarray(states)
+    steps, n = log_probs.shape[0], len(states)
+    if steps < len(labels) + sum(a == b for a, b in zip(labels, labels[1:])):
+        raise ValueError(f"{steps} CTC steps cannot hold {len(labels)} letters")
+    emit = log_probs[:, states]                          # (T, S)
+    skip = np.zeros(n, bool)
+    skip[2:] = (states[2:] != 0) & (states[2:] != states[:-2])
+    score = np.full(n, _NEG)
+    score[:2] = emit[0, :2]
+    back = np.zeros((steps, n), np.int64)
+    idx = np.arange(n)
+    for t in range(1, steps):
+        stay, step, jump = score, np.r_[_NEG, score[:-1]], np.where(skip, np.r_[_NEG, _NEG, score[:-2]], _NEG)
+        options = np.stack([stay, step, jump])
+        choice = options.argmax(0)
+        back[t] = idx - choice
+        score = options.max(0) + emit[t]
+    state = n - 1 if n == 1 or score[n - 1] >= score[n - 2] else n - 2
+    spans: dict[int, list[int]] = {}
+    for t in range(steps - 1, -1, -1):
+        if state % 2 == 1:
+            spans.setdefault(state // 2, []).append(t)
+        state = back[t, state]
+    return [(min(spans[k]), max(spans[k])) for k in range(len(labels))]
+
+
+def core_band(ink: np.ndarray) -> tuple[float, float]:
+    """(top, bottom) rows of the core band: the rows holding at least half the peak row ink."""
+    profile = ink.sum(1)
+    rows = np.nonzero(profile >= 0.5 * profile.max())[0] if profile.max() > 0 else np.arange(ink.shape[0])
+    return float(rows.min()), float(rows.max() + 1)
+
+
+def letter_cuts(ink: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[int]:
+    """Column cuts between letters: the emptiest column within a stride of each alignment midpoint."""
+    width = ink.shape[1]
+    centres = [(a + b + 1) / 2 * STRIDE for a, b in spans]
+    column_ink = ink.sum(0)
+    cuts = [0]
+    for left, right in zip(centres, centres[1:]):
+        mid = int(round((left + right) / 2))
+        lo, hi = max(cuts[-1] + 1, mid - STRIDE), min(width - 1, mid + STRIDE + 1)
+        cuts.append(lo + int(np.argmin(column_ink[lo:hi])) if hi > lo else min(mid, width - 1))
+    return cuts + [width]
+
+
+@dataclass
+class Letter:
+    """One occurrence of a letter: its ink columns, scaled so the sample's core band is CORE rows."""
+
+    ink: np.ndarray          # (rows, cols), ink 1 on 0
+    baseline: float          # row of the baseline within `ink`
+    position: str            # "initial", "medial", "final" or "single"
+
+
+def _position(index: int, length: int) -> str:
+    if length == 1:
+        return "single"
+    return "initial" if index == 0 else "final" if index == length - 1 else "medial"
+
+
+def _scaled(ink: np.ndarray, core: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """Resize a sample's ink so its core band is CORE rows high; returns it and its baseline row."""
+    scale = CORE / max(core[1] - core[0], 2.0)
+    resized = to_height(ink, max(2, int(round(ink.shape[0] * scale))))
+    return resized, core[1] * resized.shape[0] / ink.shape[0]
+
+
+def word_letters(ink: np.ndarray, text: str, cuts: Sequence[int]) -> list[tuple[str, Letter]]:
+    """Cut one scaled sample into its letters."""
+    core = core_band(ink)
+    scaled, baseline = _scaled(ink, core)
+    factor = scaled.shape[1] / ink.shape[1]
+    out = []
+    for i, ch in enumerate(text):
+        lo, hi = int(round(cuts[i] * factor)), int(round(cuts[i + 1] * factor))
+        if hi - lo >= 2:
+            out.append((ch, Letter(scaled[:, lo:hi], baseline, _position(i, len(text)))))
+    return out
+
+
+@dataclass
+class GlyphBank:
+    """A writer's letters, cut from their labelled samples; `paper`/`ink` are their tones."""
+
+    letters: dict[str, list[Letter]] = field(default_factory=dict)
+    paper: float = 1.0
+    ink: float = 0.0
+
+    @classmethod
+    def from_samples(cls, samples: Sequence[tuple[np.ndarray, str]], recognizer: Recognizer) -> GlyphBank:
+        """Align every sample's label with `recognizer` and keep each letter occurrence."""
+        images = [np.asarray(im, dtype=np.float32) for im, _ in samples]
+        bank = cls(paper=float(np.median([np.percentile(to_height(im), 90) for im in images])),
+                   ink=float(np.median([np.percentile(to_height(im), 1) for im in images])))
+        for (_, text), image, log_probs in zip(samples, images, recognizer.log_probs(images)):
+            ink = to_ink(image)
+            try:
+                spans = forced_align(log_probs, recognizer.charset.encode(text))
+            except ValueError:
+                continue  # a label the recognizer cannot place in this image: skip the sample
+            for ch, letter in word_letters(ink, text, letter_cuts(ink, spans)):
+                bank.letters.setdefault(ch, []).append(letter)
+        return bank
+
+    def knows(self, ch: str) -> bool:
+        return ch in self.letters
+
+    def pick(self, ch: str, position: str, rng: np.random.Generator) -> Letter:
+        """One of the writer's occurrences of `ch`, preferring the same position in the word."""
+        options = self.letters[ch]
+        same = [g for g in options if g.position == position]
+        pool = same if same and rng.random() < 0.75 else options
+        return pool[int(rng.integers(len(pool)))]
+
+
+def fallback_letters(ink: np.ndarray, text: str) -> list[Letter]:
+    """Letters of a word the GAN wrote: it gives every character the same width."""
+    cuts = [int(round(i * ink.shape[1] / len(text))) for i in range(len(text) + 1)]
+    return [letter for _, letter in word_letters(ink, text, cuts)]
+
+
+def compose(text: str, bank: GlyphBank, fallback: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """`text` set from the bank's letters on a common baseline, as a 32-px-high image (1 = paper).
+
+    `fallback` is the same text written by the GAN; it supplies letters the bank lacks."""
+    missing = [ch for ch in text if not bank.knows(ch)]
+    if missing and fallback is None:
+        raise ValueError(f"the samples show no {''.join(sorted(set(missing)))!r} and no fallback word was given")
+    spare = fallback_letters(to_ink(fallback), text) if missing else []
+    pieces = []
+    for i, ch in enumerate(text):
+        if bank.knows(ch):
+            pieces.append(bank.pick(ch, _position(i, len(text)), rng))
+        elif i < len(spare):
+            pieces.append(spare[i])
+    canvas = np.zeros((CANVAS, sum(p.ink.shape[1] for p in pieces) + 2), np.float32)
+    x = 1
+    for piece in pieces:
+        top = int(round(BASELINE - piece.baseline + rng.normal(0, 0.4)))
+        rows = slice(max(top, 0), min(top + piece.ink.shape[0], CANVAS))
+        src = piece.ink[rows.start - top: rows.stop - top]
+        canvas[rows, x: x + src.shape[1]] = np.maximum(canvas[rows, x: x + src.shape[1]], src)
+        x += src.shape[1]
+    rows = np.nonzero(canvas.max(1) > 0.2)[0]
+    ink = canvas[max(rows.min() - 1, 0): rows.max() + 2] if rows.size else canvas
+    ink = np.clip(to_height(ink), 0, 1)
+    return (bank.paper - ink * (bank.paper - bank.ink)).astype(np.float32)
