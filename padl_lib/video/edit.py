@@ -11,9 +11,9 @@ text must have been said somewhere in the recording.
    items. Fewest cuts prefers long contiguous source runs; the distance breaks ties, so a copied
    word is taken from where it was said nearest to its new neighbours.
 2. `edit_list` groups contiguous tokens into spans and moves every cut point off the word
-   boundary into the quietest moment of the gap between words (the audio's energy envelope),
-   keeping a margin around the kept speech; the search reaches past the aligned word edges
-   only by the aligner's typical error (`CutSettings.slack`), never deeper into deleted speech.
+   boundary into the quietest moment of the gap between the kept word and its source
+   neighbour (the audio's energy envelope), keeping a margin around the kept speech. The cut
+   never enters either word: where the two touch (connected speech), it lies on their boundary.
 """
 from __future__ import annotations
 
@@ -253,7 +253,6 @@ class CutSettings:
     margin: float = 0.04
     reach: float = 0.25
     quiet_db: float = 3.0  # frames within this of the window's minimum count as equally quiet
-    slack: float = 0.03  # how far the search may reach past the aligned word edges (aligner error)
 
 
 def _quietest(energy_db: np.ndarray | None, lo: float, hi: float, target: float, s: CutSettings) -> float:
@@ -335,15 +334,15 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
         if word_start and first.kind == "pause":  # a kept pause after deleted speech: cut inside it
             start = min(start + settings.margin, first.end)
         elif word_start:
-            lo = max(before[items[0]] - settings.slack, start - settings.reach)
+            lo = min(max(before[items[0]], start - settings.reach), start)
             target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
-            start = _quietest(envelope, lo, start + settings.slack, target, settings)
+            start = _quietest(envelope, lo, start, target, settings)
         if word_end and last.kind == "pause":
             end = max(end - settings.margin, last.start)
         elif word_end:
-            hi = min(after[items[-1]] + settings.slack, end + settings.reach)
+            hi = max(min(after[items[-1]], end + settings.reach), end)
             target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)
-            end = _quietest(envelope, end - settings.slack, hi, target, settings)
+            end = _quietest(envelope, end, hi, target, settings)
         if end > start:
             spans.append(Span(max(0.0, start), min(duration, end), tuple(items)))
     if not spans:

@@ -1,8 +1,10 @@
 """Render an edit list: frame-exact cuts, short audio fades at every cut, optional hidden transitions.
 
-One pass through PyAV. Every span is snapped to the video's frame grid so that audio and video
-cut at the same instants. Audio is decoded once, cut sample-exactly with raised-cosine fades at
-every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Video takes one of two ways:
+One pass through PyAV. Audio is decoded once, cut sample-exactly at the edit's own times (a cut
+between two words in connected speech must not move a frame into a deleted word) with
+raised-cosine fades at every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Video spans are
+snapped to the frame grid (`sync_spans`) so that the video played so far never drifts more than
+half a frame from the audio. Video takes one of two ways:
 
 - *smart render* (default, H.264 sources with closed GOPs, MP4/MOV output): whole GOPs
   inside the kept spans are stream-copied and only the frames at span edges re-encoded
@@ -41,7 +43,8 @@ AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
-__all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "snap_spans", "span_frame_counts",
+__all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "snap_spans", "sync_spans",
+           "span_frame_counts",
            "transition_windows", "frame_ranges", "apply_fades", "TRANSITIONS"]
 
 
@@ -103,6 +106,25 @@ def snap_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[t
     return [(a, b) for a, b in snapped if b > a]
 
 
+def sync_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray
+               ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """(audio span, video span) pairs for exact `spans`: audio keeps the exact times; the video
+    span starts at the frame boundary nearest the exact start and ends at whichever of the two
+    boundaries around the exact end brings the video played so far nearer the audio played so
+    far (ties: the boundary nearer the end, then the earlier one), so lip sync stays within half
+    a frame however many cuts there are. Spans shorter than a frame are dropped from both."""
+    pairs, drift = [], 0.0  # drift: video minus audio played so far
+    for a, b in spans:
+        start = float(grid[np.argmin(np.abs(grid - a))])
+        k = int(np.searchsorted(grid, b))
+        around = {float(grid[max(k - 1, 0)]), float(grid[min(k, len(grid) - 1)])}
+        end = min(around, key=lambda e: (round(abs(drift + (e - start) - (b - a)), 6), round(abs(e - b), 6), e))
+        if end > start:
+            pairs.append(((a, b), (start, end)))
+            drift += (end - start) - (b - a)
+    return pairs
+
+
 # --- audio ------------------------------------------------------------------------------------
 def _decode_audio(container) -> tuple[np.ndarray, int, str]:
     """The whole first audio track as float32 (channels, samples), its rate and layout."""
@@ -139,7 +161,12 @@ def apply_fades(pieces: list[np.ndarray], rate: int, fade: float, fade_first: bo
     return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
 
 
-def _cut_audio(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float) -> np.ndarray:
+def _cut_audio(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float,
+               length: float | None = None) -> np.ndarray:
+    """The audio of `spans` joined with fades; the last span's end moves so that the result lasts
+    `length` s if given (the video's length, within half a frame of the spans')."""
+    if length is not None:
+        spans = [*spans[:-1], (spans[-1][0], spans[-1][1] + length - sum(b - a for a, b in spans))]
     total = audio.shape[1]
     pieces = []
     for a, b in spans:
@@ -349,7 +376,8 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
            smart: bool = True, progress: Progress | None = None) -> RenderResult:
     """Write the kept `spans` (media seconds, in output order) of `media` to `output`.
 
-    Video spans are snapped to frames; every cut gets a `fade`-second audio fade (5-20 ms);
+    Audio is cut at the spans' exact times, video on frames without drift (`sync_spans`); every
+    cut gets a `fade`-second audio fade (5-20 ms);
     `transition` ("none", "dissolve", "morph") hides jump cuts over `transition_seconds`.
     With `smart` (and no transition), whole GOPs inside the spans of an H.264 source are copied
     and only the span edges re-encoded (`padl_lib.video.smart`); otherwise every frame is
@@ -373,16 +401,18 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
         if video_in is None and audio_in is None:
             raise MediaError(f"{media} has nothing to render for a {suffix} file (no audio track)")
         origin = _origin(source)
+        audio_spans = spans
         if video_in is not None:
             grid = frame_grid(media)
-            spans = snap_spans(spans, grid)
-            if not spans:
+            pairs = sync_spans(spans, grid)
+            if not pairs:
                 raise ValueError("every span is shorter than a video frame")
+            audio_spans, spans = [a for a, _ in pairs], [v for _, v in pairs]
+        duration = sum(b - a for a, b in spans)
         audio = None
         if audio_in is not None:
             samples, rate, layout = _decode_audio(source)
-            audio = _cut_audio(samples, rate, spans, fade)
-        duration = sum(b - a for a, b in spans)
+            audio = _cut_audio(samples, rate, audio_spans, fade, duration)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out:
             audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout) \
                 if audio is not None else None

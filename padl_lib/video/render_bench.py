@@ -100,14 +100,15 @@ def _spoken(words: Sequence[str]) -> list[str]:
     return spoken_sequence(" ".join(words))
 
 
-def roundtrip_check(media: str | Path | None = None) -> dict:
-    """Edit by text, render, transcribe the output: kept words missing and deleted words heard."""
+def roundtrip_check(media: str | Path | None = None, edit: Callable[[str], str] | None = None) -> dict:
+    """Edit by text (`edit`: transcript text -> edited text, default the fixed editorial pass
+    `_deleting_edit`), render, transcribe the output: kept words missing and deleted words heard."""
     from padl_lib.video.pipeline import transcribe
     from padl_lib.video.samples import sample
 
     media = Path(media or sample("librivox").path)
     transcript = transcribe(media)
-    text = _deleting_edit(transcript.text())
+    text = (edit or _deleting_edit)(transcript.text())
     edits: EditList = edit_list(transcript, text, audio=load_audio(media))
     kept_items = [i for s in edits.spans for i in s.items if transcript.words[i].kind == "word"]
     deleted = [w.text for i, w in enumerate(transcript.words) if w.kind == "word" and i not in set(kept_items)]
