@@ -9,7 +9,8 @@ import numpy as np
 
 from padl_lib.handwriting.experiment import CONDITIONS, writer_words
 from padl_lib.handwriting.generator import HandwritingGAN
-from padl_lib.handwriting.recognizer import Recognizer
+from padl_lib.handwriting.glyphs import forced_align, letter_cuts
+from padl_lib.handwriting.recognizer import Recognizer, to_ink
 from padl_lib.handwriting.writers import get_writer, word_list
 from padl_lib.settings import data_dir
 
@@ -38,6 +39,25 @@ def style_grid_figure(gan: HandwritingGAN, writer_ids: Sequence[str], texts: Seq
     axes[0][0].set_title("real sample", fontsize=8)
     for ax, text in zip(axes[0][1:], texts):
         ax.set_title(f"{'GAN + copy' if recognizer else 'GAN'}: {text}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def letter_cuts_figure(recognizer: Recognizer, samples: Sequence[tuple[np.ndarray, str]]):
+    """The copy path at work: each sample with the cuts between its letters (from CTC alignment)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(samples), 1, figsize=(5, 0.8 * len(samples)), squeeze=False)
+    for ax, (image, text), log_probs in zip(axes[:, 0], samples, recognizer.log_probs([im for im, _ in samples])):
+        ink = to_ink(image)
+        spans = forced_align(log_probs, recognizer.charset.encode(text))
+        cuts = letter_cuts(ink, spans)
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        for cut in cuts[1:-1]:
+            ax.axvline(cut - 0.5, color="tab:red", lw=0.8)
+        for ch, left, right in zip(text, cuts, cuts[1:]):
+            ax.text((left + right) / 2, -2, ch, ha="center", va="bottom", fontsize=8, color="tab:blue")
+        ax.set_axis_off()
     fig.tight_layout()
     return fig
 
