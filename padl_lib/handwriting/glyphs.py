@@ -102,16 +102,15 @@ def _scaled(ink: np.ndarray, core: tuple[float, float]) -> tuple[np.ndarray, flo
     return resized, core[1] * resized.shape[0] / ink.shape[0]
 
 
-def word_letters(ink: np.ndarray, text: str, cuts: Sequence[int]) -> list[tuple[str, Letter]]:
-    """Cut one scaled sample into its letters."""
-    core = core_band(ink)
-    scaled, baseline = _scaled(ink, core)
+def word_letters(ink: np.ndarray, text: str, cuts: Sequence[int]) -> dict[int, Letter]:
+    """Cut one sample into its letters, scaled to the common core; letters under 2 columns are dropped."""
+    scaled, baseline = _scaled(ink, core_band(ink))
     factor = scaled.shape[1] / ink.shape[1]
-    out = []
-    for i, ch in enumerate(text):
+    out = {}
+    for i in range(len(text)):
         lo, hi = int(round(cuts[i] * factor)), int(round(cuts[i + 1] * factor))
         if hi - lo >= 2:
-            out.append((ch, Letter(scaled[:, lo:hi], baseline, _position(i, len(text)))))
+            out[i] = Letter(scaled[:, lo:hi], baseline, _position(i, len(text)))
     return out
 
 
@@ -135,8 +134,8 @@ class GlyphBank:
                 spans = forced_align(log_probs, recognizer.charset.encode(text))
             except ValueError:
                 continue  # a label the recognizer cannot place in this image: skip the sample
-            for ch, letter in word_letters(ink, text, letter_cuts(ink, spans)):
-                bank.letters.setdefault(ch, []).append(letter)
+            for i, letter in word_letters(ink, text, letter_cuts(ink, spans)).items():
+                bank.letters.setdefault(text[i], []).append(letter)
         return bank
 
     def knows(self, ch: str) -> bool:
@@ -150,10 +149,10 @@ class GlyphBank:
         return pool[int(rng.integers(len(pool)))]
 
 
-def fallback_letters(ink: np.ndarray, text: str) -> list[Letter]:
-    """Letters of a word the GAN wrote: it gives every character the same width."""
+def fallback_letters(ink: np.ndarray, text: str) -> dict[int, Letter]:
+    """Letters of a word the GAN wrote (by position): it gives every character the same width."""
     cuts = [int(round(i * ink.shape[1] / len(text))) for i in range(len(text) + 1)]
-    return [letter for _, letter in word_letters(ink, text, cuts)]
+    return word_letters(ink, text, cuts)
 
 
 def compose(text: str, bank: GlyphBank, fallback: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -163,12 +162,12 @@ def compose(text: str, bank: GlyphBank, fallback: np.ndarray | None, rng: np.ran
     missing = [ch for ch in text if not bank.knows(ch)]
     if missing and fallback is None:
         raise ValueError(f"the samples show no {''.join(sorted(set(missing)))!r} and no fallback word was given")
-    spare = fallback_letters(to_ink(fallback), text) if missing else []
+    spare = fallback_letters(to_ink(fallback), text) if missing else {}
     pieces = []
     for i, ch in enumerate(text):
         if bank.knows(ch):
             pieces.append(bank.pick(ch, _position(i, len(text)), rng))
-        elif i < len(spare):
+        elif i in spare:
             pieces.append(spare[i])
     canvas = np.zeros((CANVAS, sum(p.ink.shape[1] for p in pieces) + 2), np.float32)
     x = 1
