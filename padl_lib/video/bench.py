@@ -27,7 +27,6 @@ import importlib
 import os
 import time
 import warnings
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +35,9 @@ import jiwer
 import numpy as np
 
 from padl_lib import set_threads
-from padl_lib.io import atomic_path
 from padl_lib.settings import cache_dir, quick
 from padl_lib.video import acoustics
-from padl_lib.video.media import SAMPLE_RATE, load_audio
+from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.samples import librivox_sentences
 from padl_lib.video.spoken import spoken_sequence
 from padl_lib.video.transcript import Word
@@ -138,11 +136,7 @@ def timing_reference(seed: int = 0, margin_db: float = ONSET_MARGIN_DB, sets: in
     pieces.append(_room_tone(utt.audio, 0.6, rng))
     signal = np.concatenate(pieces)
     path = cache_dir() / "video" / f"timing_reference_{seed}_{sets}.wav"
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
+    write_wav(path, signal)
     return path, spans, texts
 
 

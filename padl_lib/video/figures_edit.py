@@ -140,5 +140,6 @@ def make_figures(out) -> None:
     rt = roundtrip_check()
     out.table("video_edit_roundtrip", ["Measure", "Count"],
               [["kept words", rt["kept_words"]], ["kept words not heard", len(rt["missing"])],
-               ["deleted words", rt["deleted_words"]], ["deleted words heard", len(rt["deleted_heard"])]],
+               ["deleted words", rt["deleted_words"]], ["deleted words heard", len(rt["deleted_heard"])],
+               ["control, same spans spliced sample-exact: kept words not heard", len(rt["splice"]["missing"])]],
               caption="edit by text, render, transcribe the output again (LibriVox lecture)")

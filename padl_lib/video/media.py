@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -14,9 +15,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from padl_lib.io import atomic_path
+
 SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
-__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "sha256_file"]
+__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -106,6 +109,16 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
         raise MediaError(f"{path} is truncated or corrupt: its audio track should last {expected:.1f} s "
                          f"but only {len(audio) / sample_rate:.1f} s could be decoded")
     return audio
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Write mono float audio in [-1, 1] as 16-bit PCM WAV, atomically."""
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return Path(path)
 
 
 def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import av
 import jiwer
+import numpy as np
 
 from padl_lib.settings import quick
 from padl_lib.video.edit import EditList, edit_list, phrases
-from padl_lib.video.media import load_audio, probe
+from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, write_wav
 from padl_lib.video.render import frame_grid, render, snap_spans, span_frame_counts
 from padl_lib.video.spoken import spoken_sequence
 
@@ -100,35 +101,48 @@ def _spoken(words: Sequence[str]) -> list[str]:
     return spoken_sequence(" ".join(words))
 
 
+def _heard_diff(expected: list[str], heard: list[str], deleted: set[str]) -> dict[str, list[str]]:
+    """Kept words not heard, deleted words heard and other extra words (all in spoken form)."""
+    got = _spoken(heard)
+    missing, extra = [], []
+    for chunk in jiwer.process_words(" ".join(expected), " ".join(got)).alignments[0]:
+        if chunk.type in ("delete", "substitute"):
+            missing += expected[chunk.ref_start_idx:chunk.ref_end_idx]
+        if chunk.type in ("insert", "substitute"):
+            extra += got[chunk.hyp_start_idx:chunk.hyp_end_idx]
+    return {"missing": missing, "deleted_heard": [w for w in extra if w in deleted],
+            "other_extra": [w for w in extra if w not in deleted]}
+
+
 def roundtrip_check(media: str | Path | None = None, edit: Callable[[str], str] | None = None) -> dict:
     """Edit by text (`edit`: transcript text -> edited text, default the fixed editorial pass
-    `_deleting_edit`), render, transcribe the output: kept words missing and deleted words heard."""
+    `_deleting_edit`), render, transcribe the output: kept words missing and deleted words heard.
+
+    The control `splice` transcribes the same kept spans joined sample-exact (no fades, no
+    encoding): words missed there too are the recognizer's (lost context), not the render's."""
     from padl_lib.video.pipeline import transcribe
     from padl_lib.video.samples import sample
 
     media = Path(media or sample("librivox").path)
     transcript = transcribe(media)
     text = (edit or _deleting_edit)(transcript.text())
-    edits: EditList = edit_list(transcript, text, audio=load_audio(media))
+    audio = load_audio(media)
+    edits: EditList = edit_list(transcript, text, audio=audio)
     kept_items = [i for s in edits.spans for i in s.items if transcript.words[i].kind == "word"]
     deleted = [w.text for i, w in enumerate(transcript.words) if w.kind == "word" and i not in set(kept_items)]
+    spans = [(s.start, s.end) for s in edits.spans]
     with tempfile.TemporaryDirectory(prefix="padl-roundtrip-") as tmp:
-        output = render(media, [(s.start, s.end) for s in edits.spans], Path(tmp) / "edited.mp4").path
+        output = render(media, spans, Path(tmp) / "edited.mp4").path
         heard = [w.text for w in transcribe(output).words if w.kind == "word"]
+        splice = write_wav(Path(tmp) / "splice.wav", np.concatenate(
+            [audio[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)] for a, b in spans]))
+        heard_splice = [w.text for w in transcribe(splice).words if w.kind == "word"]
     expected = _spoken([transcript.words[i].text for i in dict.fromkeys(kept_items)])
-    got = _spoken(heard)
-    alignment = jiwer.process_words(" ".join(expected), " ".join(got))
-    missing, extra = [], []
-    for chunk in alignment.alignments[0]:
-        if chunk.type in ("delete", "substitute"):
-            missing += expected[chunk.ref_start_idx:chunk.ref_end_idx]
-        if chunk.type in ("insert", "substitute"):
-            extra += got[chunk.hyp_start_idx:chunk.hyp_end_idx]
     deleted_spoken = set(_spoken(deleted))
     return {"media": media.name, "kept_words": len(expected), "deleted_words": len(_spoken(deleted)),
-            "missing": missing, "deleted_heard": [w for w in extra if w in deleted_spoken],
-            "other_extra": [w for w in extra if w not in deleted_spoken], "edited_text": text,
-            "heard_text": " ".join(heard)}
+            **_heard_diff(expected, heard, deleted_spoken),
+            "splice": _heard_diff(expected, heard_splice, deleted_spoken),
+            "edited_text": text, "heard_text": " ".join(heard)}
 
 
 def benchmark_rows() -> list[tuple[str, object, str]]:
@@ -147,6 +161,9 @@ def benchmark_rows() -> list[tuple[str, object, str]]:
          f"{rt['missing'] or ''}", "0"),
         ("edit round trip: deleted words heard", f"{len(rt['deleted_heard'])} of {rt['deleted_words']} "
          f"{rt['deleted_heard'] or ''}", "0"),
+        ("  control: same spans spliced sample-exact, kept words not heard / deleted heard",
+         f"{len(rt['splice']['missing'])} {rt['splice']['missing'] or ''} / {len(rt['splice']['deleted_heard'])} "
+         f"{rt['splice']['deleted_heard'] or ''}", "(recognizer)"),
     ]
 
 
