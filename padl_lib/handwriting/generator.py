@@ -14,7 +14,8 @@ above: it can write any letter, but a pooled style vector learned from 17 traini
 cannot carry the letter shapes of a new hand. The *copy* path (`glyphs`) is hard attention
 over the samples: given a recognizer, `style()` also cuts the writer's own letters out of the
 samples (located by CTC alignment), and `write()` sets each word from them, taking only the
-letters the samples do not show from the synthesis path.
+letters the samples do not show from the synthesis path, and keeps the most readable of
+several such drafts.
 
 Images are float arrays, 32 px high, 1 = paper and 0 = ink (the recognizer's convention).
 """
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from padl_lib.handwriting.glyphs import GlyphBank, compose
+from padl_lib.handwriting.glyphs import GlyphBank, compose_readable
 from padl_lib.handwriting.recognizer import Recognizer
 from padl_lib.io import atomic_path
 from padl_lib.settings import data_dir
@@ -268,8 +269,7 @@ class HandwritingGAN(nn.Module):
                 out += [images[i, 0, :, : int(w)].numpy().copy() for i, w in enumerate(widths)]
         if style.glyphs is None:
             return out
-        rng = np.random.default_rng(seed)
-        return [compose(text, style.glyphs, synthesized, rng) for text, synthesized in zip(texts, out)]
+        return compose_readable(texts, style.glyphs, out, np.random.default_rng(seed))
 
     def save(self, path: str | Path) -> Path:
         """Save config and weights (the discriminator too, so training can continue) atomically."""

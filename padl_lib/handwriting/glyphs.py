@@ -8,7 +8,10 @@ different heights can be scaled to one common core and set on one baseline.
 
 `compose` writes a word from such letters: each character is one of the writer's own
 occurrences of it (hard attention over the samples), or, for letters the samples do not
-show, a letter from a fallback word written by the GAN.
+show, a letter from a fallback word written by the GAN. A cut in the wrong place leaves a
+letter with a sliver of its neighbour, so `compose_readable` sets every word several times
+from different occurrences and keeps the one the recognizer reads most surely as the word
+(its CTC cost): the recognizer loss of ScrabbleGAN, applied when sampling.
 """
 from __future__ import annotations
 
@@ -116,18 +119,20 @@ def word_letters(ink: np.ndarray, text: str, cuts: Sequence[int]) -> dict[int, L
 
 @dataclass
 class GlyphBank:
-    """A writer's letters, cut from their labelled samples; `paper`/`ink` are their tones."""
+    """A writer's letters, cut from their labelled samples; `paper`/`ink` are their tones and
+    `reader` the recognizer that located them (it also judges composed words)."""
 
     letters: dict[str, list[Letter]] = field(default_factory=dict)
     paper: float = 1.0
     ink: float = 0.0
+    reader: Recognizer | None = None
 
     @classmethod
     def from_samples(cls, samples: Sequence[tuple[np.ndarray, str]], recognizer: Recognizer) -> GlyphBank:
         """Align every sample's label with `recognizer` and keep each letter occurrence."""
         images = [np.asarray(im, dtype=np.float32) for im, _ in samples]
         bank = cls(paper=float(np.median([np.percentile(to_height(im), 90) for im in images])),
-                   ink=float(np.median([np.percentile(to_height(im), 1) for im in images])))
+                   ink=float(np.median([np.percentile(to_height(im), 1) for im in images])), reader=recognizer)
         for (_, text), image, log_probs in zip(samples, images, recognizer.log_probs(images)):
             ink = to_ink(image)
             try:
@@ -181,3 +186,16 @@ def compose(text: str, bank: GlyphBank, fallback: np.ndarray | None, rng: np.ran
     ink = canvas[max(rows.min() - 1, 0): rows.max() + 2] if rows.size else canvas
     ink = np.clip(to_height(ink), 0, 1)
     return (bank.paper - ink * (bank.paper - bank.ink)).astype(np.float32)
+
+
+def compose_readable(texts: Sequence[str], bank: GlyphBank, fallbacks: Sequence[np.ndarray | None],
+                     rng: np.random.Generator, candidates: int = 8) -> list[np.ndarray]:
+    """Each text composed `candidates` times; the one with the lowest CTC cost under the bank's
+    reader is kept (without a reader, the first)."""
+    drafts = [[compose(text, bank, fallback, rng) for _ in range(candidates if bank.reader else 1)]
+              for text, fallback in zip(texts, fallbacks)]
+    if bank.reader is None:
+        return [options[0] for options in drafts]
+    costs = bank.reader.text_costs([im for options in drafts for im in options],
+                                   [text for text, options in zip(texts, drafts) for _ in options])
+    return [options[int(np.argmin(costs[k * candidates:(k + 1) * candidates]))] for k, options in enumerate(drafts)]

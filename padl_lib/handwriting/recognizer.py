@@ -238,6 +238,18 @@ class Recognizer:
                 out[i] = lp[k, :int(steps[k])]
         return out
 
+    def text_costs(self, images: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+        """Per image, the CTC negative log-likelihood of its text, per character (lower: read more surely)."""
+        if len(images) != len(texts):
+            raise ValueError(f"{len(images)} images but {len(texts)} texts")
+        costs = np.empty(len(images))
+        for i, (log_probs, text) in enumerate(zip(self.log_probs(images), texts)):
+            labels = torch.tensor([self.charset.encode(text)])
+            nll = nn.functional.ctc_loss(torch.from_numpy(log_probs)[:, None], labels, torch.tensor([len(log_probs)]),
+                                         torch.tensor([labels.shape[1]]), reduction="sum", zero_infinity=False)
+            costs[i] = float(nll) / max(len(text), 1)
+        return costs
+
     def read(self, images: Sequence[np.ndarray], beam: int = 0, batch_size: int = 64) -> list[str]:
         """The text of each word image; `beam` > 1 uses prefix beam search, else greedy."""
         if len(images) == 0:

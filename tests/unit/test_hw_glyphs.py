@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from padl_lib.handwriting.generator import HandwritingGAN
-from padl_lib.handwriting.glyphs import GlyphBank, compose, core_band, forced_align, letter_cuts
+from padl_lib.handwriting.glyphs import GlyphBank, compose, compose_readable, core_band, forced_align, letter_cuts
 from padl_lib.handwriting.recognizer import Recognizer, cer, to_ink
 from padl_lib.handwriting.writers import get_writer, heldout_writers
 
@@ -77,3 +77,18 @@ def test_gan_writes_with_the_copy_path_when_given_a_recognizer(recognizer):
     first = gan.write(["brown", "fizz"], copied, seed=2)
     assert [im.shape[0] for im in first] == [32, 32]
     assert all(np.array_equal(a, b) for a, b in zip(first, gan.write(["brown", "fizz"], copied, seed=2)))
+
+
+def test_text_costs_prefer_the_true_text_and_readable_drafts_win(recognizer):
+    writer = heldout_writers()[3]
+    image = get_writer("comic_neue").render("garden", seed=0)
+    right, wrong = recognizer.text_costs([image, image], ["garden", "pillow"])
+    assert right < wrong
+    with pytest.raises(ValueError, match="2 images but 1 texts"):
+        recognizer.text_costs([image, image], ["garden"])
+    words = ["lantern", "bridge", "copy", "whisk", "grove", "dance"]
+    bank = GlyphBank.from_samples([(writer.render(w, seed=i), w) for i, w in enumerate(words)], recognizer)
+    best = compose_readable(["gown"], bank, [None], np.random.default_rng(4), candidates=6)[0]
+    first = compose_readable(["gown"], bank, [None], np.random.default_rng(4), candidates=1)[0]
+    costs = recognizer.text_costs([best, first], ["gown", "gown"])
+    assert costs[0] <= costs[1]
