@@ -105,16 +105,28 @@ def _scaled(ink: np.ndarray, core: tuple[float, float]) -> tuple[np.ndarray, flo
     return resized, core[1] * resized.shape[0] / ink.shape[0]
 
 
-def word_letters(ink: np.ndarray, text: str, cuts: Sequence[int]) -> dict[int, Letter]:
-    """Cut one sample into its letters, scaled to the common core; letters under 2 columns are dropped."""
+def _blank_edges(ink: np.ndarray, threshold: float = 0.2) -> tuple[int, int]:
+    """Numbers of ink-free columns at the left and right edge of a letter."""
+    inked = np.nonzero(ink.max(0) > threshold)[0]
+    if inked.size == 0:
+        return ink.shape[1], ink.shape[1]
+    return int(inked[0]), int(ink.shape[1] - 1 - inked[-1])
+
+
+def word_letters(ink: np.ndarray, text: str, cuts: Sequence[int]) -> tuple[dict[int, Letter], list[int]]:
+    """Cut one sample into its letters, scaled to the common core and trimmed of blank columns
+    (letters with no ink are dropped); also the blank gaps between neighbouring letters."""
     scaled, baseline = _scaled(ink, core_band(ink))
     factor = scaled.shape[1] / ink.shape[1]
-    out = {}
+    letters, edges = {}, []
     for i in range(len(text)):
         lo, hi = int(round(cuts[i] * factor)), int(round(cuts[i + 1] * factor))
-        if hi - lo >= 2:
-            out[i] = Letter(scaled[:, lo:hi], baseline, _position(i, len(text)))
-    return out
+        left, right = _blank_edges(scaled[:, lo:hi])
+        edges.append((left, right))
+        if hi - lo - left - right >= 2:
+            letters[i] = Letter(scaled[:, lo + left: hi - right], baseline, _position(i, len(text)))
+    gaps = [edges[i][1] + edges[i + 1][0] for i in range(len(text) - 1) if i in letters and i + 1 in letters]
+    return letters, gaps
 
 
 @dataclass
@@ -123,6 +135,7 @@ class GlyphBank:
     `reader` the recognizer that located them (it also judges composed words)."""
 
     letters: dict[str, list[Letter]] = field(default_factory=dict)
+    gap: float = 1.0  # median blank columns between two letters of a word (at the common core)
     paper: float = 1.0
     ink: float = 0.0
     reader: Recognizer | None = None
@@ -133,14 +146,18 @@ class GlyphBank:
         images = [np.asarray(im, dtype=np.float32) for im, _ in samples]
         bank = cls(paper=float(np.median([np.percentile(to_height(im), 90) for im in images])),
                    ink=float(np.median([np.percentile(to_height(im), 1) for im in images])), reader=recognizer)
+        gaps: list[int] = []
         for (_, text), image, log_probs in zip(samples, images, recognizer.log_probs(images)):
             ink = to_ink(image)
             try:
                 spans = forced_align(log_probs, recognizer.charset.encode(text))
             except ValueError:
                 continue  # a label the recognizer cannot place in this image: skip the sample
-            for i, letter in word_letters(ink, text, letter_cuts(ink, spans)).items():
+            letters, word_gaps = word_letters(ink, text, letter_cuts(ink, spans))
+            for i, letter in letters.items():
                 bank.letters.setdefault(text[i], []).append(letter)
+            gaps += word_gaps
+        bank.gap = float(np.median(gaps)) if gaps else bank.gap
         return bank
 
     def knows(self, ch: str) -> bool:
@@ -157,7 +174,7 @@ class GlyphBank:
 def fallback_letters(ink: np.ndarray, text: str) -> dict[int, Letter]:
     """Letters of a word the GAN wrote (by position): it gives every character the same width."""
     cuts = [int(round(i * ink.shape[1] / len(text))) for i in range(len(text) + 1)]
-    return word_letters(ink, text, cuts)
+    return word_letters(ink, text, cuts)[0]
 
 
 def compose(text: str, bank: GlyphBank, fallback: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -174,14 +191,15 @@ def compose(text: str, bank: GlyphBank, fallback: np.ndarray | None, rng: np.ran
             pieces.append(bank.pick(ch, _position(i, len(text)), rng))
         elif i in spare:
             pieces.append(spare[i])
-    canvas = np.zeros((CANVAS, sum(p.ink.shape[1] for p in pieces) + 2), np.float32)
+    gaps = np.maximum(np.round(bank.gap + rng.normal(0, 0.5, len(pieces))), 0).astype(int)
+    canvas = np.zeros((CANVAS, sum(p.ink.shape[1] for p in pieces) + int(gaps.sum()) + 2), np.float32)
     x = 1
-    for piece in pieces:
+    for piece, gap in zip(pieces, gaps):
         top = int(round(BASELINE - piece.baseline + rng.normal(0, 0.4)))
         rows = slice(max(top, 0), min(top + piece.ink.shape[0], CANVAS))
         src = piece.ink[rows.start - top: rows.stop - top]
         canvas[rows, x: x + src.shape[1]] = np.maximum(canvas[rows, x: x + src.shape[1]], src)
-        x += src.shape[1]
+        x += src.shape[1] + gap
     rows = np.nonzero(canvas.max(1) > 0.2)[0]
     ink = canvas[max(rows.min() - 1, 0): rows.max() + 2] if rows.size else canvas
     ink = np.clip(to_height(ink), 0, 1)
