@@ -10,4 +10,4 @@ hw-gan: $(STAMP)
 
 ## make hw-study: the adaptation study on the held-out writers -> padl_lib/data/handwriting/study.json
 hw-study: $(STAMP)
-	nice $(PY) -m padl_lib.handwriting experiment --jobs 6 --json $(HW_DATA)/study.json
+	nice $(PY) -m padl_lib.handwriting experiment --jobs 2 --json $(HW_DATA)/study.json

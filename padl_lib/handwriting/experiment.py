@@ -295,6 +295,7 @@ def add_experiment_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="tiny version (one writer, few steps)")
     p.add_argument("--json", type=Path, default=None, help="write the full results here")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the fine-tunings")
+    p.add_argument("--seed", type=int, default=0, help="draws samples, test words and fine-tuning order")
     p.set_defaults(run=_run_experiment)
 
 
@@ -304,6 +305,7 @@ def _run_experiment(args: argparse.Namespace) -> None:
 
     config = ExperimentConfig.quick() if args.quick else ExperimentConfig()
     config.jobs = args.jobs
+    config.seed = config.adapt.seed = args.seed
     result = run_experiment(config, progress=tqdm_progress("run"))
     if args.json:
         write_json_atomic(args.json, result)
