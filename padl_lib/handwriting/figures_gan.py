@@ -15,6 +15,7 @@ from padl_lib.handwriting.writers import get_writer, word_list
 from padl_lib.settings import data_dir
 
 STUDY_RESULTS = "handwriting/study.json"  # written by `experiment --json`, committed with the report
+STUDY_REPLICATES = ("handwriting/study_seed1.json",)  # the same study with `--seed 1` (other samples and test words)
 
 
 def style_grid_figure(gan: HandwritingGAN, writer_ids: Sequence[str], texts: Sequence[str], n_samples: int = 15,
@@ -100,6 +101,14 @@ def study_tables(result: dict) -> dict[str, tuple[list[str], list[list[object]]]
     return tables
 
 
+def seeds_table(results: Sequence[dict]) -> tuple[list[str], list[list[object]]]:
+    """The goals of several runs of the study side by side (one column per seed)."""
+    header = ["goal", *[f"seed {r['config']['seed']}" for r in results], "target"]
+    rows = [[name, *[f"{r['goals'][name]['value']:.4f}" for r in results], goal["target"]]
+            for name, goal in results[0]["goals"].items()]
+    return header, rows
+
+
 def make_figures(out, results: Path | None = None) -> None:
     """Write the GAN sample grid, the study's bar chart and its tables (from the committed results)."""
     from padl_lib.handwriting.writers import heldout_writers, train_writers
@@ -117,3 +126,5 @@ def make_figures(out, results: Path | None = None) -> None:
     out.figure(study_bar_figure(result), "hw_study_cer")
     for name, (header, rows) in study_tables(result).items():
         out.table(name, header, rows)
+    replicates = [json.loads(p.read_text()) for p in (data_dir() / r for r in STUDY_REPLICATES) if p.exists()]
+    out.table("hw_goals_by_seed", *seeds_table([result, *replicates]))
