@@ -39,7 +39,7 @@ from padl_lib.handwriting.datasets import WordDataset, WordSample, render_datase
 from padl_lib.handwriting.generator import HandwritingGAN
 from padl_lib.handwriting.recognizer import Recognizer, cer
 from padl_lib.handwriting.train import fine_tune
-from padl_lib.handwriting.writers import all_writers, get_writer, heldout_writers, train_writers, word_list
+from padl_lib.handwriting.writers import FontWriter, all_writers, get_writer, heldout_writers, train_writers, word_list
 from padl_lib.progress import Progress, report
 
 CONDITIONS = ("none", "random_style", "real_only", "gan_only", "generated", "oracle")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from padl_lib.handwriting.recognizer import STRIDE, Recognizer, to_ink
-from padl_lib.handwriting.writers import HEIGHT, to_height
+from padl_lib.handwriting.writers import to_height
 
 CORE = 14          # rows of the common core band in the composed canvas
 CANVAS = 4 * CORE  # canvas height: room for ascenders and descenders

@@ -235,9 +235,9 @@ def main(argv: list[str] | None = None) -> dict:
              f"<= {GOALS['mean_ms']:.0f} ms"),
             (f"boundaries within 50 ms, reference at +{margin:.0f} dB", f"{t['within_50']:.0%}",
              f">= {GOALS['within_50']:.0%}"),
-            (f"  forced alignment alone (no energy edges)", f"{timing['raw', margin]['mean_ms']:.1f} ms, "
+            ("  forced alignment alone (no energy edges)", f"{timing['raw', margin]['mean_ms']:.1f} ms, "
              f"{timing['raw', margin]['within_50']:.0%} within 50 ms", "(ablation)"),
-            (f"  whisper's own word times", f"{timing['whisper', margin]['mean_ms']:.1f} ms, "
+            ("  whisper's own word times", f"{timing['whisper', margin]['mean_ms']:.1f} ms, "
              f"{timing['whisper', margin]['within_50']:.0%} within 50 ms", "(baseline)"),
         ]
     rows += [
