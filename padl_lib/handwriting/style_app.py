@@ -237,7 +237,12 @@ class StylePicker:
                                self.recognizer if self.copy_letters.value else None)
         images = self.gan.write(words, style, seed=0)
         self.generated.value = "<div>" + " ".join(_img(im, 40) for im in images) + "</div>"
-        self.status.set(f"Wrote {len(words)} word(s) in the style of {len(samples)} samples.", level="ok")
+        message = f"Wrote {len(words)} word(s) in the style of {len(samples)} samples."
+        if style.glyphs is not None:
+            synthesized = sorted(set("".join(words)) - set(style.glyphs.letters))
+            message += (f" Letters not in the samples, synthesized: {', '.join(synthesized)}." if synthesized
+                        else " Every letter is the hand's own.")
+        self.status.set(message, level="ok")
 
     def adapt(self) -> None:
         samples = self.style_samples()

@@ -38,8 +38,9 @@ def test_draw_write_and_adapt(open_app):
 
     page.locator(".padl-hw-text input").fill("hello world")
     page.locator("button.padl-hw-write").click()
-    wait_for_status(page, "Wrote 2 word(s) in the style of 2 samples")
+    status = wait_for_status(page, "Wrote 2 word(s) in the style of 2 samples")
     assert page.locator(".padl-hw-generated img").count() == 2
+    assert re.search(r"synthesized: .*\bw\b", status)  # "hi" and "no" show no w: it comes from the synthesis path
 
     page.locator(".padl-hw-writer select").select_option(label="kristi (unseen)")
     page.locator(".padl-hw-samples").filter(has_text="15 samples").wait_for()
