@@ -95,6 +95,10 @@ def study_tables(result: dict) -> dict[str, tuple[list[str], list[list[object]]]
              f"{g['frechet_nearest_other']:.1f}", g["nearest_writer"], "yes" if g["closest_synthesis_only"] else "no"]
             for w, g in result["generation"].items()]
     tables["hw_gan_quality"] = (header, rows)
+    reading = result.get("independent_reader")
+    tables["hw_independent_reader"] = (["words of the held-out writers", "CER"], [
+        [kind.replace("_", " "), f"{value:.3f}"] for kind, value in reading.items()] if reading else [
+        ["not measured", "run the study with --independent-reader"]])
     header = ["goal", "measured", "target", "met"]
     tables["hw_goals"] = (header, [[name, f"{g['value']:.3f}", g["target"], "yes" if g["met"] else "no"]
                                    for name, g in result["goals"].items()])

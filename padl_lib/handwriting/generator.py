@@ -259,7 +259,7 @@ class HandwritingGAN(nn.Module):
         With the style's `glyphs`, words are set from the writer's own letters (see module doc)."""
         self.eval()
         out: list[np.ndarray] = []
-        with torch.random.fork_rng():  # a seed fixes the style noise and the per-pixel noise alike
+        with torch.random.fork_rng(enabled=seed is not None):  # a seed fixes style and per-pixel noise alike
             if seed is not None:
                 torch.manual_seed(seed)
             for start in range(0, len(texts), batch_size):

@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from padl_lib.handwriting.__main__ import main
-from padl_lib.handwriting.experiment import (CONDITIONS, ExperimentConfig, frechet_distance, goal_checks,
-                                             nearest_writer, relative_gain, run_experiment, summary_text)
+from padl_lib.handwriting.experiment import (CONDITIONS, ExperimentConfig, _samples, frechet_distance, goal_checks,
+                                             independent_reading, nearest_writer, relative_gain, run_experiment,
+                                             summary_text)
 from padl_lib.handwriting.generator import GanConfig, HandwritingGAN
 from padl_lib.handwriting.recognizer import Recognizer
+from padl_lib.handwriting.writers import heldout_writers
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_the_mean_shift():
@@ -68,3 +70,15 @@ def test_cli_runs_the_quick_study_with_every_condition_and_writes_json(tmp_path,
     assert gen["frechet_generated"] > 0 and gen["frechet_real_halves"] >= 0
     assert {"adaptation_gain_5", "beats_real_only_5", "closeness", "generated_cer"} <= result["goals"].keys()
     assert "mean CER" in summary_text(result)
+
+
+def test_independent_reading_scores_generated_synthesized_and_real_words():
+    config = ExperimentConfig()
+    writer_id = heldout_writers()[1].writer_id
+    reader = Recognizer.load()  # any reader; the study trains one from scratch
+    texts = ["garden", "silver", "planet", "mother"]
+    result = independent_reading(reader, {writer_id: _samples(config, 5, writer_id)}, texts, Recognizer.load(),
+                                 HandwritingGAN.load())
+    assert set(result) == {"generated", "synthesis_only", "real"}
+    assert all(0 <= v <= 1.5 for v in result.values())
+    assert result["real"] <= 0.25  # the shipped recognizer reads this held-out writer's real words fairly well
