@@ -32,7 +32,8 @@ from padl_lib.video.spoken import spoken_sequence
 
 # a cut-only edit of the 8.3 s screencast: three cuts, 72 % kept
 SCREENCAST_SPANS = [(0.0, 2.1), (2.9, 4.6), (5.5, 6.3), (6.6, 8.3)]
-__all__ = ["render_benchmark", "roundtrip_check", "ffmpeg_baseline", "benchmark_rows"]
+__all__ = ["render_benchmark", "roundtrip_check", "roundtrip_battery", "render_attributable", "ffmpeg_baseline",
+           "benchmark_rows"]
 
 
 def _frames(path: Path) -> int:
@@ -97,6 +98,30 @@ def _deleting_edit(text: str) -> str:
     return " [pause 0.3s] ".join(kept)
 
 
+def _drop_in_phrases(which: int) -> Callable[[str], str]:
+    """An edit that drops word `which` (0: first, -1: last) of every phrase of two or more words."""
+    def edit(text: str) -> str:
+        kept = []
+        for phrase in phrases(text):
+            words = phrase.split()
+            if len(words) > 1:
+                del words[which]
+            kept.append(" ".join(words))
+        return " [pause 0.3s] ".join(kept)
+    return edit
+
+
+def _reverse_phrases(text: str) -> str:
+    """An edit that plays the phrases in reverse order."""
+    return " [pause 0.3s] ".join(reversed(phrases(text)))
+
+
+# further editorial passes for `roundtrip_battery`, beside the default `_deleting_edit`
+OTHER_EDITS: dict[str, Callable[[str], str]] = {"first word of each phrase deleted": _drop_in_phrases(0),
+                                                "last word of each phrase deleted": _drop_in_phrases(-1),
+                                                "phrases reversed": _reverse_phrases}
+
+
 def _spoken(words: Sequence[str]) -> list[str]:
     return spoken_sequence(" ".join(words))
 
@@ -145,6 +170,23 @@ def roundtrip_check(media: str | Path | None = None, edit: Callable[[str], str] 
             "edited_text": text, "heard_text": " ".join(heard)}
 
 
+def render_attributable(result: dict) -> list[str]:
+    """Kept words missed in the rendered edit but heard in the sample-exact splice of the same spans."""
+    left = list(result["splice"]["missing"])
+    out = []
+    for word in result["missing"]:
+        if word in left:
+            left.remove(word)
+        else:
+            out.append(word)
+    return out
+
+
+def roundtrip_battery(media: str | Path | None = None) -> dict[str, dict]:
+    """`roundtrip_check` for each of `OTHER_EDITS`."""
+    return {name: roundtrip_check(media, edit) for name, edit in OTHER_EDITS.items()}
+
+
 def benchmark_rows() -> list[tuple[str, object, str]]:
     """Rows (metric, value, goal) for `python -m padl_lib.video.bench`."""
     r = render_benchmark()
@@ -164,6 +206,10 @@ def benchmark_rows() -> list[tuple[str, object, str]]:
         ("  control: same spans spliced sample-exact, kept words not heard / deleted heard",
          f"{len(rt['splice']['missing'])} {rt['splice']['missing'] or ''} / {len(rt['splice']['deleted_heard'])} "
          f"{rt['splice']['deleted_heard'] or ''}", "(recognizer)"),
+        *[(f"  other edit, {name}: kept not heard (not heard in the splice either) / deleted heard",
+           f"{len(r['missing'])} of {r['kept_words']} ({len(r['missing']) - len(render_attributable(r))}) / "
+           f"{len(r['deleted_heard'])} of {r['deleted_words']} {r['deleted_heard'] or ''}", "")
+          for name, r in roundtrip_battery().items()],
     ]
 
 

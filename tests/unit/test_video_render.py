@@ -180,3 +180,11 @@ def test_variable_frame_rate_stays_in_sync(tmp_path, smart):
         video, audio = c.streams.video[0], c.streams.audio[0]
         video_seconds, audio_seconds = float(video.duration * video.time_base), float(audio.duration * audio.time_base)
     assert abs(video_seconds - result.duration) <= 1 / 25 and abs(audio_seconds - result.duration) <= 1 / 25
+
+
+def test_render_attributable_misses_are_those_the_splice_heard():
+    from padl_lib.video.render_bench import render_attributable
+
+    result = {"missing": ["he", "ill", "he"], "splice": {"missing": ["ill", "he", "young"]}}
+    assert render_attributable(result) == ["he"]
+    assert render_attributable({"missing": [], "splice": {"missing": ["x"]}}) == []
