@@ -12,7 +12,7 @@ from padl_lib.video.media import SAMPLE_RATE
 HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
 FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
-__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
+__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "smoothed_db", "quietest_time"]
 
 
 def _frames(audio: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
@@ -65,10 +65,16 @@ def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0
     return normalized.max(axis=1) > threshold
 
 
-def quietest_time(energy_db: np.ndarray, start: float, end: float) -> float:
-    """The centre time (s) of the quietest 10 ms frame in [start, end) (smoothed over 30 ms)."""
+def smoothed_db(energy_db: np.ndarray, frames: int) -> np.ndarray:
+    """Frame energies averaged (in dB) over `frames` frames centred on each frame."""
+    return np.convolve(energy_db, np.ones(frames) / frames, mode="same")
+
+
+def quietest_time(energy_db: np.ndarray, start: float, end: float, frames: int = 3) -> float:
+    """The centre time (s) of the quietest 10 ms frame in [start, end), its energy averaged over
+    `frames` frames (30 ms finds the gap between two words; 110 ms prefers a pause to the
+    brief silence of a stop consonant)."""
     a, b = max(0, int(start * 100)), min(len(energy_db), int(np.ceil(end * 100)))
     if b <= a:
         return (start + end) / 2
-    smooth = np.convolve(energy_db, np.ones(3) / 3, mode="same")
-    return (a + int(np.argmin(smooth[a:b]))) / 100 + 0.005
+    return (a + int(np.argmin(smoothed_db(energy_db, frames)[a:b]))) / 100 + 0.005

@@ -36,6 +36,7 @@ FILLERS = ("uh", "um")
 FILLER_SPELLINGS = {"uh": "uh", "um": "um", "uhm": "um", "umm": "um", "er": "uh", "erm": "um", "ah": "uh",
                     "hmm": "um", "mm": "um"}
 CHUNK_SECONDS = 20.0
+SPLIT_FRAMES = 11  # 10 ms frames averaged when choosing where to split a chunk
 MAX_EDGE_SHIFT = 0.30  # s a word edge may grow over contiguous sound into a gap (chosen on the bench)
 MIN_WORD = 0.05  # s a word keeps when its quiet edges are trimmed
 BRIDGE = 0.10  # s: a quieter stretch inside sound shorter than this (a stop closure) does not end it
@@ -195,13 +196,15 @@ def _rough_times(tokens: list[Token], start: float, end: float) -> list[Word]:
 
 def best_split(tokens: list[Token], candidates, energy_db: np.ndarray, reach: float = 0.15) -> tuple[int, float]:
     """Where to split hinted tokens: the candidate index j (split before token j) whose hinted gap
-    (widened by `reach` s, as whisper's times are rough) holds the quietest frame; returns j and
-    that frame's time."""
+    (widened by `reach` s, as whisper's times are rough) holds the quietest stretch of SPLIT_FRAMES
+    frames (a pause rather than a stop consonant's closure inside a word); returns j and the time
+    of that stretch's centre."""
+    smooth = acoustics.smoothed_db(energy_db, SPLIT_FRAMES)
     best: tuple[float, int, float] | None = None
     for j in candidates:
         lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
-        cut = acoustics.quietest_time(energy_db, lo - reach, hi + reach)
-        level = float(energy_db[min(int(cut * 100), len(energy_db) - 1)]) if len(energy_db) else 0.0
+        cut = acoustics.quietest_time(energy_db, lo - reach, hi + reach, SPLIT_FRAMES)
+        level = float(smooth[min(int(cut * 100), len(smooth) - 1)]) if len(smooth) else 0.0
         if best is None or level < best[0]:
             best = (level, j, cut)
     return best[1], best[2]

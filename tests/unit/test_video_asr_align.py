@@ -248,3 +248,15 @@ def test_speech_that_ends_abruptly_keeps_its_last_word_aligned(tmp_path):
     assert normalize(" ".join(w.text for w in words[-3:])) == "to be ill disposed"
     assert all(w.confidence > 0 and w.end > w.start for w in words)
     assert words[-1].end > 14.9
+
+
+def test_chunks_split_at_a_pause_not_at_a_stop_consonant_inside_speech():
+    """A stop's closure is as quiet as a pause for a frame or two; the pause is longer."""
+    from padl_lib.video.align import best_split
+
+    energy = np.full(300, -20.0, np.float32)  # 3 s of speech at -20 dB
+    energy[95:105] = -50.0  # a 100 ms pause at 1.0 s
+    energy[200:202] = -55.0  # a 20 ms closure at 2.0 s, quieter still
+    tokens = [Token("one", 0.2, 0.95), Token("two", 1.05, 1.95), Token("three", 2.05, 2.8)]
+    j, cut = best_split(tokens, [1, 2], energy)
+    assert j == 1 and 0.95 <= cut <= 1.05
