@@ -12,6 +12,7 @@ from padl_lib.video.media import SAMPLE_RATE
 HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
 FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
+BLOCK_FRAMES = 4096  # frames analysed at once (an hour's frames at once would need gigabytes)
 __all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "smoothed_db", "quietest_time"]
 
 
@@ -29,7 +30,9 @@ def frame_energy_db(audio: np.ndarray, hop: int = HOP) -> np.ndarray:
     to full scale; -100 dB for digital silence)."""
     if len(audio) == 0:
         return np.zeros(0, np.float32)
-    power = np.mean(_frames(audio, WINDOW, hop) ** 2, axis=1)
+    frames = _frames(audio, WINDOW, hop)
+    power = np.concatenate([np.mean(frames[k:k + BLOCK_FRAMES] ** 2, axis=1)
+                            for k in range(0, len(frames), BLOCK_FRAMES)])
     return (10 * np.log10(power + 1e-10)).astype(np.float32)
 
 
@@ -56,13 +59,17 @@ def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0
     the window's own autocorrelation (Boersma 1993), peaks above `threshold`."""
     size = 4 * HOP
     taper = np.hanning(size).astype(np.float32)
-    frames = _frames(audio, size)
-    frames = (frames - frames.mean(axis=1, keepdims=True)) * taper
-    corr = np.fft.irfft(np.abs(np.fft.rfft(frames, n=2 * size, axis=1)) ** 2, axis=1)[:, :size]
     window_corr = np.fft.irfft(np.abs(np.fft.rfft(taper, n=2 * size)) ** 2)[:size]
     lo, hi = int(SAMPLE_RATE / max_hz), min(int(SAMPLE_RATE / min_hz), size // 2)
-    normalized = corr[:, lo:hi] / window_corr[lo:hi] / np.maximum(corr[:, :1] / window_corr[0], 1e-12)
-    return normalized.max(axis=1) > threshold
+    frames = _frames(audio, size)
+    voiced = np.zeros(len(frames), bool)
+    for k in range(0, len(frames), BLOCK_FRAMES):
+        block = frames[k:k + BLOCK_FRAMES]
+        block = (block - block.mean(axis=1, keepdims=True)) * taper
+        corr = np.fft.irfft(np.abs(np.fft.rfft(block, n=2 * size, axis=1)) ** 2, axis=1)[:, :hi]
+        normalized = corr[:, lo:hi] / window_corr[lo:hi] / np.maximum(corr[:, :1] / window_corr[0], 1e-12)
+        voiced[k:k + BLOCK_FRAMES] = normalized.max(axis=1) > threshold
+    return voiced
 
 
 def smoothed_db(energy_db: np.ndarray, frames: int) -> np.ndarray:
