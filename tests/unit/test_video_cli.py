@@ -86,3 +86,12 @@ def test_transcript_is_never_written_over_the_media(tmp_path, capsys):
     before = media.read_bytes()
     assert main(["transcribe", str(media), "-o", str(media)]) == 2
     assert "source" in capsys.readouterr().err and media.read_bytes() == before
+
+
+def test_transcribing_a_recording_without_speech_says_so(tmp_path, capsys):
+    from padl_lib.video.media import write_wav
+
+    media = write_wav(tmp_path / "room.wav", np.random.default_rng(0).normal(0, 1e-3, 3 * 16000).astype(np.float32))
+    assert main(["transcribe", str(media), "-o", str(tmp_path / "T.json")]) == 0
+    assert "no speech was recognized in" in capsys.readouterr().err
+    assert not Transcript.load(tmp_path / "T.json").spoken()
