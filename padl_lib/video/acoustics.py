@@ -84,4 +84,6 @@ def quietest_time(energy_db: np.ndarray, start: float, end: float, frames: int =
     a, b = max(0, int(start * 100)), min(len(energy_db), int(np.ceil(end * 100)))
     if b <= a:
         return (start + end) / 2
-    return (a + int(np.argmin(smoothed_db(energy_db, frames)[a:b]))) / 100 + 0.005
+    lo, hi = max(0, a - frames // 2), min(len(energy_db), b + frames // 2)  # smooth only around the window
+    smooth = smoothed_db(energy_db[lo:hi], frames)[a - lo:b - lo]
+    return (a + int(np.argmin(smooth))) / 100 + 0.005

@@ -199,12 +199,13 @@ def best_split(tokens: list[Token], candidates, energy_db: np.ndarray, reach: fl
     (widened by `reach` s, as whisper's times are rough) holds the quietest stretch of SPLIT_FRAMES
     frames (a pause rather than a stop consonant's closure inside a word); returns j and the time
     of that stretch's centre."""
-    smooth = acoustics.smoothed_db(energy_db, SPLIT_FRAMES)
     best: tuple[float, int, float] | None = None
     for j in candidates:
         lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
         cut = acoustics.quietest_time(energy_db, lo - reach, hi + reach, SPLIT_FRAMES)
-        level = float(smooth[min(int(cut * 100), len(smooth) - 1)]) if len(smooth) else 0.0
+        k = min(int(cut * 100), len(energy_db) - 1)
+        stretch = energy_db[max(0, k - SPLIT_FRAMES // 2):k + SPLIT_FRAMES // 2 + 1]
+        level = float(np.mean(stretch)) if len(stretch) else 0.0
         if best is None or level < best[0]:
             best = (level, j, cut)
     return best[1], best[2]
