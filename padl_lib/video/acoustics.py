@@ -13,7 +13,7 @@ HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
 FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
 BLOCK_FRAMES = 4096  # frames analysed at once (an hour's frames at once would need gigabytes)
-__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "smoothed_db", "quietest_time"]
+__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
 
 
 def _frames(audio: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
@@ -72,11 +72,6 @@ def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0
     return voiced
 
 
-def smoothed_db(energy_db: np.ndarray, frames: int) -> np.ndarray:
-    """Frame energies averaged (in dB) over `frames` frames centred on each frame."""
-    return np.convolve(energy_db, np.ones(frames) / frames, mode="same")
-
-
 def quietest_time(energy_db: np.ndarray, start: float, end: float, frames: int = 3) -> float:
     """The centre time (s) of the quietest 10 ms frame in [start, end), its energy averaged over
     `frames` frames (30 ms finds the gap between two words; 110 ms prefers a pause to the
@@ -85,5 +80,5 @@ def quietest_time(energy_db: np.ndarray, start: float, end: float, frames: int =
     if b <= a:
         return (start + end) / 2
     lo, hi = max(0, a - frames // 2), min(len(energy_db), b + frames // 2)  # smooth only around the window
-    smooth = smoothed_db(energy_db[lo:hi], frames)[a - lo:b - lo]
+    smooth = np.convolve(energy_db[lo:hi], np.ones(frames) / frames, mode="same")[a - lo:b - lo]
     return (a + int(np.argmin(smooth))) / 100 + 0.005

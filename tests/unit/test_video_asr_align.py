@@ -245,7 +245,7 @@ def test_segments_whisper_doubts_and_packs_impossibly_fast_count_as_invented():
 def test_speech_that_ends_abruptly_keeps_its_last_word_aligned(tmp_path):
     """Three sentences back to back end mid-breath: tiny.en adds "We'll see you next time." there."""
     audio = np.concatenate([load_audio(LIBRIVOX.format(n)) for n in ("0870", "0880", "0890")])
-    with pytest.warns(UserWarning, match="dropped"):
+    with pytest.warns(UserWarning, match="invented"):
         items = transcribe(write_wav(tmp_path / "abrupt.wav", audio)).words
     words = [w for w in items if w.kind == "word"]
     assert normalize(" ".join(w.text for w in words[-3:])) == "to be ill disposed"
