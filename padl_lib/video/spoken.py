@@ -6,8 +6,10 @@ too, so "Mr." and "mister" or "1995" and "nineteen ninety-five" count as the sam
 """
 from __future__ import annotations
 
+import itertools
 import re
 
+import numpy as np
 from num2words import num2words
 
 ABBREVIATIONS = {
@@ -19,6 +21,7 @@ CURRENCIES = {"$": "dollars", "€": "euros", "£": "pounds"}
 _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
 _DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
+MAX_READINGS = 24  # combined readings of a digit-group token tried at most
 _EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
 __all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives"]
 
@@ -81,18 +84,39 @@ def spoken_sequence(text: str) -> list[str]:
 
 
 def spoken_alternatives(token: str) -> list[list[str]]:
-    """Other plausible readings of a token after `spoken_words`' first choice: a number may be
-    read digit by digit ("692" -> "six nine two") or, with four digits, as a year or a cardinal."""
+    """Other plausible readings of a token after `spoken_words`' first choice. A number, and
+    each group of a phone or ID number ("33-4-692"), may be read digit by digit, as a cardinal,
+    or in pairs ("692": "six nine two", "six hundred ninety-two", "six ninety-two"); four digits
+    may also be a year."""
     first = spoken_words(token)
     core = token.strip().strip(_EDGE_PUNCT).replace(",", "")
     readings = [first]
     if core.isdigit():
-        readings.append([num2words(int(d)) for d in core])
-        readings.append(_words_of(num2words(int(core))))
-        if len(core) == 4:
-            readings.append(_words_of(num2words(int(core), to="year")))
+        readings += _digit_readings(core)
+    elif _DIGIT_GROUPS.match(core):
+        per_group = [_digit_readings(group) for group in re.split(r"[-/]", core)]
+        if np.prod([len(r) for r in per_group]) <= MAX_READINGS:
+            readings += [sum(combo, []) for combo in itertools.product(*per_group)]
+        else:  # every group read the same way
+            readings += [sum((r[min(k, len(r) - 1)] for r in per_group), []) for k in range(3)]
     unique: list[list[str]] = []
     for reading in readings:
         if reading not in unique:
             unique.append(reading)
     return unique[1:]
+
+
+def _digit_readings(digits: str) -> list[list[str]]:
+    """Ways to say a run of digits: one by one, as a cardinal, in pairs (a leading odd digit
+    alone; a pair "0d" as "oh d"), and four digits as a year; no cardinal after a leading zero."""
+    readings = [[num2words(int(d)) for d in digits]]
+    if digits[0] != "0" or len(digits) == 1:  # "0123" is no cardinal or year
+        readings.append(_words_of(num2words(int(digits))))
+    if len(digits) > 2:
+        head = len(digits) % 2
+        pairs = [digits[:head]] * head + [digits[k:k + 2] for k in range(head, len(digits), 2)]
+        readings.append([w for pair in pairs for w in (
+            ["oh", num2words(int(pair[1]))] if len(pair) == 2 and pair[0] == "0" else _words_of(num2words(int(pair))))])
+    if len(digits) == 4 and digits[0] != "0":
+        readings.append(_words_of(num2words(int(digits), to="year")))
+    return [r for k, r in enumerate(readings) if r not in readings[:k]]

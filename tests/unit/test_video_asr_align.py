@@ -31,7 +31,17 @@ def test_spoken_words(token, words):
 
 def test_numbers_have_alternative_readings():
     assert ["six", "nine", "two"] in spoken_alternatives("692.")
+    assert ["six", "ninety", "two"] in spoken_alternatives("692")
     assert spoken_alternatives("hello") == []
+
+
+def test_phone_numbers_are_read_group_by_group():
+    assert ["thirty", "three", "four", "six", "ninety", "two"] in spoken_alternatives("33-4-692.")
+    readings = spoken_alternatives("555-0123")
+    assert ["five", "five", "five", "oh", "one", "twenty", "three"] in readings
+    assert not any(r[-5:] == ["one", "hundred", "and", "twenty", "three"] for r in readings)  # no cardinal "0123"
+    many = spoken_alternatives("12-34-56-78-90")  # 32 combinations: each group read the same way instead
+    assert ["twelve", "thirty", "four", "fifty", "six", "seventy", "eight", "ninety"] in many and len(many) <= 2
 
 
 def test_g2p_spells_unknown_words_in_arpabet():
@@ -203,6 +213,17 @@ def test_numbers_are_aligned_in_the_reading_that_fits():
     assert words[-1].end < 3.4  # "six nine two", not a stretched "six hundred ninety-two"
 
 
+def test_a_phone_number_is_aligned_in_the_grouping_that_was_said():
+    """Whisper writes "33-4-692." for a speaker who says "thirty-three"; read digit by digit,
+    the aligner stretched "three three" over the pause before the number."""
+    from padl_lib.video.align import Aligner
+
+    audio = np.fromfile("/usr/share/pocketsphinx/test/data/numbers.raw", "<i2").astype(np.float32) / 32768
+    aligner, tokens = Aligner(), [Token("33-4-692.")]
+    words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, tokens)
+    assert aligner._best_readings(audio, tokens, words)[0][:2] == ["thirty", "three"]
+
+
 def test_edges_next_to_silence_follow_faint_sound_and_skip_clicks():
     """A word whose sound fades 8 dB over the room tone for 120 ms after its loud part, then a
     60 ms silence, a 30 ms click and room tone: the fitted end is where the faint tail ends;
@@ -263,3 +284,29 @@ def test_chunks_split_at_a_pause_not_at_a_stop_consonant_inside_speech():
     tokens = [Token("one", 0.2, 0.95), Token("two", 1.05, 1.95), Token("three", 2.05, 2.8)]
     j, cut = best_split(tokens, [1, 2], energy)
     assert j == 1 and 0.95 <= cut <= 1.05
+
+
+def test_speech_whisper_skipped_is_recognized_again():
+    """Whisper wrote "he" for 2.2 s of speech: that stretch is recognized again with context
+    around it, and the words found inside it replace the stretched word."""
+    from padl_lib.video.asr import RECOVERY_CONTEXT, AsrSegment, AsrWord, recover_skipped
+
+    def segment(*words: tuple[str, float, float]) -> AsrSegment:
+        return AsrSegment(words[0][1], words[-1][2], " ".join(w for w, _, _ in words),
+                          tuple(AsrWord(w, a, b, 0.9) for w, a, b in words))
+
+    segments = [segment(("so", 0.2, 0.8), ("he", 1.2, 3.4), ("went", 3.5, 4.0)), segment(("home", 4.6, 5.2)),
+                segment(("33-4-692.", 6.0, 9.0))]  # a long token of six spoken words is no stretch
+    calls = []
+
+    def again(start, end):
+        calls.append((start, end))
+        return [segment(("so", 0.2, 0.8), ("he", 1.2, 1.6), ("said", 1.7, 2.3), ("so,", 2.4, 3.0)),
+                segment(("went", 3.1, 3.6), ("home", 4.6, 5.2))]  # "went" timed earlier
+
+    with pytest.warns(UserWarning, match="skipped"):
+        fixed = recover_skipped(segments, 10.0, again)
+    assert [s.text for s in fixed] == ["so he said so, went", "home", "33-4-692."]
+    assert calls == [(0.0, 3.4 + RECOVERY_CONTEXT)]  # clipped at the recording's start
+    unchanged = recover_skipped(segments, 10.0, lambda a, b: [segment(("he", 1.2, 1.6))])
+    assert unchanged == segments
