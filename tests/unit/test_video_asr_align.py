@@ -1,4 +1,5 @@
 """Recognition and forced alignment on real shipped speech (LibriVox sentences, the screencast)."""
+import warnings
 import wave
 
 import numpy as np
@@ -264,10 +265,14 @@ def test_segments_whisper_doubts_and_packs_impossibly_fast_count_as_invented():
 
 
 def test_speech_that_ends_abruptly_keeps_its_last_word_aligned(tmp_path):
-    """Three sentences back to back end mid-breath: tiny.en adds "We'll see you next time." there."""
+    """Three sentences back to back end mid-breath: tiny.en often adds "We'll see you next time."
+    there (not on every run: its multithreaded int8 decoding varies); dropping it keeps the last
+    real word aligned."""
     audio = np.concatenate([load_audio(LIBRIVOX.format(n)) for n in ("0870", "0880", "0890")])
-    with pytest.warns(UserWarning, match="invented"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         items = transcribe(write_wav(tmp_path / "abrupt.wav", audio)).words
+    assert all("invented" in str(w.message) for w in caught), [str(w.message) for w in caught]
     words = [w for w in items if w.kind == "word"]
     assert normalize(" ".join(w.text for w in words[-3:])) == "to be ill disposed"
     assert all(w.confidence > 0 and w.end > w.start for w in words)
