@@ -82,6 +82,7 @@ class Aligner:
 
     def _decode(self, audio: np.ndarray) -> list:
         pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
+        self.decoder.reinit_feat()  # each stretch normalized on its own, not on what came before
         self.decoder.start_utt()
         self.decoder.process_raw(pcm, full_utt=True)
         self.decoder.end_utt()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import numpy as np
 
 from padl_lib import default_threads
 from padl_lib.progress import Progress, report
+from padl_lib.video import acoustics
 from padl_lib.video.media import SAMPLE_RATE
 from padl_lib.video.spoken import spoken_words
 
@@ -40,8 +42,11 @@ NO_SPEECH = 0.6  # whisper's `no_speech_threshold`
 MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
 MAX_WORD_SECONDS = 2.0  # per spoken word: longer is whisper stretching one word over speech it skipped
 RECOVERY_CONTEXT = 3.0  # s of audio on either side when such a stretch is recognized again
+MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper must have skipped
+ROUGH_SECONDS = 0.25  # how far whisper's word times may be off
+ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
-           "recover_skipped"]
+           "recover_skipped", "ANNOTATION"]
 
 
 class ModelError(RuntimeError):
@@ -122,38 +127,53 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
         part = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
         return [_shifted(kept, start) for seg in whisper.transcribe(part, **options)[0] for kept in _kept(seg)]
 
-    return recover_skipped(result, duration, again), info.language
+    return recover_skipped(result, audio, again), info.language
 
 
-def recover_skipped(segments: list[AsrSegment], duration: float,
+def recover_skipped(segments: list[AsrSegment], audio: np.ndarray,
                     again: Callable[[float, float], list[AsrSegment]]) -> list[AsrSegment]:
-    """Whisper sometimes skips speech and stretches one word over it ("he" lasting 5 s). The
-    stretch is recognized again on its own with RECOVERY_CONTEXT s around it (`again(start, end)`,
-    in seconds); the new words between the nearest neighbours both passes agree on replace the
-    old ones there if they are more."""
+    """Whisper sometimes skips speech: it stretches one word over it ("he" lasting 5 s), or
+    leaves a gap between two words where someone speaks. Such a stretch is recognized again on
+    its own with RECOVERY_CONTEXT s around it (`again(start, end)`, in seconds); the new words
+    between the nearest neighbours both passes agree on replace the old ones there if they are
+    more. Words are kept in the segment of the first word they replace (or precede)."""
+    duration = len(audio) / SAMPLE_RATE
     flat = [(k, w) for k, seg in enumerate(segments) for w in seg.words]  # (segment index, word)
+    loud: np.ndarray | None = None
     i = 0
-    while i < len(flat):
-        k, word = flat[i]
-        if word.end - word.start <= MAX_WORD_SECONDS * max(1, len(spoken_words(word.text))):
+    while flat and i <= len(flat):
+        first, last, hole = i, i, None  # old words [first, last) under suspicion, and where
+        if i < len(flat) and _stretched(flat[i][1]):
+            last, hole = i + 1, (flat[i][1].start, flat[i][1].end)
+        else:
+            gap = (flat[i - 1][1].end if i else 0.0, flat[i][1].start if i < len(flat) else duration)
+            if gap[1] - gap[0] >= MIN_SKIPPED_SECONDS + 2 * ROUGH_SECONDS:
+                if loud is None:
+                    energy = acoustics.frame_energy_db(audio)
+                    loud = energy > acoustics.speech_threshold_db(energy)
+                hole = gap if _speech_in(audio, loud, gap[0] + ROUGH_SECONDS, gap[1] - ROUGH_SECONDS) else None
+        if hole is None:
             i += 1
             continue
-        clip = max(0.0, word.start - RECOVERY_CONTEXT), min(duration, word.end + RECOVERY_CONTEXT)
-        new = [w for seg in again(*clip) for w in seg.words]
-        lo = next(j for j in range(i + 1) if flat[j][1].start >= clip[0])
-        hi = next((j for j in range(i + 1, len(flat)) if flat[j][1].end > clip[1]), len(flat))
+        clip = max(0.0, hole[0] - RECOVERY_CONTEXT), min(duration, hole[1] + RECOVERY_CONTEXT)
+        new = [w for seg in again(*clip) for w in seg.words if not ANNOTATION.match(w.text)]
+        lo = next(j for j in range(first + 1) if j == first or flat[j][1].start >= clip[0])
+        hi = next((j for j in range(last, len(flat)) if flat[j][1].end > clip[1]), len(flat))
         matcher = difflib.SequenceMatcher(None, [_key(w) for _, w in flat[lo:hi]], [_key(w) for w in new],
                                           autojunk=False)
         same = {lo + a + t: b + t for a, b, size in matcher.get_matching_blocks() for t in range(size)}
-        before, after = max((j for j in same if j < i), default=None), min((j for j in same if j > i), default=None)
+        before = max((j for j in same if j < first), default=None)
+        after = min((j for j in same if j >= last), default=None)
         old_from, new_from = (before + 1, same[before] + 1) if before is not None else (lo, 0)
         old_to, new_to = (after, same[after]) if after is not None else (hi, len(new))
         found = new[new_from:new_to]
         if len(found) <= old_to - old_from:
             i += 1
             continue
-        warnings.warn(f"whisper skipped speech in {word.start:.2f}-{word.end:.2f} s (wrote only {word.text!r}); "
-                      f"recognized it again: {' '.join(w.text for w in found)!r}", stacklevel=3)
+        what = f"wrote only {flat[i][1].text!r}" if last > first else "wrote nothing"
+        warnings.warn(f"whisper skipped speech in {hole[0]:.2f}-{hole[1]:.2f} s ({what}); recognized it again: "
+                      f"{' '.join(w.text for w in found)!r}", stacklevel=3)
+        k = flat[min(old_from, len(flat) - 1)][0]
         flat[old_from:old_to] = [(k, w) for w in found]
         i = old_from + len(found)
     by_segment: dict[int, list[AsrWord]] = {}
@@ -168,6 +188,20 @@ def recover_skipped(segments: list[AsrSegment], duration: float,
             out.append(AsrSegment(seg.start, seg.end, " ".join(w.text for w in words), words, seg.avg_logprob,
                                   seg.no_speech_prob))
     return out
+
+
+def _stretched(word: AsrWord) -> bool:
+    """Longer than anyone says its spoken words."""
+    return word.end - word.start > MAX_WORD_SECONDS * max(1, len(spoken_words(word.text)))
+
+
+def _speech_in(audio: np.ndarray, loud: np.ndarray, start: float, end: float) -> bool:
+    """At least MIN_SKIPPED_SECONDS of loud, voiced sound in [start, end): speech, not a click or noise."""
+    a, b = int(start * 100), int(end * 100)
+    if b - a < MIN_SKIPPED_SECONDS * 100 or loud[a:b].sum() < MIN_SKIPPED_SECONDS * 100:
+        return False
+    voiced = acoustics.voiced_frames(audio[a * acoustics.HOP:b * acoustics.HOP])[:b - a]
+    return int((voiced & loud[a:a + len(voiced)]).sum()) >= MIN_SKIPPED_SECONDS * 100
 
 
 def _key(word: AsrWord) -> str:

@@ -2,27 +2,25 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
 from padl_lib.progress import Progress
 from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
-from padl_lib.video.asr import DEFAULT_MODEL, AsrSegment, recognize
+from padl_lib.video.asr import ANNOTATION, DEFAULT_MODEL, AsrSegment, recognize
 from padl_lib.video.media import SAMPLE_RATE, load_audio, sha256_file
 from padl_lib.video.spoken import spoken_words
 from padl_lib.video.transcript import Transcript
 
 LONG_SCRIPT_SECONDS = 60.0  # longer scripted recordings get rough word times from ASR first
-_ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
 __all__ = ["transcribe", "asr_tokens", "LONG_SCRIPT_SECONDS"]
 
 
 def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
     """Recognized words as tokens to align. Left out: sound annotations such as "[Music]", and
     whisper's zero-length echo of the word that follows ("amiable amiable")."""
-    words = [w for seg in segments if not _ANNOTATION.match(seg.text) for w in seg.words]
+    words = [w for seg in segments if not ANNOTATION.match(seg.text) for w in seg.words]
     return [Token(w.text, w.start, w.end, w.probability) for k, w in enumerate(words)
             if not (w.end <= w.start and k + 1 < len(words) and spoken_words(w.text) == spoken_words(words[k + 1].text))]
 
