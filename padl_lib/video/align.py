@@ -18,6 +18,7 @@ rough times) and returns timed transcript items:
 from __future__ import annotations
 
 import difflib
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -44,7 +45,8 @@ MIN_SOUND = 0.05  # s: a burst beyond a quieter stretch must last this long to c
 INNER = 0.03  # s inside an aligned edge from which the fine edge search starts
 SOUND_DB = 6.0  # dB over a gap's room tone where a word's sound begins (ends)
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
-FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
+FILLER_CONFIDENCE = 0.5
+HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound  # a filler found in the signal, not in the text
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]
 
 
@@ -71,7 +73,12 @@ class Aligner:
     """A pocketsphinx decoder for forced alignment, with words added to its dictionary on demand."""
 
     def __init__(self) -> None:
-        self.decoder = Decoder(lm=None, samprate=SAMPLE_RATE, loglevel="FATAL")
+        # bestpath=False: the word lattice may end in a silence after any word of the forced text
+        # and then drops the words after it; the search's own backtrace ends in the final state.
+        # Beams far wider than for recognition (1e-48): a forced text has few paths to follow, and
+        # the narrow default loses the only one through a misheard or unusually spoken word.
+        self.decoder = Decoder(lm=None, samprate=SAMPLE_RATE, loglevel="FATAL", bestpath=False,
+                               beam=1e-120, pbeam=1e-120, wbeam=1e-100)
         self._filler_grammar = False
 
     def ensure_words(self, words: list[str]) -> None:
@@ -92,13 +99,11 @@ class Aligner:
                     tokens: list[Token]) -> list[Word]:
         """Align `tokens` to audio[start:end] (seconds); times in the result are absolute.
         If the aligner fails (text and speech disagree somewhere), the chunk is halved at the
-        quietest point between two words near its middle and each half is aligned alone; a
-        single number token also tries its other readings. Tokens that still fail keep their
-        rough hinted times with confidence 0."""
+        quietest point between two words near its middle and each half is aligned alone. Tokens
+        that still fail keep their rough hinted times with confidence 0."""
         words = self._align_once(audio, start, end, tokens)
         if words is not None:
-            readings = self._best_readings(audio, tokens, words)
-            return (self._align_once(audio, start, end, tokens, readings) or words) if readings else words
+            return words
         if len(tokens) > 1 and all(t.start is not None for t in tokens):
             middle = range(max(1, len(tokens) // 4), max(2, 3 * len(tokens) // 4 + 1))
             j, cut = best_split(tokens, middle, energy_db)
@@ -108,61 +113,45 @@ class Aligner:
                 j = min(max(sum((t.start + t.end) / 2 < cut for t in tokens), 1), len(tokens) - 1)
             return (self.align_chunk(audio, energy_db, start, cut, tokens[:j])
                     + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
-        if len(tokens) == 1:
-            for reading in spoken_alternatives(tokens[0].text):
-                words = self._align_once(audio, start, end, tokens, {0: reading})
-                if words is not None:
-                    return words
         warnings.warn(f"could not align {' '.join(t.text for t in tokens)!r} ({start:.2f}-{end:.2f} s); "
                       f"keeping rough times with confidence 0", stacklevel=2)
         return _rough_times(tokens, start, end)
 
-    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token],
-                    readings: dict[int, list[str]] | None = None) -> list[Word] | None:
-        """One alignment attempt (None on failure); `readings` replaces some tokens' spoken words."""
-        readings = readings or {}
-        spoken = [(i, w) for i, tok in enumerate(tokens)
-                  for w in readings.get(i) or spoken_words(filler_form(tok.text) or tok.text)]
-        if not spoken:
+    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token]) -> list[Word] | None:
+        """One alignment attempt (None on failure). The decoder follows a grammar of the tokens in
+        order, each token in any of its readings ("2019": "twenty nineteen" or "two thousand
+        nineteen"), so the speaker's reading is found in the same search."""
+        options = [_readings(tok) for tok in tokens]
+        if not any(options):
             return []
-        if end - start < MIN_WORD * len(spoken):  # no room for these words
+        if end - start < MIN_WORD * sum(min(len(r) for r in rs) for rs in options if rs):  # no room for these words
             return None
-        self.ensure_words([w for _, w in spoken])
-        self.decoder.set_align_text(" ".join(w for _, w in spoken))
+        self._set_grammar([rs for rs in options if rs])
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
-        if len(segs) != len(spoken):
+        owners = _owners([s.word.split("(")[0] for s in segs], [(i, rs) for i, rs in enumerate(options) if rs])
+        if owners is None:
             return None
         spans: dict[int, list[float]] = {}
-        for (i, _), seg in zip(spoken, segs):
+        for i, seg in zip(owners, segs):
             s, e = start + seg.start_frame / 100, start + (seg.end_frame + 1) / 100
             spans[i] = [min(spans[i][0], s), max(spans[i][1], e)] if i in spans else [s, e]
         return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
 
-    def _score(self, audio: np.ndarray, start: float, end: float, words: list[str]) -> float | None:
-        """Log score of aligning `words` (with optional silence around them) to audio[start:end]."""
-        if end - start < MIN_WORD * len(words):
-            return None
-        self.decoder.set_align_text(" ".join(words))
-        if len(self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])) != len(words):
-            return None
-        return float(self.decoder.hyp().score)
-
-    def _best_readings(self, audio: np.ndarray, tokens: list[Token], words: list[Word]) -> dict[int, list[str]]:
-        """Readings of number tokens ("692": "six nine two" or "six hundred ninety-two") that fit
-        their aligned stretch of audio better than the first choice, by alignment score."""
-        if len(words) != len(tokens):
-            return {}
-        better: dict[int, list[str]] = {}
-        for i, tok in enumerate(tokens):
-            alternatives = spoken_alternatives(tok.text)
-            if not alternatives:
-                continue
-            w = words[i]
-            scored = [(self._score(audio, w.start, w.end, r), r) for r in [spoken_words(tok.text)] + alternatives]
-            scored = [(score, r) for score, r in scored if score is not None]
-            if scored and max(scored)[1] != spoken_words(tok.text):
-                better[i] = max(scored)[1]
-        return better
+    def _set_grammar(self, options: list[list[list[str]]]) -> None:
+        """Activate a forced-alignment grammar: one state per token boundary, each reading of a
+        token a chain of words between its two states (silence may follow any word)."""
+        self.ensure_words([w for readings in options for reading in readings for w in reading])
+        transitions, states = [], len(options) + 1
+        for i, readings in enumerate(options):
+            for reading in readings:
+                here = i
+                for k, word in enumerate(reading):
+                    there = i + 1 if k == len(reading) - 1 else states
+                    states += there == states
+                    transitions.append((here, there, 1.0, word))
+                    here = there
+        self.decoder.add_fsg("align", self.decoder.create_fsg("align", 0, len(options), transitions))
+        self.decoder.activate_search("align")
 
     def label_filler(self, sound: np.ndarray) -> str:
         """Which filler a short voiced sound is most like ("uh" or "um"), by a tiny grammar."""
@@ -171,12 +160,39 @@ class Aligner:
             self.decoder.add_jsgf_string("fillers", f"#JSGF V1.0;\ngrammar f;\npublic <f> = ( {options} );\n")
             self._filler_grammar = True
         self.decoder.activate_search("fillers")
-        segs = [s.word for s in self._decode(sound) if s.word in FILLERS]
+        segs = [w for w in (s.word.split("(")[0] for s in self._decode(sound)) if w in FILLERS]
         return segs[0] if segs else "uh"
 
 
 def _item(token: Token, start: float, end: float, confidence: float) -> Word:
     return Word(filler_form(token.text) if token.kind == "filler" else token.text, start, end, token.kind, confidence)
+
+
+def _readings(token: Token) -> list[list[str]]:
+    """The ways a token may be spoken: a filler as itself, a number in each of its readings."""
+    filler = filler_form(token.text)
+    if filler:
+        return [[filler]]
+    first = spoken_words(token.text)
+    return [first] + spoken_alternatives(token.text) if first else []
+
+
+def _owners(words: list[str], options: list[tuple[int, list[list[str]]]]) -> list[int] | None:
+    """The token index of each decoded word, given each token's readings in order (None if the
+    decoded words are not one reading of every token, i.e. the search did not finish)."""
+    @functools.cache
+    def match(pos: int, k: int) -> list[int] | None:
+        if k == len(options):
+            return [] if pos == len(words) else None
+        index, readings = options[k]
+        for reading in sorted(readings, key=len, reverse=True):
+            if words[pos:pos + len(reading)] == reading:
+                rest = match(pos + len(reading), k + 1)
+                if rest is not None:
+                    return [index] * len(reading) + rest
+        return None
+
+    return match(0, 0)
 
 
 def _rough_times(tokens: list[Token], start: float, end: float) -> list[Word]:
@@ -231,14 +247,22 @@ def plan_chunks(tokens: list[Token], energy_db: np.ndarray, duration: float,
     return chunks
 
 
-def _drop_silent(words: list[Word], loud: np.ndarray) -> list[Word]:
-    """Words placed where there is no sound at all: whisper's well-known inventions in silence
-    ("Thank you." after a talk) that the aligner had to put somewhere. They are dropped."""
-    silent = [w for w in words if not loud[int(w.start * 100):max(int(np.ceil(w.end * 100)), int(w.start * 100) + 1)].any()]
-    if silent:
-        warnings.warn(f"dropped {' '.join(w.text for w in silent)!r}: recognized where there is no sound "
-                      f"({silent[0].start:.2f}-{silent[-1].end:.2f} s)", stacklevel=3)
-    return [w for w in words if w not in silent]
+def _drop_silent(items: list, loud: np.ndarray, margin: float = 0.0) -> list:
+    """Words (or hinted tokens) placed where there is no sound within `margin` s: whisper's
+    well-known inventions in silence ("Thank you." after a talk). They are dropped: before
+    alignment by their hinted times, as the aligner would squeeze them into the speech nearby,
+    and after it, where the aligner had to put a word without sound."""
+    def silent(item) -> bool:
+        if item.start is None:
+            return False
+        a = max(int((item.start - margin) * 100), 0)
+        return not loud[a:max(int(np.ceil((item.end + margin) * 100)), a + 1)].any()
+
+    dropped = [item for item in items if silent(item)]
+    if dropped:
+        warnings.warn(f"dropped {' '.join(w.text for w in dropped)!r}: recognized where there is no sound "
+                      f"({dropped[0].start:.2f}-{dropped[-1].end:.2f} s)", stacklevel=3)
+    return [item for item in items if not silent(item)]
 
 
 def _stray_edge(loud: np.ndarray, head: int = 12, silence: int = 15) -> tuple[int, int] | None:
@@ -403,6 +427,7 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
     loud = energy > acoustics.speech_threshold_db(energy)
     aligner = Aligner()
     words: list[Word] = []
+    tokens = _drop_silent(tokens, loud, margin=HINT_SLACK)
     chunks = plan_chunks(tokens, energy, duration)
     report(progress, 0, duration, "aligning words")
     for start, end, part in chunks:

@@ -1,4 +1,5 @@
 """Recognition and forced alignment on real shipped speech (LibriVox sentences, the screencast)."""
+import subprocess
 import warnings
 import wave
 
@@ -220,9 +221,30 @@ def test_a_phone_number_is_aligned_in_the_grouping_that_was_said():
     from padl_lib.video.align import Aligner
 
     audio = np.fromfile("/usr/share/pocketsphinx/test/data/numbers.raw", "<i2").astype(np.float32) / 32768
-    aligner, tokens = Aligner(), [Token("33-4-692.")]
-    words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, tokens)
-    assert aligner._best_readings(audio, tokens, words)[0][:2] == ["thirty", "three"]
+    aligner = Aligner()
+    words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token("33-4-692.")])
+    said = [s.word.split("(")[0] for s in aligner.decoder.seg() if s.word.isalpha() or "(" in s.word]
+    assert [w.text for w in words] == ["33-4-692."] and said[:2] == ["thirty", "three"]
+
+
+def test_every_word_of_a_long_forced_text_is_aligned(tmp_path):
+    """pocketsphinx's word lattice may end in the silence after any word of a forced text and
+    drop the rest ("... in the opposite" without "direction"); the aligner keeps every word, and
+    a number is found in the reading the speaker used ("two thousand and nineteen")."""
+    from padl_lib.video.align import Aligner
+
+    for k, text in enumerate(["We compute the gradient of the loss, and we take a small step in the opposite direction.",
+                              "In 2019, we trained it."]):
+        wav = tmp_path / f"speech{k}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+        audio, aligner = load_audio(wav), Aligner()
+        words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in text.split()])
+        assert words is not None and [w.text for w in words] == text.split()
+        energy = acoustics.frame_energy_db(audio)
+        sound_end = np.flatnonzero(energy > energy.max() - 30)[-1] / 100
+        assert abs(words[-1].end - sound_end) < 0.15
+    said = [s.word.split("(")[0] for s in aligner.decoder.seg()]
+    assert "thousand" in said and "twenty" not in said  # espeak reads the year as a cardinal
 
 
 def test_edges_next_to_silence_follow_faint_sound_and_skip_clicks():
