@@ -78,7 +78,7 @@ class Aligner:
         # Beams far wider than for recognition (1e-48): a forced text has few paths to follow, and
         # the narrow default loses the only one through a misheard or unusually spoken word.
         self.decoder = Decoder(lm=None, samprate=SAMPLE_RATE, loglevel="FATAL", bestpath=False,
-                               beam=1e-120, pbeam=1e-120, wbeam=1e-100)
+                               beam=1e-200, pbeam=1e-200, wbeam=1e-180)
         self._filler_grammar = False
 
     def ensure_words(self, words: list[str]) -> None:

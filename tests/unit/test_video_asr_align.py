@@ -1,5 +1,4 @@
 """Recognition and forced alignment on real shipped speech (LibriVox sentences, the screencast)."""
-import subprocess
 import warnings
 import wave
 
@@ -9,7 +8,7 @@ import pytest
 from padl_lib.video import acoustics
 from padl_lib.video.align import Token, align, filler_form, plan_chunks, tokens_with_hints
 from padl_lib.video.asr import recognize
-from padl_lib.video.bench import _room_tone, normalize, word_error_rate
+from padl_lib.video.bench import _room_tone, espeak_speech, normalize, word_error_rate
 from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.pipeline import transcribe
@@ -235,9 +234,7 @@ def test_every_word_of_a_long_forced_text_is_aligned(tmp_path):
 
     for k, text in enumerate(["We compute the gradient of the loss, and we take a small step in the opposite direction.",
                               "In 2019, we trained it."]):
-        wav = tmp_path / f"speech{k}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
-        audio, aligner = load_audio(wav), Aligner()
+        audio, aligner = load_audio(espeak_speech(text, tmp_path / f"speech{k}.wav")), Aligner()
         words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in text.split()])
         assert words is not None and [w.text for w in words] == text.split()
         energy = acoustics.frame_energy_db(audio)
