@@ -71,8 +71,9 @@ def boundary_error_figure(results: dict):
     return fig
 
 
-def quality_rows(results: dict) -> list[list[object]]:
-    """Rows (measure, value, goal) of the benchmark for the report's table."""
+def quality_rows(results: dict, voices: dict | None = None) -> list[list[object]]:
+    """Rows (measure, value, goal) of the benchmark for the report's table (`voices`: the result
+    of `bench.synthesized_voices`, if measured)."""
     from padl_lib.video.bench import GOALS
 
     rows = [["WER, LibriVox sentences", f"{results['wer']:.1%}", f"<= {GOALS['wer']:.0%}"]]
@@ -80,8 +81,11 @@ def quality_rows(results: dict) -> list[list[object]]:
         rows.append([f"boundaries, {SYSTEMS[name]} (+{margin:.0f} dB ref.)",
                      f"{t['mean_ms']:.0f} ms mean, {t['within_50']:.0%} within 50 ms",
                      f"<= {GOALS['mean_ms']:.0f} ms, >= {GOALS['within_50']:.0%}" if name == "padl" else ""])
-    rows += [["words aligned", f"{results['aligned_share']:.0%}", "100%"],
-             [f"real-time factor, {results['threads']} threads", f"{results['rtf']:.2f}", f"<= {GOALS['rtf']}"]]
+    rows += [["words aligned", f"{results['aligned_share']:.0%}", "100%"]]
+    if voices is not None:
+        rows += [[f"words aligned, {voices['voices']} espeak-ng voices", f"{voices['aligned_share']:.0%} of "
+                  f"{voices['words']}", "100%"]]
+    rows += [[f"real-time factor, {results['threads']} threads", f"{results['rtf']:.2f}", f"<= {GOALS['rtf']}"]]
     return rows
 
 
@@ -89,7 +93,7 @@ def make_figures(out) -> None:
     """Write the topic's figures and tables (`out` is a `padl_lib.figures.ReportOutput`)."""
     from padl_lib.video import figures_edit
     from padl_lib.video.asr import recognize
-    from padl_lib.video.bench import run
+    from padl_lib.video.bench import run, synthesized_voices
     from padl_lib.video.samples import librivox_sentences
     from padl_lib.video.media import load_audio
     from padl_lib.video.pipeline import asr_tokens, transcribe
@@ -100,6 +104,6 @@ def make_figures(out) -> None:
     out.figure(alignment_figure(transcribe(path), audio, compare=whisper), "video_alignment")
     results = run()
     out.figure(boundary_error_figure(results), "video_boundary_errors")
-    out.table("video_asr_quality", ["measure", "value", "goal"], quality_rows(results),
+    out.table("video_asr_quality", ["measure", "value", "goal"], quality_rows(results, synthesized_voices()),
               caption="python -m padl_lib.video.bench (tiny.en int8, pocketsphinx)")
     figures_edit.make_figures(out)
