@@ -45,8 +45,8 @@ MIN_SOUND = 0.05  # s: a burst beyond a quieter stretch must last this long to c
 INNER = 0.03  # s inside an aligned edge from which the fine edge search starts
 SOUND_DB = 6.0  # dB over a gap's room tone where a word's sound begins (ends)
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
-FILLER_CONFIDENCE = 0.5
-HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound  # a filler found in the signal, not in the text
+FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
+HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]
 
 

@@ -67,9 +67,11 @@ VOICE_PASSAGES = [
     ("en-us+f3", 140, "The learning rate is set to 0.001, and the batch size is 256. We train for 90 epochs on "
                       "ImageNet, which has 1.2 million images in 1000 classes. On 8 GPUs this takes roughly two days."),
     ("en-gb-x-rp", 160, "Uh, let me just, um, switch to the other slide. Right. So the attention weights are "
-                        "computed with a softmax over the dot products, divided by the square root of the dimension d."),
-    ("en-us+m7", 185, "Binary neural networks replace 32-bit floating point weights with single bits. The XNOR and "
-                      "popcount operations then compute a dot product 58 times faster on a CPU, at some cost in accuracy."),
+                        "computed with a softmax over the dot products, divided by the square root of the "
+                        "dimension d."),
+    ("en-us+m7", 185, "Binary neural networks replace 32-bit floating point weights with single bits. The XNOR "
+                      "and popcount operations then compute a dot product 58 times faster on a CPU, at some cost "
+                      "in accuracy."),
     ("en-029", 145, "My office hours are on Tuesdays from 2 to 4. If you have questions about the exam, which counts "
                     "for 60% of the grade, send an email to the teaching assistants first."),
 ]

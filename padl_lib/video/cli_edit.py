@@ -69,7 +69,8 @@ def add_edit_commands(subparsers) -> None:
     p.add_argument("media", help="the recording the transcript belongs to")
     p.add_argument("transcript", help="its transcript (.json from `transcribe`)")
     p.add_argument("edited", help="the transcript's text as edited by you (UTF-8 .txt)")
-    p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mov, .mkv; audio: .m4a, .wav, .mp3)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.mp4, .mov, .mkv, .webm; audio: .m4a, .wav, .mp3, .flac, .ogg)")
     p.add_argument("--transition", choices=TRANSITIONS, default="none", help="hide jump cuts (default: none)")
     p.add_argument("--fade-ms", type=float, default=10.0, help="audio fade at every cut, 5-20 ms (default 10)")
     p.set_defaults(func=_render)

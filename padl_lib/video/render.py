@@ -37,12 +37,16 @@ from padl_lib.video.media import MediaError, _open
 from padl_lib.video.smart import index_video, write_smart_video
 
 TRANSITIONS = ("none", "dissolve", "morph")
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4a": "mp4",
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".m4a": "mp4",
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
-AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis"}
+AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis", ".webm": "libopus"}
+AUDIO_RATES = {".webm": 48_000}  # Opus encodes 48 kHz; other outputs keep the source's rate
+# video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
+VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
+X264 = ("libx264", {"preset": "ultrafast"})
 __all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "snap_spans", "sync_spans",
            "span_frame_counts",
            "transition_windows", "frame_ranges", "apply_fades", "TRANSITIONS"]
@@ -126,10 +130,11 @@ def sync_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray
 
 
 # --- audio ------------------------------------------------------------------------------------
-def _decode_audio(container) -> tuple[np.ndarray, int, str]:
-    """The whole first audio track as float32 (channels, samples), its rate and layout."""
+def _decode_audio(container, rate: int | None = None) -> tuple[np.ndarray, int, str]:
+    """The whole first audio track as float32 (channels, samples), its rate (`rate` if given, else
+    the track's own) and layout."""
     stream = container.streams.audio[0]
-    rate = stream.codec_context.sample_rate
+    rate = rate or stream.codec_context.sample_rate
     layout = stream.codec_context.layout.name if stream.codec_context.channels <= 2 else "stereo"
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
     chunks = []
@@ -314,12 +319,13 @@ def _with_transitions(frames: Iterator[av.VideoFrame], kind: str, windows: list[
         yield frame
 
 
-def _video_stream(output, source_stream, rate: Fraction, crf: int):
+def _video_stream(output, source_stream, rate: Fraction, crf: int, suffix: str):
     ctx = source_stream.codec_context
-    stream = output.add_stream("libx264", rate=rate)
+    codec, options = VIDEO_ENCODERS.get(suffix, X264)
+    stream = output.add_stream(codec, rate=rate)
     stream.width, stream.height = ctx.width - ctx.width % 2, ctx.height - ctx.height % 2
     stream.pix_fmt = "yuv420p"
-    stream.options = {"preset": "ultrafast", "crf": str(crf)}
+    stream.options = {**options, "crf": str(crf)}
     stream.codec_context.time_base = Fraction(1, 1) / rate
     stream.time_base = TIME_BASE
     return stream
@@ -327,10 +333,10 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int):
 
 # --- render -----------------------------------------------------------------------------------
 def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClock, crf, transition,
-                     transition_seconds, on_frame) -> int:
-    """Decode the spans, apply transitions, encode with x264 ultrafast; return the frame count."""
+                     transition_seconds, on_frame, suffix: str) -> int:
+    """Decode the spans, apply transitions, encode (x264 ultrafast, VP9 realtime for .webm); return the frame count."""
     rate = frame_rate(grid)
-    video_out = _video_stream(out, video_in, rate, crf)
+    video_out = _video_stream(out, video_in, rate, crf, suffix)
     half = int(round(transition_seconds * rate / 2)) if transition != "none" else 0
     frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
                                transition_windows(span_frame_counts(spans, grid), half))
@@ -381,8 +387,9 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     `transition` ("none", "dissolve", "morph") hides jump cuts over `transition_seconds`.
     With `smart` (and no transition), whole GOPs inside the spans of an H.264 source are copied
     and only the span edges re-encoded (`padl_lib.video.smart`); otherwise every frame is
-    re-encoded. The output's container follows its suffix (.mp4, .mov, .mkv; audio-only: .m4a,
-    .wav, .mp3, .flac, .ogg). The source is never overwritten and the output appears atomically.
+    re-encoded. The output's container follows its suffix (.mp4, .mov, .mkv with H.264 and AAC;
+    .webm with VP9 and Opus; audio-only: .m4a, .wav, .mp3, .flac, .ogg). The source is never
+    overwritten and the output appears atomically.
     """
     media, output = Path(media), Path(output)
     if transition not in TRANSITIONS:
@@ -411,7 +418,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
         duration = sum(b - a for a, b in spans)
         audio = None
         if audio_in is not None:
-            samples, rate, layout = _decode_audio(source)
+            samples, rate, layout = _decode_audio(source, AUDIO_RATES.get(suffix))
             audio = _cut_audio(samples, rate, audio_spans, fade, duration)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out:
             audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout) \
@@ -442,7 +449,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                 strategy = f"smart: {copied} of {count} frames copied"
             else:
                 count = _write_reencoded(source, video_in, out, spans, grid, origin, clock, crf, transition,
-                                         transition_seconds, on_frame)
+                                         transition_seconds, on_frame, suffix)
                 strategy = f"re-encoded ({_why_reencode(index, smart, transition, suffix)})"
             for packet in audio_packets:
                 out.mux(packet)

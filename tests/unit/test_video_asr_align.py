@@ -232,8 +232,9 @@ def test_every_word_of_a_long_forced_text_is_aligned(tmp_path):
     a number is found in the reading the speaker used ("two thousand and nineteen")."""
     from padl_lib.video.align import Aligner
 
-    for k, text in enumerate(["We compute the gradient of the loss, and we take a small step in the opposite direction.",
-                              "In 2019, we trained it."]):
+    passages = ["We compute the gradient of the loss, and we take a small step in the opposite direction.",
+                "In 2019, we trained it."]
+    for k, text in enumerate(passages):
         audio, aligner = load_audio(espeak_speech(text, tmp_path / f"speech{k}.wav")), Aligner()
         words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in text.split()])
         assert words is not None and [w.text for w in words] == text.split()

@@ -106,6 +106,16 @@ def test_transitions_keep_the_length_and_change_only_frames_around_cuts(counter_
         assert changed and set(changed) <= set(range(*transition_windows([25, 25], 3)[0]))
 
 
+def test_webm_output_is_vp9_and_opus_with_the_kept_frames(counter_video, tmp_path):
+    spans = [(0.4, 1.0), (2.2, 3.5)]
+    result = render(counter_video, spans, tmp_path / "cut.webm")
+    with av.open(str(result.path)) as c:
+        assert (c.streams.video[0].codec_context.name, c.streams.audio[0].codec_context.name) == ("vp9", "opus")
+    expected = sum(span_frame_counts(result.spans, frame_grid(counter_video)))  # spans snapped to frames
+    assert result.frames == counted_frames(result.path) == expected
+    assert len(load_audio(result.path)) / 16_000 == pytest.approx(expected / 25, abs=0.03)
+
+
 def test_audio_only_media_renders_audio(tmp_path):
     wav = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
     result = render(wav, [(0.2, 1.0), (1.5, 2.5)], tmp_path / "short.wav")
