@@ -419,15 +419,17 @@ def tokens_with_hints(script: list[str], asr_tokens: list[Token]) -> list[Token]
 
 
 def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = None,
-          fillers: bool = True, refine: bool = True) -> list[Word]:
+          fillers: bool = True, refine: bool = True, script: bool = False) -> list[Word]:
     """Timed words, fillers and pauses of 16 kHz `audio` for the written `tokens`
-    (`refine=False` keeps the aligner's raw word edges, for comparison)."""
+    (`refine=False` keeps the aligner's raw word edges, for comparison; `script`: the tokens are
+    a user's script, so none is dropped for a hinted time in silence)."""
     duration = len(audio) / SAMPLE_RATE
     energy = acoustics.frame_energy_db(audio)
     loud = energy > acoustics.speech_threshold_db(energy)
     aligner = Aligner()
     words: list[Word] = []
-    tokens = _drop_silent(tokens, loud, margin=HINT_SLACK)
+    if not script:  # a recognizer's words, some perhaps invented; a script's words were all said
+        tokens = _drop_silent(tokens, loud, margin=HINT_SLACK)
     chunks = plan_chunks(tokens, energy, duration)
     report(progress, 0, duration, "aligning words")
     for start, end, part in chunks:

@@ -52,6 +52,6 @@ def transcribe(media: str | os.PathLike, model: str | None = None, script: str |
         if language != "en":
             raise ValueError(f"{media.name}: the speech is in {language!r}; padl's aligner knows English only")
         tokens, source = asr_tokens(segments), model or DEFAULT_MODEL
-    words = align(audio, tokens, progress=progress, fillers=fillers)
+    words = align(audio, tokens, progress=progress, fillers=fillers, script=script is not None)
     return Transcript(words=words, media=media, checksum=sha256_file(media), language=language, model=source,
                       aligner=ALIGNER, extra={"duration": round(len(audio) / SAMPLE_RATE, 3)})

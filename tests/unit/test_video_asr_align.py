@@ -129,6 +129,20 @@ def test_words_recognized_in_silence_are_dropped():
     assert spoken == [t.text for t in tokens]
 
 
+def test_script_words_are_kept_whatever_their_hinted_times():
+    """A script's words were all said: a word whose rough time lies in silence is aligned, not dropped."""
+    speech = load_audio(LIBRIVOX.format("0930"))
+    audio = np.concatenate([speech, _room_tone(speech, 2.0, np.random.default_rng(0))])
+    segments, _ = recognize(speech)
+    tokens = [Token(w.text, w.start, w.end) for s in segments for w in s.words]
+    end = len(speech) / SAMPLE_RATE
+    tokens[-1] = Token(tokens[-1].text, end + 0.5, end + 0.8)
+    with pytest.warns(UserWarning, match="no sound"):
+        assert [w.text for w in align(audio, tokens, fillers=False) if w.kind == "word"] == [t.text for t in tokens[:-1]]
+    words = [w for w in align(audio, tokens, fillers=False, script=True) if w.kind == "word"]
+    assert [w.text for w in words] == [t.text for t in tokens] and words[-1].end < end + 0.1
+
+
 def test_long_audio_is_split_at_quiet_points():
     audio = np.concatenate([load_audio(LIBRIVOX.format(n)) for n in ("0870", "0890", "0920")])
     segments, _ = recognize(audio)
