@@ -116,12 +116,17 @@ def test_failed_alignment_falls_back_to_rough_times():
     assert [w.start for w in spoken] == sorted(w.start for w in spoken)
 
 
-def test_words_recognized_in_silence_are_dropped():
+@pytest.fixture(scope="module")
+def sentence_then_silence() -> tuple[np.ndarray, list[Token], float]:
+    """A LibriVox sentence followed by 2 s of its room tone, its recognized tokens and its end (s)."""
     speech = load_audio(LIBRIVOX.format("0930"))
     audio = np.concatenate([speech, _room_tone(speech, 2.0, np.random.default_rng(0))])
     segments, _ = recognize(speech)
-    tokens = [Token(w.text, w.start, w.end) for s in segments for w in s.words]
-    end = len(speech) / SAMPLE_RATE
+    return audio, [Token(w.text, w.start, w.end) for s in segments for w in s.words], len(speech) / SAMPLE_RATE
+
+
+def test_words_recognized_in_silence_are_dropped(sentence_then_silence):
+    audio, tokens, end = sentence_then_silence
     invented = [Token("Thank", end + 0.5, end + 0.8), Token("you.", end + 0.8, end + 1.1)]  # whisper's classic
     with pytest.warns(UserWarning, match="no sound"):
         words = align(audio, tokens + invented, fillers=False)
@@ -129,16 +134,13 @@ def test_words_recognized_in_silence_are_dropped():
     assert spoken == [t.text for t in tokens]
 
 
-def test_script_words_are_kept_whatever_their_hinted_times():
+def test_script_words_are_kept_whatever_their_hinted_times(sentence_then_silence):
     """A script's words were all said: a word whose rough time lies in silence is aligned, not dropped."""
-    speech = load_audio(LIBRIVOX.format("0930"))
-    audio = np.concatenate([speech, _room_tone(speech, 2.0, np.random.default_rng(0))])
-    segments, _ = recognize(speech)
-    tokens = [Token(w.text, w.start, w.end) for s in segments for w in s.words]
-    end = len(speech) / SAMPLE_RATE
-    tokens[-1] = Token(tokens[-1].text, end + 0.5, end + 0.8)
+    audio, tokens, end = sentence_then_silence
+    tokens = tokens[:-1] + [Token(tokens[-1].text, end + 0.5, end + 0.8)]
     with pytest.warns(UserWarning, match="no sound"):
-        assert [w.text for w in align(audio, tokens, fillers=False) if w.kind == "word"] == [t.text for t in tokens[:-1]]
+        recognized = [w.text for w in align(audio, tokens, fillers=False) if w.kind == "word"]
+    assert recognized == [t.text for t in tokens[:-1]]
     words = [w for w in align(audio, tokens, fillers=False, script=True) if w.kind == "word"]
     assert [w.text for w in words] == [t.text for t in tokens] and words[-1].end < end + 0.1
 
