@@ -1,6 +1,7 @@
 """`python -m padl_lib.video COMMAND`: transcribe a recording; render and export edits.
 
     python -m padl_lib.video transcribe MEDIA -o T.json [--model NAME] [--script TEXT_FILE]
+    python -m padl_lib.video text T.json -o EDITED.txt     (the text to edit)
 
 Each subcommand module adds itself with an `add_*_commands(subparsers)` function that sets
 `func` on its parser; errors the user can fix are printed as one line and exit with status 2.
@@ -11,11 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from padl_lib.io import atomic_path
 from padl_lib.progress import tqdm_progress
 from padl_lib.video.asr import ModelError
 from padl_lib.video.cli_edit import add_edit_commands
 from padl_lib.video.media import MediaError
-from padl_lib.video.transcript import TranscriptError, default_path
+from padl_lib.video.transcript import Transcript, TranscriptError, default_path
 
 
 def _transcribe(args: argparse.Namespace) -> None:
@@ -41,10 +43,21 @@ def _transcribe(args: argparse.Namespace) -> None:
     if args.vtt:
         transcript.save_subtitles(args.vtt)
     kinds = {k: sum(w.kind == k for w in transcript.words) for k in ("word", "filler", "pause")}
-    print(f"wrote {path}: {kinds['word']} words, {kinds['filler']} fillers, {kinds['pause']} pauses")
+    print(f"wrote {path}: {kinds['word']} words, {kinds['filler']} fillers, {kinds['pause']} pauses; "
+          f"its text to edit: python -m padl_lib.video text {path} -o EDITED.txt")
     if not kinds["word"]:
         print(f"note: no speech was recognized in {args.media}; is it the right file, and is the speech English "
               f"(the bundled model is English only; --model names another)?", file=sys.stderr)
+
+
+def _text(args: argparse.Namespace) -> None:
+    text = Transcript.load(args.transcript, verify=False).text() + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    with atomic_path(args.output, protect=(args.transcript,)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}: edit it, then `render` it")
 
 
 def add_transcribe_command(subparsers) -> None:
@@ -59,6 +72,13 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("--vtt", help="also write subtitles (.vtt)")
     p.add_argument("--no-fillers", action="store_true", help="do not look for 'uh'/'um' in pauses")
     p.set_defaults(func=_transcribe)
+
+    p = subparsers.add_parser("text", help="the transcript's editable text (words, fillers, [pause 1.2s] tokens)",
+                              description="Print (or write) the text to edit: delete, move or copy its words, "
+                                          "shorten its [pause] tokens, then pass it to `render` or `export`.")
+    p.add_argument("transcript", help="the transcript (.json from `transcribe`)")
+    p.add_argument("-o", "--output", help="text file to write (default: print)")
+    p.set_defaults(func=_text)
 
 
 def build_parser() -> argparse.ArgumentParser:

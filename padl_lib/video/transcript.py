@@ -4,10 +4,13 @@ A `Transcript` is a list of `Word` items in time order. Each item has a `kind`:
 
 - ``"word"``: a spoken word as written by the ASR or script (punctuation kept, e.g. ``"Hello,"``);
 - ``"filler"``: a hesitation such as ``"um"`` or ``"uh"`` (always lower case, no punctuation);
-- ``"pause"``: a silence between speech of at least `MIN_PAUSE` seconds; its text is empty.
+- ``"pause"``: a silence between speech of at least `MIN_PAUSE` seconds; its text in memory is
+  empty, in the JSON file it is its token (below), so the items' texts joined by spaces are the
+  editable text.
 
-The plain text the user edits (`Transcript.text()`) is every item's `token`, separated by
-single spaces. Words and fillers appear as their text; a pause appears as the token
+The plain text the user edits (`Transcript.text()`, or `python -m padl_lib.video text T.json`)
+is every item's `token`, separated by single spaces. Words and fillers appear as their text; a
+pause appears as the token
 ``[pause 1.2s]`` (duration in seconds, one decimal). Editing contract for the edit parser:
 
 - delete a token to cut that word, filler or pause;
@@ -142,7 +145,7 @@ class Transcript:
                 media = media.resolve()
         return {"format": FORMAT, "version": self.version, "media": str(media), "checksum": self.checksum,
                 "language": self.language, "model": self.model, "aligner": self.aligner, "extra": self.extra,
-                "words": [asdict(w) for w in self.words]}
+                "words": [{**asdict(w), "text": w.token} for w in self.words]}
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write the transcript as JSON (default: next to the media) atomically; return the path."""
@@ -157,8 +160,9 @@ class Transcript:
         """Build a transcript from its JSON document (media paths resolved against `base`)."""
         check_format(doc, FORMAT, FORMAT_VERSION, "transcript", TranscriptError)
         try:
-            words = [Word(text=str(w["text"]), start=float(w["start"]), end=float(w["end"]),
-                          kind=str(w.get("kind", "word")), confidence=float(w.get("confidence", 1.0)))
+            words = [Word(text="" if w.get("kind") == "pause" else str(w["text"]), start=float(w["start"]),
+                          end=float(w["end"]), kind=str(w.get("kind", "word")),
+                          confidence=float(w.get("confidence", 1.0)))
                      for w in doc["words"]]
             media = Path(doc["media"])
             checksum = str(doc["checksum"])

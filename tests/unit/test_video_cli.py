@@ -28,14 +28,31 @@ def test_transcribe_video_writes_transcript_and_subtitles(tmp_path):
     assert "-->" in (tmp_path / "T.srt").read_text() and (tmp_path / "T.vtt").read_text().startswith("WEBVTT")
 
 
-def test_transcribe_with_script_and_default_output(tmp_path, capsys):
+@pytest.fixture
+def transcript_of_sentence(tmp_path) -> tuple:
+    """A LibriVox sentence transcribed from its script: (transcript path, Transcript)."""
     media = tmp_path / "sentence.wav"
     shutil.copy(LIBRIVOX, media)
     script = tmp_path / "script.txt"
     script.write_text("He was not an ill-disposed young man.\n")
     assert main(["transcribe", str(media), "--script", str(script)]) == 0
-    t = Transcript.load(tmp_path / "sentence.transcript.json")
-    assert t.model == "script" and [w.text for w in t.spoken()] == script.read_text().split()
+    path = tmp_path / "sentence.transcript.json"
+    return path, Transcript.load(path)
+
+
+def test_transcribe_with_script_and_default_output(transcript_of_sentence):
+    _, t = transcript_of_sentence  # written to <media stem>.transcript.json beside the media
+    assert t.model == "script" and [w.text for w in t.spoken()] == "He was not an ill-disposed young man.".split()
+
+
+def test_text_command_gives_the_text_to_edit(tmp_path, capsys, transcript_of_sentence):
+    path, transcript = transcript_of_sentence
+    capsys.readouterr()
+    assert main(["text", str(path)]) == 0
+    assert capsys.readouterr().out == transcript.text() + "\n"
+    assert main(["text", str(path), "-o", str(tmp_path / "EDITED.txt")]) == 0
+    assert (tmp_path / "EDITED.txt").read_text() == transcript.text() + "\n"
+    assert main(["text", str(path), "-o", str(path)]) == 2 and "refusing to overwrite" in capsys.readouterr().err
 
 
 def _silent_video(path):

@@ -48,6 +48,7 @@ def test_json_round_trip_next_to_media(transcript, media):
     doc = json.loads(path.read_text())
     assert doc["version"] == FORMAT_VERSION and doc["media"] == "lecture.wav"
     assert doc["words"][1] == {"text": "um", "start": 0.30, "end": 0.62, "kind": "filler", "confidence": 0.8}
+    assert " ".join(w["text"] for w in doc["words"]) == transcript.text()  # a pause's text is its token
     loaded = Transcript.load(path)
     assert loaded.words == transcript.words and loaded.media == media and loaded.model == "tiny.en"
 
