@@ -4,12 +4,14 @@
     python -m padl_lib.video text T.json -o EDITED.txt     (the text to edit)
 
 Each subcommand module adds itself with an `add_*_commands(subparsers)` function that sets
-`func` on its parser; errors the user can fix are printed as one line and exit with status 2.
+`func` on its parser; errors the user can fix are printed as one line and exit with status 2,
+warnings as one line each.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from padl_lib.io import atomic_path
@@ -90,13 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (MediaError, TranscriptError, ModelError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning  # one line each, without the library's source line
+        try:
+            args.func(args)
+        except (MediaError, TranscriptError, ModelError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -18,6 +18,7 @@ text must have been said somewhere in the recording.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -175,6 +176,10 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
     pieces = []
     for token, j in zip(tokens, path):
         seconds = parse_pause_token(token)
+        if seconds is not None and seconds > words[j].duration + 0.05:
+            warnings.warn(f"{token} asks for more than the recorded {words[j].duration:.1f} s pause at "
+                          f"{words[j].start:.2f} s; the whole pause is kept (pauses can be shortened, not lengthened)",
+                          stacklevel=3)
         keep = None if seconds is None or seconds >= words[j].duration - 0.05 else max(0.0, seconds)
         pieces.append(Piece(j, keep))
     return pieces

@@ -94,6 +94,13 @@ def test_one_click_filler_removal_and_pause_shortening():
     assert edit_list(t, shorten_pauses(t.text(), 0)).duration < edits.duration
 
 
+def test_a_lengthened_pause_is_kept_whole_with_a_warning():
+    t = make_transcript()
+    with pytest.warns(UserWarning, match="shortened, not lengthened"):
+        longer = edit_list(t, t.text().replace("[pause 1.2s]", "[pause 3.0s]"))
+    assert longer.duration == pytest.approx(edit_list(t, t.text()).duration)
+
+
 def test_text_sharing_nothing_with_the_transcript_is_a_clear_error():
     t = make_transcript()
     with pytest.raises(EditError, match="shares no words"):
