@@ -113,8 +113,10 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     duration = len(audio) / SAMPLE_RATE
     if not whisper.model.is_multilingual:
         language = "en"
+    # vad_filter: Silero VAD (shipped with faster-whisper) removes silences of 2 s and more before
+    # decoding; in a window that opens with seconds of room tone, whisper invents words mid-speech
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
-                   vad_filter=False, initial_prompt=prompt)
+                   vad_filter=True, initial_prompt=prompt)
     segments, info = whisper.transcribe(audio, **options)
     result: list[AsrSegment] = []
     report(progress, 0, duration, "recognizing speech")

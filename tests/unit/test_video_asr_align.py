@@ -134,6 +134,19 @@ def test_words_recognized_in_silence_are_dropped(sentence_then_silence):
     assert spoken == [t.text for t in tokens]
 
 
+def test_long_room_tone_around_speech_invents_no_words(tmp_path):
+    """15 s of noise before a passage made whisper write "trained in the development of the
+    land. models" for "trained models"; silences are removed before decoding now."""
+    text = ("Good morning everyone. Today we talk about gradient descent. Um, the idea is simple. We compute the "
+            "gradient of the loss, and we take a small step in the opposite direction. In 2019, researchers "
+            "trained models with 175 layers. That is all for today.")
+    speech = load_audio(espeak_speech(text, tmp_path / "passage.wav"))
+    noise = np.random.default_rng(0).normal(0, 0.002, 15 * SAMPLE_RATE).astype(np.float32)
+    segments, _ = recognize(np.concatenate([noise, speech, noise[::-1]]))
+    heard = normalize(" ".join(s.text for s in segments)).split()
+    assert "development" not in heard and len(heard) <= len(normalize(text).split())
+
+
 def test_script_words_are_kept_whatever_their_hinted_times(sentence_then_silence):
     """A script's words were all said: a word whose rough time lies in silence is aligned, not dropped."""
     audio, tokens, end = sentence_then_silence
