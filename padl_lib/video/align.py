@@ -47,7 +47,7 @@ SOUND_DB = 6.0  # dB over a gap's room tone where a word's sound begins (ends)
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
 FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
 HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound
-__all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form"]
+__all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form", "spelling"]
 
 
 @dataclass(frozen=True)
@@ -121,14 +121,14 @@ class Aligner:
         """One alignment attempt (None on failure). The decoder follows a grammar of the tokens in
         order, each token in any of its readings ("2019": "twenty nineteen" or "two thousand
         nineteen"), so the speaker's reading is found in the same search."""
-        options = [_readings(tok) for tok in tokens]
-        if not any(options):
+        spoken = [(i, readings) for i, readings in enumerate(map(_readings, tokens)) if readings]
+        if not spoken:
             return []
-        if end - start < MIN_WORD * sum(min(len(r) for r in rs) for rs in options if rs):  # no room for these words
+        if end - start < MIN_WORD * sum(min(map(len, readings)) for _, readings in spoken):  # no room for the words
             return None
-        self._set_grammar([rs for rs in options if rs])
+        self._set_grammar([readings for _, readings in spoken])
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
-        owners = _owners([s.word.split("(")[0] for s in segs], [(i, rs) for i, rs in enumerate(options) if rs])
+        owners = _owners([spelling(s.word) for s in segs], spoken)
         if owners is None:
             return None
         spans: dict[int, list[float]] = {}
@@ -160,12 +160,17 @@ class Aligner:
             self.decoder.add_jsgf_string("fillers", f"#JSGF V1.0;\ngrammar f;\npublic <f> = ( {options} );\n")
             self._filler_grammar = True
         self.decoder.activate_search("fillers")
-        segs = [w for w in (s.word.split("(")[0] for s in self._decode(sound)) if w in FILLERS]
+        segs = [w for w in (spelling(s.word) for s in self._decode(sound)) if w in FILLERS]
         return segs[0] if segs else "uh"
 
 
 def _item(token: Token, start: float, end: float, confidence: float) -> Word:
     return Word(filler_form(token.text) if token.kind == "filler" else token.text, start, end, token.kind, confidence)
+
+
+def spelling(decoded: str) -> str:
+    """A decoded word without pocketsphinx's mark of an alternative pronunciation ("the(2)" -> "the")."""
+    return decoded.split("(")[0]
 
 
 def _readings(token: Token) -> list[list[str]]:
@@ -258,11 +263,13 @@ def _drop_silent(items: list, loud: np.ndarray, margin: float = 0.0) -> list:
         a = max(int((item.start - margin) * 100), 0)
         return not loud[a:max(int(np.ceil((item.end + margin) * 100)), a + 1)].any()
 
-    dropped = [item for item in items if silent(item)]
+    kept, dropped = [], []
+    for item in items:
+        (dropped if silent(item) else kept).append(item)
     if dropped:
         warnings.warn(f"dropped {' '.join(w.text for w in dropped)!r}: recognized where there is no sound "
                       f"({dropped[0].start:.2f}-{dropped[-1].end:.2f} s)", stacklevel=3)
-    return [item for item in items if not silent(item)]
+    return kept
 
 
 def _stray_edge(loud: np.ndarray, head: int = 12, silence: int = 15) -> tuple[int, int] | None:

@@ -182,10 +182,15 @@ def boundary_errors(items: list[Word], spans: list[tuple[float, float]], duratio
             "errors_ms": errors.round(1).tolist()}
 
 
+def is_aligned(word: Word) -> bool:
+    """Whether a word or filler has a real alignment (confidence > 0 and positive duration)."""
+    return word.confidence > 0 and word.end > word.start
+
+
 def aligned_share(items: list[Word]) -> float:
-    """Share of words and fillers with a real alignment (confidence > 0 and positive duration)."""
+    """Share of words and fillers with a real alignment (`is_aligned`)."""
     spoken = [w for w in items if w.kind != "pause"]
-    return float(np.mean([w.confidence > 0 and w.end > w.start for w in spoken])) if spoken else 0.0
+    return float(np.mean([is_aligned(w) for w in spoken])) if spoken else 0.0
 
 
 def run(model: str | None = None, seed: int = 0, threads: int | None = None, sets: int | None = None) -> dict:
@@ -242,8 +247,9 @@ def synthesized_voices(model: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="padl-voices-") as tmp:
         for k, (voice, speed, text) in enumerate(VOICE_PASSAGES):
             items = transcribe(espeak_speech(text, Path(tmp) / f"voice{k}.wav", voice, speed), model).words
-            words += [w for w in items if w.kind != "pause"]
-            unaligned += [f"{w.text} ({voice})" for w in items if w.kind != "pause" and aligned_share([w]) < 1]
+            spoken = [w for w in items if w.kind != "pause"]
+            words += spoken
+            unaligned += [f"{w.text} ({voice})" for w in spoken if not is_aligned(w)]
             hyps.append(" ".join(w.text for w in items if w.kind == "word"))
     return {"aligned_share": aligned_share(words), "words": len(words), "unaligned": unaligned,
             "wer": word_error_rate([text for _, _, text in VOICE_PASSAGES], hyps), "voices": len(VOICE_PASSAGES)}

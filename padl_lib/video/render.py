@@ -334,7 +334,8 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int, suffix: str):
 # --- render -----------------------------------------------------------------------------------
 def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClock, crf, transition,
                      transition_seconds, on_frame, suffix: str) -> int:
-    """Decode the spans, apply transitions, encode (x264 ultrafast, VP9 realtime for .webm); return the frame count."""
+    """Decode the spans, apply transitions, encode (x264 ultrafast; VP9 realtime for .webm);
+    return the frame count."""
     rate = frame_rate(grid)
     video_out = _video_stream(out, video_in, rate, crf, suffix)
     half = int(round(transition_seconds * rate / 2)) if transition != "none" else 0

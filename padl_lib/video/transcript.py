@@ -10,8 +10,8 @@ A `Transcript` is a list of `Word` items in time order. Each item has a `kind`:
 
 The plain text the user edits (`Transcript.text()`, or `python -m padl_lib.video text T.json`)
 is every item's `token`, separated by single spaces. Words and fillers appear as their text; a
-pause appears as the token
-``[pause 1.2s]`` (duration in seconds, one decimal). Editing contract for the edit parser:
+pause appears as the token ``[pause 1.2s]`` (duration in seconds, one decimal). Editing contract
+for the edit parser:
 
 - delete a token to cut that word, filler or pause;
 - change the number of a pause token to shorten it (``[pause 1.2s]`` -> ``[pause 0.3s]``);
