@@ -1,8 +1,9 @@
 """Render an edit list: frame-exact cuts, short audio fades at every cut, optional hidden transitions.
 
-One pass through PyAV. Audio is decoded once, cut sample-exactly at the edit's own times (a cut
-between two words in connected speech must not move a frame into a deleted word) with
-raised-cosine fades at every cut (`fade` seconds, 5-20 ms) and encoded to AAC. Video spans are
+One pass through PyAV. Audio is decoded once (to a scratch file, `render_audio`), cut
+sample-exactly at the edit's own times (a cut between two words in connected speech must not
+move a frame into a deleted word) with raised-cosine fades at every cut (`fade` seconds,
+5-20 ms) and encoded to AAC as the video is written. Video spans are
 snapped to the frame grid (`sync_spans`) so that the video played so far never drifts more than
 half a frame from the audio. Video takes one of two ways:
 
@@ -22,7 +23,7 @@ speed against a plain `ffmpeg -preset ultrafast` re-encode of the kept material.
 from __future__ import annotations
 
 import os
-from collections import deque
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,6 +35,7 @@ import numpy as np
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
 from padl_lib.video.media import MediaError, _open
+from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, write_smart_video
 
 TRANSITIONS = ("none", "dissolve", "morph")
@@ -42,14 +44,14 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
-AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libvorbis", ".webm": "libopus"}
-AUDIO_RATES = {".webm": 48_000}  # Opus encodes 48 kHz; other outputs keep the source's rate
+AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus", ".webm": "libopus"}
+AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other outputs keep the source's rate
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
 __all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "snap_spans", "sync_spans",
            "span_frame_counts",
-           "transition_windows", "frame_ranges", "apply_fades", "TRANSITIONS"]
+           "transition_windows", "frame_ranges", "TRANSITIONS"]
 
 
 @dataclass(frozen=True)
@@ -127,77 +129,6 @@ def sync_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray
             pairs.append(((a, b), (start, end)))
             drift += (end - start) - (b - a)
     return pairs
-
-
-# --- audio ------------------------------------------------------------------------------------
-def _decode_audio(container, rate: int | None = None) -> tuple[np.ndarray, int, str]:
-    """The whole first audio track as float32 (channels, samples), its rate (`rate` if given, else
-    the track's own) and layout."""
-    stream = container.streams.audio[0]
-    rate = rate or stream.codec_context.sample_rate
-    layout = stream.codec_context.layout.name if stream.codec_context.channels <= 2 else "stereo"
-    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-    chunks = []
-    try:
-        for frame in container.decode(stream):
-            chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-        chunks += [f.to_ndarray() for f in resampler.resample(None)]
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"the audio track is corrupt: {exc}") from exc
-    if not chunks:
-        raise MediaError("the audio track holds no samples")
-    return np.concatenate(chunks, axis=1).astype(np.float32), rate, layout
-
-
-def apply_fades(pieces: list[np.ndarray], rate: int, fade: float, fade_first: bool = True,
-                fade_last: bool = True) -> np.ndarray:
-    """Join audio pieces (channels, samples) with a raised-cosine fade out/in of `fade` s at every cut."""
-    n = int(round(fade * rate))
-    ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n, endpoint=False))).astype(np.float32) if n else None
-    out = []
-    for k, piece in enumerate(pieces):
-        piece = piece.copy()
-        m = min(n, piece.shape[1] // 2)
-        if m and (k > 0 or fade_first):
-            piece[:, :m] *= ramp[:m]
-        if m and (k < len(pieces) - 1 or fade_last):
-            piece[:, piece.shape[1] - m:] *= ramp[:m][::-1]
-        out.append(piece)
-    return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
-
-
-def _cut_audio(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float,
-               length: float | None = None) -> np.ndarray:
-    """The audio of `spans` joined with fades; the last span's end moves so that the result lasts
-    `length` s if given (the video's length, within half a frame of the spans')."""
-    if length is not None:
-        spans = [*spans[:-1], (spans[-1][0], spans[-1][1] + length - sum(b - a for a, b in spans))]
-    total = audio.shape[1]
-    pieces = []
-    for a, b in spans:
-        i, j = int(round(a * rate)), int(round(b * rate))
-        piece = audio[:, max(0, i):min(total, j)]
-        pad_before, pad_after = max(0, -i), max(0, j - max(total, i))  # keep A/V lengths equal at the edges
-        pieces.append(np.pad(piece, ((0, 0), (pad_before, pad_after))))
-    first_at_start = spans[0][0] <= 0
-    last_at_end = spans[-1][1] * rate >= total
-    return apply_fades(pieces, rate, fade, fade_first=not first_at_start, fade_last=not last_at_end)
-
-
-def _audio_packets(stream, samples: np.ndarray, layout: str) -> Iterator[av.Packet]:
-    frame_size = stream.codec_context.frame_size or 1024
-    fmt = stream.codec_context.format.name
-    for pos in range(0, samples.shape[1], frame_size):
-        chunk = np.ascontiguousarray(samples[:, pos:pos + frame_size])
-        if fmt == "s16":
-            chunk = (np.clip(chunk, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
-        elif not fmt.endswith("p"):
-            chunk = chunk.T.reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(chunk, format=fmt, layout=layout)
-        frame.sample_rate = stream.codec_context.sample_rate
-        frame.pts, frame.time_base = pos, Fraction(1, stream.codec_context.sample_rate)
-        yield from stream.encode(frame)
-    yield from stream.encode(None)
 
 
 # --- video ------------------------------------------------------------------------------------
@@ -389,7 +320,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     With `smart` (and no transition), whole GOPs inside the spans of an H.264 source are copied
     and only the span edges re-encoded (`padl_lib.video.smart`); otherwise every frame is
     re-encoded. The output's container follows its suffix (.mp4, .mov, .mkv with H.264 and AAC;
-    .webm with VP9 and Opus; audio-only: .m4a, .wav, .mp3, .flac, .ogg). The source is never
+    .webm with VP9 and Opus; audio-only: .m4a, .wav, .mp3, .flac, .ogg with Opus). The source is never
     overwritten and the output appears atomically.
     """
     media, output = Path(media), Path(output)
@@ -417,14 +348,14 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                 raise ValueError("every span is shorter than a video frame")
             audio_spans, spans = [a for a, _ in pairs], [v for _, v in pairs]
         duration = sum(b - a for a, b in spans)
-        audio = None
-        if audio_in is not None:
-            samples, rate, layout = _decode_audio(source, AUDIO_RATES.get(suffix))
-            audio = _cut_audio(samples, rate, audio_spans, fade, duration)
-        with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out:
-            audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout) \
-                if audio is not None else None
-            audio_packets = deque(_audio_packets(audio_out, audio, layout) if audio_out is not None else ())
+        with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out, \
+                tempfile.TemporaryFile(dir=output.parent, prefix=".padl-audio-") as scratch:  # decoded audio
+            audio_packets: Iterator[av.Packet] = iter(())
+            if audio_in is not None:
+                samples, rate, layout = decode_track(source, scratch, AUDIO_RATES.get(suffix),
+                                                     until=max(b for _, b in audio_spans) + 1.0)
+                audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
+                audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, audio_spans, fade, duration), layout)
             if video_in is None:
                 for packet in audio_packets:
                     out.mux(packet)
@@ -433,10 +364,15 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             clock = FrameClock.of(spans, grid)
             total = len(clock.times) - 1
             video_in.thread_type = "AUTO"
+            next_audio = [next(audio_packets, None)]
+
+            def mux_audio_until(seconds: float) -> None:  # interleave: audio up to the video written so far
+                while next_audio[0] is not None and next_audio[0].pts * next_audio[0].time_base <= seconds:
+                    out.mux(next_audio[0])
+                    next_audio[0] = next(audio_packets, None)
 
             def on_frame(count: int) -> None:
-                while audio_packets and audio_packets[0].pts * audio_packets[0].time_base <= clock.seconds(count):
-                    out.mux(audio_packets.popleft())
+                mux_audio_until(clock.seconds(count))
                 if count % 10 == 0:
                     report(progress, count, total, "render")
 
@@ -452,8 +388,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                 count = _write_reencoded(source, video_in, out, spans, grid, origin, clock, crf, transition,
                                          transition_seconds, on_frame, suffix)
                 strategy = f"re-encoded ({_why_reencode(index, smart, transition, suffix)})"
-            for packet in audio_packets:
-                out.mux(packet)
+            mux_audio_until(float("inf"))
             report(progress, total, total, "render")
     return RenderResult(output, duration, count, spans, strategy)
 

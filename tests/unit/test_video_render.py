@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from padl_lib.video.media import load_audio, probe, sha256_file
-from padl_lib.video.render import apply_fades, frame_grid, render, span_frame_counts, transition_windows
+from padl_lib.video.render import AUDIO_ONLY, frame_grid, render, span_frame_counts, transition_windows
+from padl_lib.video.render_audio import BLOCK_SECONDS, apply_fades, cut_blocks
 from padl_lib.video.samples import SCREENCAST
 from padl_lib.video.smart import AvcConfig, Piece, parameter_set_id, plan_pieces
 
@@ -198,3 +199,22 @@ def test_render_attributable_misses_are_those_the_splice_heard():
     result = {"missing": ["he", "ill", "he"], "splice": {"missing": ["ill", "he", "young"]}}
     assert render_attributable(result) == ["he"]
     assert render_attributable({"missing": [], "splice": {"missing": ["x"]}}) == []
+
+
+@pytest.mark.parametrize("suffix", sorted(AUDIO_ONLY))
+def test_every_audio_output_type_renders_the_kept_audio(tmp_path, suffix):
+    wav = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+    result = render(wav, [(1.5, 2.5), (0.2, 1.0)], tmp_path / f"short{suffix}")
+    assert probe(result.path).has_audio
+    assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=0.06)  # mp3/AAC add priming
+
+
+def test_the_audio_of_a_long_render_is_streamed_from_a_scratch_file(tmp_path):
+    rate, seconds = 48_000, 12.0
+    tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(int(rate * seconds)) / rate)).astype(np.float32)
+    blocks = list(cut_blocks(np.stack([tone, tone]), rate, [(0.0, 11.0), (11.5, 12.0)], fade=0.01))
+    assert max(b.shape[1] for b in blocks) <= BLOCK_SECONDS * rate
+    joined = np.concatenate(blocks, axis=1)
+    assert joined.shape == (2, int(11.5 * rate))
+    assert apply_fades([np.stack([tone, tone])[:, :11 * rate], np.stack([tone, tone])[:, int(11.5 * rate):]],
+                       rate, 0.01, fade_first=False, fade_last=False) == pytest.approx(joined)

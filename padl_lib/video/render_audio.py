@@ -1,0 +1,142 @@
+"""The audio side of a render, streamed: decode, cut sample-exactly, fade at every cut, encode.
+
+Memory stays small however long the recording: the decoded track goes to a scratch file
+(memory-mapped, float32 at the output's rate), and the kept spans are read from it, faded and
+encoded block by block as the video is written. Before, an hour of 48 kHz stereo took 1.4 GB
+of memory, and the cut copy as much again.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from fractions import Fraction
+from typing import BinaryIO
+
+import av
+import numpy as np
+
+from padl_lib.video.media import MediaError
+
+BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
+INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
+__all__ = ["decode_track", "apply_fades", "cut_blocks", "encode_blocks"]
+
+
+def decode_track(container, scratch: BinaryIO, rate: int | None = None, until: float | None = None
+                 ) -> tuple[np.ndarray, int, str]:
+    """The first audio track as float32 (channels, samples), memory-mapped from the open binary
+    file `scratch`; its rate (`rate` if given, else the track's own) and layout (mono, or stereo
+    for two channels or more). Decoding stops once `until` seconds are decoded."""
+    stream = container.streams.audio[0]
+    rate = rate or stream.codec_context.sample_rate
+    channels = 1 if stream.codec_context.channels == 1 else 2
+    layout = "mono" if channels == 1 else "stereo"
+    resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)  # interleaved: rows of channels
+    limit = None if until is None else int(until * rate)
+    count = 0
+    try:
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                count += _append(scratch, out)
+            if limit is not None and count >= limit:
+                break
+        else:
+            for out in resampler.resample(None):
+                count += _append(scratch, out)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"the audio track is corrupt: {exc}") from exc
+    if not count:
+        raise MediaError("the audio track holds no samples")
+    scratch.flush()
+    return np.memmap(scratch, dtype=np.float32, mode="r", shape=(count, channels)).T, rate, layout
+
+
+def _append(scratch: BinaryIO, frame: av.AudioFrame) -> int:
+    scratch.write(frame.to_ndarray().astype(np.float32, copy=False).tobytes())
+    return frame.samples
+
+
+def _ramp(n: int) -> np.ndarray:
+    """A raised-cosine fade-in of n samples."""
+    return (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n, endpoint=False))).astype(np.float32)
+
+
+def _fade_block(block: np.ndarray, offset: int, length: int, ramp: np.ndarray, fade_in: bool,
+                fade_out: bool) -> None:
+    """Fade, in place, the samples [offset, offset + block width) of a piece of `length` samples:
+    in over its first and out over its last len(ramp) samples."""
+    m, width = len(ramp), block.shape[1]
+    if fade_in and offset < m:
+        k = min(m - offset, width)
+        block[:, :k] *= ramp[offset:offset + k]
+    if fade_out and offset + width > length - m:
+        first = max(length - m, offset)
+        block[:, first - offset:] *= ramp[::-1][first - (length - m):offset + width - (length - m)]
+
+
+def apply_fades(pieces: list[np.ndarray], rate: int, fade: float, fade_first: bool = True,
+                fade_last: bool = True) -> np.ndarray:
+    """Join audio pieces (channels, samples) with a raised-cosine fade out/in of `fade` s at every cut."""
+    n = int(round(fade * rate))
+    out = []
+    for k, piece in enumerate(pieces):
+        piece = piece.copy()
+        m = min(n, piece.shape[1] // 2)
+        if m:
+            _fade_block(piece, 0, piece.shape[1], _ramp(n)[:m], k > 0 or fade_first, k < len(pieces) - 1 or fade_last)
+        out.append(piece)
+    return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
+
+
+def cut_blocks(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float,
+               length: float | None = None) -> Iterator[np.ndarray]:
+    """The audio of `spans` joined with fades, as blocks (channels, samples) of at most
+    BLOCK_SECONDS. The last span's end moves so that the result lasts `length` s if given (the
+    video's length, within half a frame of the spans'); samples outside the track are silence."""
+    if length is not None:
+        spans = [*spans[:-1], (spans[-1][0], spans[-1][1] + length - sum(b - a for a, b in spans))]
+    total, n, block = audio.shape[1], int(round(fade * rate)), int(BLOCK_SECONDS * rate)
+    for k, (a, b) in enumerate(spans):
+        i, j = int(round(a * rate)), int(round(b * rate))
+        m = min(n, max(0, j - i) // 2)
+        fade_in = k > 0 or i > 0  # no fade at the very start or end of the recording
+        fade_out = k < len(spans) - 1 or j < total
+        for s in range(i, j, block):
+            e = min(s + block, j)
+            piece = np.zeros((audio.shape[0], e - s), np.float32)
+            lo, hi = max(s, 0), min(e, total)
+            if hi > lo:
+                piece[:, lo - s:hi - s] = audio[:, lo:hi]
+            if m:
+                _fade_block(piece, s - i, j - i, _ramp(n)[:m], fade_in, fade_out)
+            yield piece
+
+
+def encode_blocks(stream, blocks: Iterable[np.ndarray], layout: str) -> Iterator[av.Packet]:
+    """Encode audio blocks (channels, samples) with `stream`'s encoder, frame by frame."""
+    size = stream.codec_context.frame_size or 1024
+    fmt = stream.codec_context.format.name
+    rate = stream.codec_context.sample_rate
+    pending, pos = np.zeros((1 if layout == "mono" else 2, 0), np.float32), 0
+    for block in itertools.chain(blocks, [None]):
+        pending = pending if block is None else np.concatenate([pending, block], axis=1)
+        while pending.shape[1] >= size or (block is None and pending.shape[1]):
+            chunk, pending = pending[:, :size], pending[:, size:]
+            yield from stream.encode(_frame(chunk, fmt, layout, rate, pos))
+            pos += chunk.shape[1]
+    yield from stream.encode(None)
+
+
+def _frame(chunk: np.ndarray, fmt: str, layout: str, rate: int, pts: int) -> av.AudioFrame:
+    """Samples (channels, n) in [-1, 1] as a frame in the encoder's sample format."""
+    sample = fmt.removesuffix("p")
+    if sample in INTEGER_SAMPLES:
+        kind = INTEGER_SAMPLES[sample]
+        chunk = (np.clip(chunk, -1, 1) * np.iinfo(kind).max).astype(kind)
+    elif sample == "dbl":
+        chunk = chunk.astype(np.float64)
+    chunk = np.ascontiguousarray(chunk if fmt.endswith("p") else chunk.T.reshape(1, -1))
+    frame = av.AudioFrame.from_ndarray(chunk, format=fmt, layout=layout)
+    frame.sample_rate = rate
+    frame.pts, frame.time_base = pts, Fraction(1, rate)
+    return frame
