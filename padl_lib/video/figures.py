@@ -84,7 +84,9 @@ def quality_rows(results: dict, voices: dict | None = None) -> list[list[object]
     rows += [["words aligned", f"{results['aligned_share']:.0%}", "100%"]]
     if voices is not None:
         rows += [[f"words aligned, {voices['voices']} espeak-ng voices", f"{voices['aligned_share']:.0%} of "
-                  f"{voices['words']}", "100%"]]
+                  f"{voices['words']}", "100%"],
+                 ["word onsets inside sentences, same voices (vs the synthesizer's)",
+                  f"{voices['onset_mean_ms']:.0f} ms mean, {voices['onset_within_50']:.0%} within 50 ms", "(context)"]]
     rows += [[f"real-time factor, {results['threads']} threads", f"{results['rtf']:.2f}", f"<= {GOALS['rtf']}"]]
     return rows
 
