@@ -20,7 +20,7 @@ from padl_lib.video.media import load_audio
 from padl_lib.video.project import Project, project_path
 from padl_lib.video.render import render
 from padl_lib.video.samples import SAMPLES, sample
-from padl_lib.widgets import AppShell, MediaPlayer, ProgressBar, UploadToWorkFolder
+from padl_lib.widgets import AppShell, LargeFileUpload, MediaPlayer, ProgressBar
 
 PREVIEW_SECONDS = 2.0
 __all__ = ["TranscriptView", "DownloadLink", "TranscriptEditor", "transcript_editor"]
@@ -111,7 +111,7 @@ class TranscriptEditor:
         self.choice = W.Dropdown(options=[(SAMPLES[k][0], k) for k in SAMPLES] + [("My upload", "upload")],
                                  description="Lecture", style={"description_width": "initial"})
         self.about = W.HTML()
-        self.upload = UploadToWorkFolder(accept="video/*,audio/*", description="Upload")
+        self.upload = LargeFileUpload(accept="video/*,audio/*", description="Upload")
         self.load_button = _button("Load", "folder-open", "load and transcribe the chosen lecture")
         self.progress = ProgressBar()
         self.player = MediaPlayer()
@@ -148,6 +148,7 @@ class TranscriptEditor:
     # --- wiring -----------------------------------------------------------------------------
     def _wire(self) -> None:
         self.choice.observe(lambda _: self._describe(), "value")
+        self.upload.observe(self._on_upload, "saved")
         self.load_button.on_click(self._guard(self.load, needs_project=False))
         self.view.observe(self._on_select, "selected")
         self.player.observe(self._on_time, "current_time")
@@ -178,13 +179,17 @@ class TranscriptEditor:
             title, description, license_ = SAMPLES[key]
             self.about.value = f"<i>{html.escape(description)} License: {html.escape(license_)}.</i>"
 
+    def _on_upload(self, change) -> None:
+        if change["new"] is not None:
+            self.choice.value = "upload"
+            self.shell.status.set(f"Uploaded {change['new'].name}: press Load to transcribe it.", "ok")
+
     # --- actions ----------------------------------------------------------------------------
     def _media(self) -> Path:
         if self.choice.value == "upload":
-            saved = self.upload.save()
-            if not saved:
-                raise ValueError("choose a file with the Upload button first")
-            return saved[0]
+            if self.upload.saved is None:
+                raise ValueError("choose a file with the Upload button first, and wait until it has arrived")
+            return self.upload.saved
         return sample(self.choice.value, progress=self.progress).path
 
     def load(self) -> None:

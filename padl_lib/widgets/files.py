@@ -1,10 +1,15 @@
-"""File upload that can only ever write inside padl's work folder."""
+"""File uploads that can only ever write inside padl's work folder."""
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
+import anywidget
 import ipywidgets as W
+import traitlets
 
 from padl_lib.io import write_bytes_atomic
 from padl_lib.settings import work_dir
@@ -12,8 +17,8 @@ from padl_lib.settings import work_dir
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def save_upload(name: str, content: bytes, folder: str = "uploads") -> Path:
-    """Save uploaded bytes under work_dir()/folder with a sanitized file name.
+def upload_target(name: str, folder: str = "uploads") -> Path:
+    """Where an upload called `name` goes: work_dir()/folder with a sanitized file name.
 
     Directory parts and odd characters of `name` are dropped, so an upload can never
     escape the work folder or overwrite anything outside it.
@@ -23,7 +28,13 @@ def save_upload(name: str, content: bytes, folder: str = "uploads") -> Path:
     target = (target_dir / base).resolve()
     if target.parent != target_dir:
         raise ValueError(f"invalid upload name {name!r}")
-    return write_bytes_atomic(target, bytes(content))
+    target_dir.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def save_upload(name: str, content: bytes, folder: str = "uploads") -> Path:
+    """Save uploaded bytes to `upload_target(name, folder)`, atomically."""
+    return write_bytes_atomic(upload_target(name, folder), bytes(content))
 
 
 class UploadToWorkFolder(W.FileUpload):
@@ -38,3 +49,88 @@ class UploadToWorkFolder(W.FileUpload):
         """Write the current uploads to disk and return their paths."""
         self.saved = [save_upload(f["name"], f["content"], self.folder) for f in self.value]
         return self.saved
+
+
+_CHUNKED_ESM = """
+function render({ model, el }) {
+  const input = document.createElement("input");
+  input.type = "file"; input.accept = model.get("accept"); input.style.display = "none";
+  const button = document.createElement("button");
+  button.className = "jupyter-button widget-upload padl-upload";
+  const label = () => {
+    const name = model.get("filename"), size = model.get("size"), got = model.get("received");
+    button.textContent = !name ? model.get("description")
+      : got < size ? `${name}: ${Math.floor(100 * got / size)} %` : `${name} ✓`;
+  };
+  let acknowledged = null;  // resolves when the kernel has written the last chunk sent
+  model.on("msg:custom", (msg) => { if (msg.event === "ack" && acknowledged) acknowledged(); });
+  const sendChunk = (offset, data) => new Promise((resolve) => {
+    acknowledged = resolve;
+    model.send({ event: "chunk", offset }, undefined, [data]);
+  });
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    if (!file) return;
+    button.disabled = true;
+    model.send({ event: "start", name: file.name, size: file.size });
+    const step = model.get("chunk_bytes");
+    for (let offset = 0; offset < file.size; offset += step) {
+      await sendChunk(offset, await file.slice(offset, offset + step).arrayBuffer());
+    }
+    model.send({ event: "end" });
+    button.disabled = false; input.value = "";
+  });
+  button.addEventListener("click", () => input.click());
+  ["filename", "size", "received", "description"].forEach(k => model.on("change:" + k, label));
+  label();
+  el.appendChild(button); el.appendChild(input);
+}
+export default { render };
+"""
+
+
+class LargeFileUpload(anywidget.AnyWidget):
+    """Upload one file of any size into the work folder, in chunks with the kernel acknowledging
+    each (Jupyter's websocket refuses a message over 10 MiB, so a lecture video cannot go in
+    one piece as ipywidgets' FileUpload sends it). The file appears atomically when complete;
+    `saved` is its path, `received`/`size` the bytes so far and in all."""
+
+    _esm = _CHUNKED_ESM
+    accept = traitlets.Unicode("").tag(sync=True)
+    description = traitlets.Unicode("Upload").tag(sync=True)
+    chunk_bytes = traitlets.Int(4 << 20).tag(sync=True)
+    filename = traitlets.Unicode("").tag(sync=True)
+    size = traitlets.Int(0).tag(sync=True)
+    received = traitlets.Int(0).tag(sync=True)
+    saved = traitlets.Instance(Path, allow_none=True)
+
+    def __init__(self, folder: str = "uploads", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.folder = folder
+        self._part: tuple[Path, BinaryIO, Path] | None = None  # (final path, open .part file, its path)
+        self.on_msg(self._on_message)
+
+    def _on_message(self, _widget, content: dict, buffers: list) -> None:
+        event = content.get("event")
+        if event == "start":
+            self._discard()
+            target = upload_target(content["name"], self.folder)
+            fd, part = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".part", dir=target.parent)
+            self._part = (target, os.fdopen(fd, "wb"), Path(part))
+            self.saved, self.filename, self.size, self.received = None, target.name, int(content["size"]), 0
+        elif event == "chunk" and self._part is not None:
+            self._part[1].write(buffers[0])
+            self.received += len(buffers[0])
+            self.send({"event": "ack"})
+        elif event == "end" and self._part is not None:
+            target, file, part = self._part
+            file.close()
+            os.replace(part, target)
+            self._part, self.saved = None, target
+
+    def _discard(self) -> None:
+        """Drop an unfinished upload (its .part file)."""
+        if self._part is not None:
+            self._part[1].close()
+            self._part[2].unlink(missing_ok=True)
+            self._part = None

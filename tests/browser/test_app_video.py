@@ -1,10 +1,12 @@
 """The transcript editor end to end in the browser: load the short sample, delete words, render,
 and check that the produced video (probed in the work folder) is as long as the edit."""
 import re
+import subprocess
 from pathlib import Path
 
 from conftest import wait_for_status
 
+from padl_lib.video.bench import espeak_speech
 from padl_lib.video.media import probe
 
 FRAME = 1 / 30  # the screencast's frame duration
@@ -45,3 +47,23 @@ def test_edit_text_and_render(open_app):
                            " return v && v.readyState >= 2 && !v.error; }")
     played = page.evaluate("() => document.querySelectorAll('video.padl-media')[1].duration")
     assert abs(played - edit_seconds) <= 2 * FRAME
+
+
+def test_a_recording_over_the_websocket_message_limit_uploads_in_chunks(open_app, tmp_path):
+    """Jupyter refuses websocket messages over 10 MiB; a lecture video is larger than that."""
+    speech = espeak_speech("Welcome to the lecture. Today we look at binary neural networks.", tmp_path / "s.wav")
+    video = tmp_path / "my lecture.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-i", str(speech),
+                    "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "14M", "-c:a", "aac", str(video)],
+                   check=True)
+    assert video.stat().st_size > 10 * 2**20
+    page = open_app("19_app_transcript_editor.ipynb")
+    with page.expect_file_chooser() as chooser:
+        page.locator(".padl-upload").click()
+    chooser.value.set_files(str(video))
+    wait_for_status(page, "Uploaded my_lecture.mp4")
+    assert page.locator(".padl-upload").inner_text() == "my_lecture.mp4 ✓"
+    page.locator(".padl-load").click()
+    status = wait_for_status(page, "Transcript ready")
+    assert "of my_lecture.mp4" in status
+    assert "lecture" in page.locator(".padl-edit-text textarea").input_value().lower()

@@ -9,7 +9,7 @@ import padl_lib
 from padl_lib import settings
 from padl_lib.figures import latex_table
 from padl_lib.io import atomic_path, write_json_atomic
-from padl_lib.widgets import course_map, discover_apps, landing_page, save_upload
+from padl_lib.widgets import LargeFileUpload, course_map, discover_apps, landing_page, save_upload
 from padl_lib.widgets.landing import read_notebook_info
 
 
@@ -94,3 +94,21 @@ def test_binder_follows_repo2docker_conventions():
     assert post_build.startswith("#!") and "set -e" in post_build
     assert (binder / "apt.txt").read_text().split()
     assert (binder / "environment.yml").exists()
+
+
+def test_large_upload_arrives_in_chunks_atomically_and_a_restart_drops_the_unfinished_part(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    upload = LargeFileUpload()
+    acks = []
+    monkeypatch.setattr(upload, "send", acks.append)
+    folder = (tmp_path / "work" / "uploads").resolve()
+    upload._on_message(upload, {"event": "start", "name": "../lecture 1.mp4", "size": 6}, [])
+    upload._on_message(upload, {"event": "chunk", "offset": 0}, [memoryview(b"abc")])
+    assert upload.received == 3 and upload.saved is None and not (folder / "lecture_1.mp4").exists()
+    upload._on_message(upload, {"event": "start", "name": "other.mp4", "size": 4}, [])  # a new choice mid-way
+    assert [p.name.split(".")[1] for p in folder.iterdir()] == ["other"]  # only the new .part
+    for chunk in (b"wx", b"yz"):
+        upload._on_message(upload, {"event": "chunk"}, [memoryview(chunk)])
+    upload._on_message(upload, {"event": "end"}, [])
+    assert upload.saved == folder / "other.mp4" and upload.saved.read_bytes() == b"wxyz"
+    assert acks == [{"event": "ack"}] * 3 and sorted(p.name for p in folder.iterdir()) == ["other.mp4"]
