@@ -20,10 +20,10 @@ from padl_lib.video.media import load_audio
 from padl_lib.video.project import Project, project_path
 from padl_lib.video.render import render
 from padl_lib.video.samples import SAMPLES, sample
-from padl_lib.widgets import AppShell, LargeFileUpload, MediaPlayer, ProgressBar
+from padl_lib.widgets import AppShell, DownloadLink, LargeFileUpload, MediaPlayer, ProgressBar
 
 PREVIEW_SECONDS = 2.0
-__all__ = ["TranscriptView", "DownloadLink", "TranscriptEditor", "transcript_editor"]
+__all__ = ["TranscriptView", "TranscriptEditor", "transcript_editor"]
 
 _VIEW_ESM = """
 function render({ model, el }) {
@@ -53,25 +53,6 @@ function render({ model, el }) {
 export default { render };
 """
 
-_DOWNLOAD_ESM = """
-function render({ model, el }) {
-  const a = document.createElement("a");
-  a.classList.add("padl-download"); a.textContent = "";
-  let url = null;
-  const update = () => {
-    if (url) URL.revokeObjectURL(url);
-    const data = model.get("value");
-    if (!data || data.byteLength === 0) { a.removeAttribute("href"); a.textContent = ""; return; }
-    url = URL.createObjectURL(new Blob([data], { type: model.get("mime") }));
-    a.href = url; a.download = model.get("filename"); a.textContent = "Download " + model.get("filename");
-  };
-  model.on("change:value", update);
-  update(); el.appendChild(a);
-}
-export default { render };
-"""
-
-
 class TranscriptView(anywidget.AnyWidget):
     """Transcript items as clickable words; cut items struck through; `selected` follows clicks."""
 
@@ -80,18 +61,6 @@ class TranscriptView(anywidget.AnyWidget):
     kept = traitlets.List(traitlets.Int()).tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     current = traitlets.Int(-1).tag(sync=True)
-
-
-class DownloadLink(anywidget.AnyWidget):
-    """A link that saves the given bytes as a file in the browser."""
-
-    _esm = _DOWNLOAD_ESM
-    value = traitlets.Bytes(b"").tag(sync=True)
-    filename = traitlets.Unicode("").tag(sync=True)
-    mime = traitlets.Unicode("video/mp4").tag(sync=True)
-
-    def load(self, path: Path) -> None:
-        self.filename, self.value = path.name, path.read_bytes()
 
 
 def _button(description: str, icon: str = "", tooltip: str = "") -> W.Button:

@@ -66,4 +66,7 @@ def test_a_recording_over_the_websocket_message_limit_uploads_in_chunks(open_app
     page.locator(".padl-load").click()
     status = wait_for_status(page, "Transcript ready")
     assert "of my_lecture.mp4" in status
+    page.wait_for_function("() => { const v = document.querySelectorAll('video.padl-media')[0];"
+                           " return v && v.readyState >= 1 && !v.error; }")  # streamed to the player in chunks
+    assert abs(page.evaluate("() => document.querySelectorAll('video.padl-media')[0].duration") - 8.0) < 0.1
     assert "lecture" in page.locator(".padl-edit-text textarea").input_value().lower()
