@@ -47,6 +47,8 @@ SOUND_DB = 6.0  # dB over a gap's room tone where a word's sound begins (ends)
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
 FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
 HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound
+FILLER_PROBABILITY = 0.01  # of an "uh" or "um" between two words, in a search without silence
+DOUBTFUL_SILENCE = 0.15  # s of loud, voiced sound under a silence of the search beside a squeezed word
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form", "spelling"]
 
 
@@ -88,20 +90,22 @@ class Aligner:
             self.decoder.add_word(word, " ".join(arpabet(word)), update=i == len(missing) - 1)
 
     def _decode(self, audio: np.ndarray) -> list:
+        """Every segment of the best path: words, "<sil>" and pocketsphinx's fillers ("[NOISE]")."""
         pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
         self.decoder.reinit_feat()  # each stretch normalized on its own, not on what came before
         self.decoder.start_utt()
         self.decoder.process_raw(pcm, full_utt=True)
         self.decoder.end_utt()
-        return [s for s in (self.decoder.seg() or []) if s.word not in ("<s>", "</s>", "<sil>") and not s.word.startswith("[")]
+        return [s for s in (self.decoder.seg() or []) if s.word not in ("<s>", "</s>")]
 
     def align_chunk(self, audio: np.ndarray, energy_db: np.ndarray, start: float, end: float,
-                    tokens: list[Token]) -> list[Word]:
+                    tokens: list[Token], speech: np.ndarray | None = None) -> list[Word]:
         """Align `tokens` to audio[start:end] (seconds); times in the result are absolute.
         If the aligner fails (text and speech disagree somewhere), the chunk is halved at the
         quietest point between two words near its middle and each half is aligned alone. Tokens
-        that still fail keep their rough hinted times with confidence 0."""
-        words = self._align_once(audio, start, end, tokens)
+        that still fail keep their rough hinted times with confidence 0. `speech`: 10 ms frames of
+        loud, voiced sound, to check where the search put silence (`_align_once`)."""
+        words = self._align_once(audio, start, end, tokens, speech)
         if words is not None:
             return words
         if len(tokens) > 1 and all(t.start is not None for t in tokens):
@@ -111,37 +115,72 @@ class Aligner:
                 third = (end - start) / 3
                 cut = acoustics.quietest_time(energy_db, start + third, end - third)
                 j = min(max(sum((t.start + t.end) / 2 < cut for t in tokens), 1), len(tokens) - 1)
-            return (self.align_chunk(audio, energy_db, start, cut, tokens[:j])
-                    + self.align_chunk(audio, energy_db, cut, end, tokens[j:]))
+            return (self.align_chunk(audio, energy_db, start, cut, tokens[:j], speech)
+                    + self.align_chunk(audio, energy_db, cut, end, tokens[j:], speech))
         warnings.warn(f"could not align {' '.join(t.text for t in tokens)!r} ({start:.2f}-{end:.2f} s); "
                       f"keeping rough times with confidence 0", stacklevel=2)
         return _rough_times(tokens, start, end)
 
-    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token]) -> list[Word] | None:
+    def _align_once(self, audio: np.ndarray, start: float, end: float, tokens: list[Token],
+                    speech: np.ndarray | None = None) -> list[Word] | None:
         """One alignment attempt (None on failure). The decoder follows a grammar of the tokens in
         order, each token in any of its readings ("2019": "twenty nineteen" or "two thousand
-        nineteen"), so the speaker's reading is found in the same search."""
+        nineteen"), so the speaker's reading is found in the same search. Where the search put
+        silence over DOUBTFUL_SILENCE s of loud, voiced sound (`speech`) beside a word it gave
+        only its shortest possible duration, it squeezed the words said there into too little
+        time: the words between the trustworthy silences around it are aligned again without
+        optional silence (`_doubtful_stretches`)."""
         spoken = [(i, readings) for i, readings in enumerate(map(_readings, tokens)) if readings]
         if not spoken:
             return []
         if end - start < MIN_WORD * sum(min(map(len, readings)) for _, readings in spoken):  # no room for the words
             return None
-        self._set_grammar([readings for _, readings in spoken])
+        found = self._search(audio, start, end, spoken)
+        if found is None:
+            return None
+        spans, silences, shortest = found
+        if speech is not None:
+            squeezed = [(a, b) for i, (a, b) in spans.items() if b - a <= shortest[i] + 0.01]
+            for lo, hi in _doubtful_stretches(silences, squeezed, speech, start, end):
+                inside = [(i, readings) for i, readings in spoken if i in spans and lo <= spans[i][0]
+                          and spans[i][1] <= hi]
+                again = self._search(audio, lo, hi, inside, silence=False) if inside else None
+                if again is not None:
+                    spans.update(again[0])
+        return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
+
+    def _search(self, audio: np.ndarray, start: float, end: float, spoken: list[tuple[int, list[list[str]]]],
+                silence: bool = True) -> tuple[dict[int, list[float]], list[tuple[float, float]],
+                                               dict[int, float]] | None:
+        """Force-align tokens (index, readings) to audio[start:end] (seconds): each token's
+        [start, end] and the silences placed between words, in absolute seconds; None if the
+        search did not reach the end of the text; and each token's shortest possible duration
+        (30 ms, three HMM states, per phone). `silence`: may silence follow a word; without it,
+        "uh" or "um" may (a filler the text leaves out is not squeezed into a word)."""
+        self.decoder.config["fsgusefiller"] = silence
+        self._set_grammar([readings for _, readings in spoken], fillers=not silence)
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
-        owners = _owners([spelling(s.word) for s in segs], spoken)
+        timed = [(s.word, start + s.start_frame / 100, start + (s.end_frame + 1) / 100) for s in segs]
+        words = [(w, a, b) for w, a, b in timed if w != "<sil>" and not w.startswith("[")]
+        owners = _owners([spelling(w) for w, _, _ in words], spoken, frozenset() if silence else frozenset(FILLERS))
         if owners is None:
             return None
         spans: dict[int, list[float]] = {}
-        for i, seg in zip(owners, segs):
-            s, e = start + seg.start_frame / 100, start + (seg.end_frame + 1) / 100
-            spans[i] = [min(spans[i][0], s), max(spans[i][1], e)] if i in spans else [s, e]
-        return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
+        shortest: dict[int, float] = {}
+        for i, (word, a, b) in zip(owners, words):
+            if i >= 0:
+                spans[i] = [min(spans[i][0], a), max(spans[i][1], b)] if i in spans else [a, b]
+                shortest[i] = shortest.get(i, 0.0) + 0.03 * len((self.decoder.lookup_word(word) or "").split())
+        return spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest
 
-    def _set_grammar(self, options: list[list[list[str]]]) -> None:
+    def _set_grammar(self, options: list[list[list[str]]], fillers: bool = False) -> None:
         """Activate a forced-alignment grammar: one state per token boundary, each reading of a
-        token a chain of words between its two states (silence may follow any word)."""
-        self.ensure_words([w for readings in options for reading in readings for w in reading])
+        token a chain of words between its two states (silence may follow any word, if the
+        decoder's `fsgusefiller` allows it); `fillers`: "uh" or "um" may be said at any boundary."""
+        self.ensure_words([w for readings in options for reading in readings for w in reading] + list(FILLERS))
         transitions, states = [], len(options) + 1
+        if fillers:
+            transitions += [(i, i, FILLER_PROBABILITY, f) for i in range(len(options) + 1) for f in FILLERS]
         for i, readings in enumerate(options):
             for reading in readings:
                 here = i
@@ -164,6 +203,29 @@ class Aligner:
         return segs[0] if segs else "uh"
 
 
+def _doubtful_stretches(silences: list[tuple[float, float]], squeezed: list[tuple[float, float]],
+                        speech: np.ndarray, start: float, end: float) -> list[tuple[float, float]]:
+    """Stretches of a chunk [start, end) (s) to align again: each silence of the search that
+    covers DOUBTFUL_SILENCE s or more of loud, voiced sound (`speech`, 10 ms frames) next to a
+    word squeezed into its shortest duration (`squeezed`: their spans), widened to the
+    trustworthy silences (or chunk edges) on either side of it."""
+    def doubtful(a: float, b: float) -> bool:
+        beside = any(abs(e - a) < 0.015 or abs(s - b) < 0.015 for s, e in squeezed)
+        return beside and int(speech[int(round(a * 100)):int(round(b * 100))].sum()) >= DOUBTFUL_SILENCE * 100
+
+    flags = [doubtful(a, b) for a, b in silences]
+    stretches: list[tuple[float, float]] = []
+    for k, flag in enumerate(flags):
+        if not flag:
+            continue
+        lo = max((silences[j][1] for j in range(k) if not flags[j]), default=start)
+        hi = min((silences[j][0] for j in range(k + 1, len(silences)) if not flags[j]), default=end)
+        if stretches and lo <= stretches[-1][0]:
+            continue  # the same stretch as the previous doubtful silence
+        stretches.append((lo, hi))
+    return stretches
+
+
 def _item(token: Token, start: float, end: float, confidence: float) -> Word:
     return Word(filler_form(token.text) if token.kind == "filler" else token.text, start, end, token.kind, confidence)
 
@@ -182,19 +244,25 @@ def _readings(token: Token) -> list[list[str]]:
     return [first] + spoken_alternatives(token.text) if first else []
 
 
-def _owners(words: list[str], options: list[tuple[int, list[list[str]]]]) -> list[int] | None:
+def _owners(words: list[str], options: list[tuple[int, list[list[str]]]], optional: frozenset[str] = frozenset()
+            ) -> list[int] | None:
     """The token index of each decoded word, given each token's readings in order (None if the
-    decoded words are not one reading of every token, i.e. the search did not finish)."""
+    decoded words are not one reading of every token, i.e. the search did not finish). Words in
+    `optional` may also stand between tokens, owned by none (index -1)."""
     @functools.cache
     def match(pos: int, k: int) -> list[int] | None:
-        if k == len(options):
-            return [] if pos == len(words) else None
-        index, readings = options[k]
-        for reading in sorted(readings, key=len, reverse=True):
-            if words[pos:pos + len(reading)] == reading:
-                rest = match(pos + len(reading), k + 1)
-                if rest is not None:
-                    return [index] * len(reading) + rest
+        if k == len(options) and pos == len(words):
+            return []
+        if k < len(options):
+            index, readings = options[k]
+            for reading in sorted(readings, key=len, reverse=True):
+                if words[pos:pos + len(reading)] == reading:
+                    rest = match(pos + len(reading), k + 1)
+                    if rest is not None:
+                        return [index] * len(reading) + rest
+        if pos < len(words) and words[pos] in optional:
+            rest = match(pos + 1, k)
+            return None if rest is None else [-1] + rest
         return None
 
     return match(0, 0)
@@ -363,10 +431,11 @@ def _fit_silence_edges(words: list[Word], fine_db: np.ndarray) -> list[Word]:
     return out
 
 
-def _gaps_to_items(words: list[Word], audio: np.ndarray, loud: np.ndarray,
-                   aligner: Aligner, duration: float, find_fillers: bool) -> list[Word]:
-    """Insert pause items into gaps of at least MIN_PAUSE s, and filler items for voiced sound there."""
-    voiced = acoustics.voiced_frames(audio) & loud if find_fillers else None
+def _gaps_to_items(words: list[Word], audio: np.ndarray, loud: np.ndarray, aligner: Aligner, duration: float,
+                   find_fillers: bool, speech: np.ndarray | None = None) -> list[Word]:
+    """Insert pause items into gaps of at least MIN_PAUSE s, and filler items for voiced sound there
+    (`speech`: loud, voiced 10 ms frames, if already known)."""
+    voiced = (acoustics.voiced_frames(audio) & loud if speech is None else speech) if find_fillers else None
     items: list[Word] = []
     edges = [0.0] + [t for w in words for t in (w.start, w.end)] + [duration]
     for k in range(len(words) + 1):
@@ -433,6 +502,7 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
     duration = len(audio) / SAMPLE_RATE
     energy = acoustics.frame_energy_db(audio)
     loud = energy > acoustics.speech_threshold_db(energy)
+    speech = acoustics.voiced_frames(audio) & loud  # loud, voiced 10 ms frames
     aligner = Aligner()
     words: list[Word] = []
     if not script:  # a recognizer's words, some perhaps invented; a script's words were all said
@@ -440,9 +510,9 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
     chunks = plan_chunks(tokens, energy, duration)
     report(progress, 0, duration, "aligning words")
     for start, end, part in chunks:
-        words += aligner.align_chunk(audio, energy, start, end, tokens[part])
+        words += aligner.align_chunk(audio, energy, start, end, tokens[part], speech)
         report(progress, end, duration, "aligning words")
     words = _drop_silent(words, loud)
     if refine:
         words = _fit_silence_edges(_refine_edges(words, loud), acoustics.frame_energy_db(audio, acoustics.FINE_HOP))
-    return _gaps_to_items(words, audio, loud, aligner, duration, fillers)
+    return _gaps_to_items(words, audio, loud, aligner, duration, fillers, speech)

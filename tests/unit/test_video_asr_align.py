@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from padl_lib.video import acoustics
-from padl_lib.video.align import Token, align, filler_form, plan_chunks, spelling, tokens_with_hints
+from padl_lib.video.align import Token, _doubtful_stretches, align, filler_form, plan_chunks, spelling, tokens_with_hints
 from padl_lib.video.asr import recognize
-from padl_lib.video.bench import _room_tone, espeak_speech, normalize, word_error_rate
+from padl_lib.video.bench import _room_tone, espeak_speech, normalize, onset_errors, word_error_rate
+from padl_lib.video.espeak import synthesize
 from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.pipeline import transcribe
@@ -375,3 +376,22 @@ def test_speech_whisper_skipped_is_recognized_again():
     quiet[6 * SAMPLE_RATE:7 * SAMPLE_RATE] = audio[:SAMPLE_RATE]
     unchanged = recover_skipped(segments, quiet, lambda a, b: [segment(("he", 1.2, 1.6))])
     assert unchanged == segments
+
+
+def test_a_silence_over_voiced_sound_beside_a_squeezed_word_is_aligned_again(tmp_path):
+    # espeak-ng's "Today, in lecture 7,": pocketsphinx's silence model once covered "in lecture"
+    # (0.6 s of voiced sound) and squeezed both words into the end of "Today", 440-520 ms early
+    text = "Welcome back. Last week we covered convolutional networks. Today, in lecture 7, we look at them."
+    speech = synthesize(text, "en-us", 150)
+    words = transcribe(speech.write(tmp_path / "lecture.wav"), script=text, fillers=False).words
+    errors = dict(zip(text.split()[1:], onset_errors(speech, words)))
+    assert abs(errors["in"]) < 60 and abs(errors["lecture"]) < 60 and abs(errors["7,"]) < 60
+
+
+def test_doubtful_stretches_need_voiced_sound_under_the_silence_and_a_squeezed_neighbour():
+    speech = np.zeros(300, bool)
+    speech[120:160] = True  # 0.4 s of voiced sound inside the silence 1.0-1.8 s
+    silences = [(0.0, 0.2), (1.0, 1.8), (2.5, 2.6)]
+    assert _doubtful_stretches(silences, [(0.8, 1.0)], speech, 0.0, 3.0) == [(0.2, 2.5)]
+    assert _doubtful_stretches(silences, [(0.3, 0.5)], speech, 0.0, 3.0) == []  # nothing squeezed beside it
+    assert _doubtful_stretches(silences, [(1.8, 1.9)], np.zeros(300, bool), 0.0, 3.0) == []  # a real pause
