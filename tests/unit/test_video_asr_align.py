@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from padl_lib.video import acoustics
-from padl_lib.video.align import Token, _doubtful_stretches, align, filler_form, plan_chunks, spelling, tokens_with_hints
+from padl_lib.video.align import (Token, _doubtful_stretches, align, filler_form, plan_chunks, spelling,
+                                  tokens_with_hints)
 from padl_lib.video.asr import recognize
 from padl_lib.video.bench import _room_tone, espeak_speech, normalize, onset_errors, word_error_rate
 from padl_lib.video.espeak import synthesize
