@@ -16,7 +16,7 @@ import traitlets
 
 from padl_lib.settings import work_dir
 from padl_lib.video.edit import EditList, rough_cuts
-from padl_lib.video.media import load_audio
+from padl_lib.video.media import load_audio, sha256_file
 from padl_lib.video.project import Project, project_path
 from padl_lib.video.render import render
 from padl_lib.video.samples import SAMPLES, sample
@@ -167,9 +167,10 @@ class TranscriptEditor:
         self.shell.status.set(f"Loading {media.name} …")
         self.player.load(media)
         path = project_path(media)
-        if path.is_file():
-            self.project = Project.load(path)
-        else:
+        saved = Project.load(path, verify=False) if path.is_file() else None
+        if saved is not None and saved.transcript.checksum == sha256_file(media):
+            self.project = saved
+        else:  # new media, or the file changed since: Project.open keeps an older session aside
             from padl_lib.video.pipeline import transcribe
 
             self.shell.status.set(f"Transcribing {media.name} …")

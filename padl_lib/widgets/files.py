@@ -1,6 +1,7 @@
 """File uploads that can only ever write inside padl's work folder."""
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import tempfile
@@ -11,7 +12,6 @@ import anywidget
 import ipywidgets as W
 import traitlets
 
-from padl_lib.io import write_bytes_atomic
 from padl_lib.settings import work_dir
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -32,9 +32,29 @@ def upload_target(name: str, folder: str = "uploads") -> Path:
     return target
 
 
+def keep_upload(part: Path, target: Path) -> Path:
+    """Move a finished upload (`part`, in the target's folder) into place without replacing
+    another file: the same content reuses the file already there, other content of the same name
+    becomes `name-2.ext`, `name-3.ext`, ... (a user's earlier upload, and the edits kept beside
+    it, stay as they are)."""
+    candidate, n = target, 1
+    while candidate.exists():
+        if filecmp.cmp(candidate, part, shallow=False):
+            part.unlink()
+            return candidate
+        n += 1
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+    os.replace(part, candidate)
+    return candidate
+
+
 def save_upload(name: str, content: bytes, folder: str = "uploads") -> Path:
-    """Save uploaded bytes to `upload_target(name, folder)`, atomically."""
-    return write_bytes_atomic(upload_target(name, folder), bytes(content))
+    """Save uploaded bytes under `upload_target(name, folder)` (`keep_upload` picks the name)."""
+    target = upload_target(name, folder)
+    fd, part = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".part", dir=target.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(bytes(content))
+    return keep_upload(Path(part), target)
 
 
 class UploadToWorkFolder(W.FileUpload):
@@ -125,8 +145,9 @@ class LargeFileUpload(anywidget.AnyWidget):
         elif event == "end" and self._part is not None:
             target, file, part = self._part
             file.close()
-            os.replace(part, target)
-            self._part, self.saved = None, target
+            self._part = None
+            self.saved = keep_upload(part, target)
+            self.filename = self.saved.name
 
     def _discard(self) -> None:
         """Drop an unfinished upload (its .part file)."""

@@ -112,3 +112,13 @@ def test_large_upload_arrives_in_chunks_atomically_and_a_restart_drops_the_unfin
     upload._on_message(upload, {"event": "end"}, [])
     assert upload.saved == folder / "other.mp4" and upload.saved.read_bytes() == b"wxyz"
     assert acks == [{"event": "ack"}] * 3 and sorted(p.name for p in folder.iterdir()) == ["other.mp4"]
+
+
+def test_an_upload_never_replaces_another_file_of_the_same_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    first = save_upload("talk.mp4", b"first")
+    assert save_upload("talk.mp4", b"first") == first  # the same file again: reused
+    second = save_upload("talk.mp4", b"second")
+    assert second.name == "talk-2.mp4" and first.read_bytes() == b"first" and second.read_bytes() == b"second"
+    assert save_upload("talk.mp4", b"third").name == "talk-3.mp4"
+    assert not [p for p in first.parent.iterdir() if p.name.endswith(".part")]

@@ -1,0 +1,29 @@
+"""The transcript editor's session logic, without a browser: resume, and a changed media file."""
+import shutil
+
+from padl_lib.video.app import TranscriptEditor
+from padl_lib.video.project import project_path
+
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
+
+
+def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = tmp_path / "talk.wav"
+    shutil.copy(LIBRIVOX.format("0880"), media)
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    edited = " ".join(app.project.text.split()[1:])
+    app.project.edit(edited)
+
+    again = TranscriptEditor()
+    again.upload.saved, again.choice.value = media, "upload"
+    again.load()
+    assert again.project.text == edited and again.project.undo_stack  # resumed
+
+    shutil.copy(LIBRIVOX.format("0930"), media)  # another recording under the same name
+    again.load()
+    assert again.project.text == again.project.transcript.text() and not again.project.undo_stack
+    old = project_path(media).with_name("talk.old.padlproj.json")
+    assert old.is_file()  # the earlier session is kept aside, not lost
