@@ -21,6 +21,7 @@ import difflib
 import functools
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from pocketsphinx import Decoder
@@ -49,6 +50,7 @@ FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
 HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound
 FILLER_PROBABILITY = 0.01  # of an "uh" or "um" between two words, in a search without silence
 DOUBTFUL_SILENCE = 0.15  # s of loud, voiced sound under a silence of the search beside a squeezed word
+PHONE_FRAMES = 3  # 10 ms frames a phone lasts at least (one per state of its HMM)
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form", "spelling"]
 
 
@@ -69,6 +71,14 @@ class Token:
 def filler_form(text: str) -> str | None:
     """The filler ("uh" or "um") a written token stands for, else None ("Um," -> "um")."""
     return FILLER_SPELLINGS.get(text.strip(".,;:!?…-— \"'").lower())
+
+
+class _Path(NamedTuple):
+    """A forced-alignment search's result, in absolute seconds."""
+
+    spans: dict[int, list[float]]  # token index -> [start, end]
+    silences: list[tuple[float, float]]  # silences (and noises) the search put between words
+    shortest: dict[int, float]  # token index -> the shortest duration its decoded phones allow
 
 
 class Aligner:
@@ -150,13 +160,10 @@ class Aligner:
         return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
 
     def _search(self, audio: np.ndarray, start: float, end: float, spoken: list[tuple[int, list[list[str]]]],
-                silence: bool = True) -> tuple[dict[int, list[float]], list[tuple[float, float]],
-                                               dict[int, float]] | None:
-        """Force-align tokens (index, readings) to audio[start:end] (seconds): each token's
-        [start, end] and the silences placed between words, in absolute seconds; None if the
-        search did not reach the end of the text; and each token's shortest possible duration
-        (30 ms, three HMM states, per phone). `silence`: may silence follow a word; without it,
-        "uh" or "um" may (a filler the text leaves out is not squeezed into a word)."""
+                silence: bool = True) -> _Path | None:
+        """Force-align tokens (index, readings) to audio[start:end] (seconds); None if the search
+        did not reach the end of the text. `silence`: may silence follow a word; without it, "uh"
+        or "um" may (so a filler the text leaves out is not squeezed into a word)."""
         self.decoder.config["fsgusefiller"] = silence
         self._set_grammar([readings for _, readings in spoken], fillers=not silence)
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
@@ -170,8 +177,9 @@ class Aligner:
         for i, (word, a, b) in zip(owners, words):
             if i >= 0:
                 spans[i] = [min(spans[i][0], a), max(spans[i][1], b)] if i in spans else [a, b]
-                shortest[i] = shortest.get(i, 0.0) + 0.03 * len((self.decoder.lookup_word(word) or "").split())
-        return spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest
+                phones = len((self.decoder.lookup_word(word) or "").split())
+                shortest[i] = shortest.get(i, 0.0) + PHONE_FRAMES * phones / 100
+        return _Path(spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest)
 
     def _set_grammar(self, options: list[list[list[str]]], fillers: bool = False) -> None:
         """Activate a forced-alignment grammar: one state per token boundary, each reading of a
