@@ -20,6 +20,9 @@ Measures, in one run:
   (`synthesized_voices`; robotic voices, so the WER is context, not a goal); the same passages
   aligned as scripts give word onsets inside sentences, against the onsets espeak-ng reports as it
   speaks (`espeak`): the only reference padl has for boundaries in connected speech;
+- **boundaries in noise**: the timing signal again with steady noise 20 dB under the speech
+  (`with_noise`), scored on the clean signal's reference (faint sound that the noise masks
+  still counts, so this is strict);
 - **real-time factor** of `transcribe` (recognition + alignment) on the timing signal, with the
   model already loaded; loading time is shown separately;
 - extra sections registered by other modules (`SECTIONS`, e.g. video-edit's render timing).
@@ -56,6 +59,7 @@ ONSET_MARGIN_DB = 6.0  # an utterance's sound lies above its noise floor + this 
 REFERENCE_MARGINS_DB = (6.0, 10.0)  # reference edges: the cut itself, and a stricter notion of sound
 MIN_SOUND_FRAMES = 10  # ... for runs of at least 100 ms
 GOALS = {"wer": 0.08, "mean_ms": 30.0, "within_50": 0.95, "rtf": 0.3}
+NOISE_SNR_DB = 20.0  # the timing signal again with steady noise at this level under the speech
 # "module:function" sections run after the built-in ones, each returning rows (metric, value, goal);
 # modules that do not exist (yet) are skipped with a note.
 SECTIONS = ["padl_lib.video.render:benchmark"]
@@ -77,8 +81,8 @@ VOICE_PASSAGES = [
     ("en-029", 145, "My office hours are on Tuesdays from 2 to 4. If you have questions about the exam, which counts "
                     "for 60% of the grade, send an email to the teaching assistants first."),
 ]
-__all__ = ["word_error_rate", "timing_reference", "boundary_errors", "run", "synthesized_voices", "espeak_speech",
-           "onset_errors", "main"]
+__all__ = ["word_error_rate", "timing_reference", "with_noise", "boundary_errors", "run", "synthesized_voices",
+           "espeak_speech", "onset_errors", "main"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,16 @@ def _room_tone(audio: np.ndarray, seconds: float, rng: np.random.Generator) -> n
     reps = int(np.ceil(seconds * SAMPLE_RATE / len(quiet))) + 1
     tiled = np.concatenate([quiet[::rng.choice([-1, 1])] for _ in range(reps)])
     return tiled[: int(round(seconds * SAMPLE_RATE))]
+
+
+def with_noise(audio: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """`audio` with steady noise added (white noise low-passed by an 8-sample moving average, a
+    fan's or projector's hiss) at `snr_db` below the speech's level (the RMS of its samples above
+    1 % of full scale)."""
+    noise = np.convolve(np.random.default_rng(seed).standard_normal(len(audio)), np.ones(8) / 8, mode="same")
+    speech_rms = float(np.sqrt(np.mean(audio[np.abs(audio) > 0.01] ** 2)))
+    noise *= speech_rms / float(np.sqrt(np.mean(noise ** 2))) / 10 ** (snr_db / 20)
+    return (audio + noise).astype(np.float32)
 
 
 def timing_reference(seed: int = 0, margin_db: float = ONSET_MARGIN_DB, sets: int = 1
@@ -217,6 +231,9 @@ def run(model: str | None = None, seed: int = 0, threads: int | None = None, set
     t0, cpu0 = time.perf_counter(), time.process_time()
     transcript = transcribe(path, model)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
+    noisy = write_wav(cache_dir() / "video" / f"timing_reference_{seed}_{sets}_snr{NOISE_SNR_DB:.0f}.wav",
+                      with_noise(audio, NOISE_SNR_DB, seed))
+    noisy_words = transcribe(noisy, model).words
     tokens = asr_tokens(recognize(audio, model)[0])
     systems = {"padl": transcript.words, "raw": align(audio, tokens, fillers=False, refine=False),
                "whisper": [Word(t.text, t.start, max(t.start, t.end)) for t in tokens]}
@@ -226,6 +243,7 @@ def run(model: str | None = None, seed: int = 0, threads: int | None = None, set
         "reference_words": sum(len(normalize(t).split()) for _, t in sentences),
         "timing": {(name, margin): boundary_errors(items, spans, duration)
                    for name, items in systems.items() for margin, spans in references.items()},
+        "timing_noisy": boundary_errors(noisy_words, references[REFERENCE_MARGINS_DB[0]], duration),
         "aligned_share": aligned_share(transcript.words),
         "signal_s": duration, "transcribe_s": seconds, "rtf": seconds / duration, "cpu_s": cpu_seconds,
         "load_average": (load_before, os.getloadavg()[0]), "cores": len(os.sched_getaffinity(0)),
@@ -316,7 +334,10 @@ def main(argv: list[str] | None = None) -> dict:
             ("  whisper's own word times", f"{timing['whisper', margin]['mean_ms']:.1f} ms, "
              f"{timing['whisper', margin]['within_50']:.0%} within 50 ms", "(baseline)"),
         ]
+    noisy = r["timing_noisy"]
     rows += [
+        (f"boundaries with steady noise {NOISE_SNR_DB:.0f} dB under the speech (clean +6 dB reference)",
+         f"{noisy['mean_ms']:.1f} ms mean, {noisy['within_50']:.0%} within 50 ms", "(robustness)"),
         ("utterances without words", f"{timing['padl', REFERENCE_MARGINS_DB[0]]['missing_spans']}", "0"),
         ("words aligned", f"{r['aligned_share']:.1%}", "100%"),
         (f"words aligned, {voices['voices']} espeak-ng voices", f"{voices['aligned_share']:.1%} of {voices['words']}"
