@@ -21,15 +21,23 @@ def atomic_path(dest: str | os.PathLike, protect: tuple[str | os.PathLike, ...] 
         if Path(source).exists() and dest.exists() and dest.resolve() == Path(source).resolve():
             raise ValueError(f"refusing to overwrite the source file {source}; choose another output path")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix + ".part", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = part_file(dest)
     try:
         yield tmp_path
-        tmp_path.chmod(0o666 & ~_umask())  # mkstemp's 0600 would make outputs private
         os.replace(tmp_path, dest)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def part_file(dest: str | os.PathLike) -> Path:
+    """A new, empty, hidden `.part` file beside `dest` (whose folder must exist), with the
+    permissions of an ordinary new file, to be renamed to its final name when complete."""
+    dest = Path(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix + ".part", dir=dest.parent)
+    os.close(fd)
+    path = Path(tmp)
+    path.chmod(0o666 & ~_umask())  # mkstemp's 0600 would make outputs private
+    return path
 
 
 def _umask() -> int:

@@ -150,13 +150,13 @@ class Aligner:
             return None
         spans, silences, shortest = found
         if speech is not None:
-            squeezed = [(a, b) for i, (a, b) in spans.items() if b - a <= shortest[i] + 0.01]
+            squeezed = [(a, b) for i, (a, b) in spans.items() if b - a <= shortest[i] + 0.01]  # 1 frame slack
             for lo, hi in _doubtful_stretches(silences, squeezed, speech, start, end):
                 inside = [(i, readings) for i, readings in spoken if i in spans and lo <= spans[i][0]
                           and spans[i][1] <= hi]
                 again = self._search(audio, lo, hi, inside, silence=False) if inside else None
                 if again is not None:
-                    spans.update(again[0])
+                    spans.update(again.spans)
         return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
 
     def _search(self, audio: np.ndarray, start: float, end: float, spoken: list[tuple[int, list[list[str]]]],
@@ -164,8 +164,7 @@ class Aligner:
         """Force-align tokens (index, readings) to audio[start:end] (seconds); None if the search
         did not reach the end of the text. `silence`: may silence follow a word; without it, "uh"
         or "um" may (so a filler the text leaves out is not squeezed into a word)."""
-        self.decoder.config["fsgusefiller"] = silence
-        self._set_grammar([readings for _, readings in spoken], fillers=not silence)
+        self._set_grammar([readings for _, readings in spoken], silence=silence)
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
         timed = [(s.word, start + s.start_frame / 100, start + (s.end_frame + 1) / 100) for s in segs]
         words = [(w, a, b) for w, a, b in timed if w != "<sil>" and not w.startswith("[")]
@@ -181,13 +180,13 @@ class Aligner:
                 shortest[i] = shortest.get(i, 0.0) + PHONE_FRAMES * phones / 100
         return _Path(spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest)
 
-    def _set_grammar(self, options: list[list[list[str]]], fillers: bool = False) -> None:
+    def _set_grammar(self, options: list[list[list[str]]], silence: bool = True) -> None:
         """Activate a forced-alignment grammar: one state per token boundary, each reading of a
-        token a chain of words between its two states (silence may follow any word, if the
-        decoder's `fsgusefiller` allows it); `fillers`: "uh" or "um" may be said at any boundary."""
+        token a chain of words between its two states; silence may follow any word, or, without
+        `silence`, "uh" or "um" may be said at any boundary."""
         self.ensure_words([w for readings in options for reading in readings for w in reading] + list(FILLERS))
         transitions, states = [], len(options) + 1
-        if fillers:
+        if not silence:
             transitions += [(i, i, FILLER_PROBABILITY, f) for i in range(len(options) + 1) for f in FILLERS]
         for i, readings in enumerate(options):
             for reading in readings:
@@ -197,7 +196,9 @@ class Aligner:
                     states += there == states
                     transitions.append((here, there, 1.0, word))
                     here = there
+        self.decoder.config["fsgusefiller"] = silence  # read when the search is made
         self.decoder.add_fsg("align", self.decoder.create_fsg("align", 0, len(options), transitions))
+        self.decoder.config["fsgusefiller"] = True  # other searches (the filler labels) keep silence
         self.decoder.activate_search("align")
 
     def label_filler(self, sound: np.ndarray) -> str:

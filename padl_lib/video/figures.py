@@ -74,7 +74,7 @@ def boundary_error_figure(results: dict):
 def quality_rows(results: dict, voices: dict | None = None) -> list[list[object]]:
     """Rows (measure, value, goal) of the benchmark for the report's table (`voices`: the result
     of `bench.synthesized_voices`, if measured)."""
-    from padl_lib.video.bench import GOALS
+    from padl_lib.video.bench import GOALS, NOISE_SNR_DB
 
     rows = [["WER, LibriVox sentences", f"{results['wer']:.1%}", f"<= {GOALS['wer']:.0%}"]]
     for (name, margin), t in sorted(results["timing"].items(), key=lambda kv: (kv[0][1], list(SYSTEMS).index(kv[0][0]))):
@@ -82,7 +82,7 @@ def quality_rows(results: dict, voices: dict | None = None) -> list[list[object]
                      f"{t['mean_ms']:.0f} ms mean, {t['within_50']:.0%} within 50 ms",
                      f"<= {GOALS['mean_ms']:.0f} ms, >= {GOALS['within_50']:.0%}" if name == "padl" else ""])
     noisy = results["timing_noisy"]
-    rows += [["boundaries, steady noise 20 dB under the speech (+6 dB ref.)",
+    rows += [[f"boundaries, steady noise {NOISE_SNR_DB:.0f} dB under the speech (+6 dB ref.)",
               f"{noisy['mean_ms']:.0f} ms mean, {noisy['within_50']:.0%} within 50 ms", "(robustness)"],
              ["words aligned", f"{results['aligned_share']:.0%}", "100%"]]
     if voices is not None:

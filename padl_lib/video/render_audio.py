@@ -98,7 +98,7 @@ def cut_blocks(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]
     total, n, block = audio.shape[1], int(round(fade * rate)), int(BLOCK_SECONDS * rate)
     for k, (a, b) in enumerate(spans):
         i, j = int(round(a * rate)), int(round(b * rate))
-        m = min(n, max(0, j - i) // 2)
+        ramp = _ramp(n)[:min(n, max(0, j - i) // 2)]
         fade_in = k > 0 or i > 0  # no fade at the very start or end of the recording
         fade_out = k < len(spans) - 1 or j < total
         for s in range(i, j, block):
@@ -107,8 +107,8 @@ def cut_blocks(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]
             lo, hi = max(s, 0), min(e, total)
             if hi > lo:
                 piece[:, lo - s:hi - s] = audio[:, lo:hi]
-            if m:
-                _fade_block(piece, s - i, j - i, _ramp(n)[:m], fade_in, fade_out)
+            if len(ramp):
+                _fade_block(piece, s - i, j - i, ramp, fade_in, fade_out)
             yield piece
 
 

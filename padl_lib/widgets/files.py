@@ -4,7 +4,6 @@ from __future__ import annotations
 import filecmp
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,6 +11,7 @@ import anywidget
 import ipywidgets as W
 import traitlets
 
+from padl_lib.io import part_file
 from padl_lib.settings import work_dir
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -51,10 +51,9 @@ def keep_upload(part: Path, target: Path) -> Path:
 def save_upload(name: str, content: bytes, folder: str = "uploads") -> Path:
     """Save uploaded bytes under `upload_target(name, folder)` (`keep_upload` picks the name)."""
     target = upload_target(name, folder)
-    fd, part = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".part", dir=target.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(bytes(content))
-    return keep_upload(Path(part), target)
+    part = part_file(target)
+    part.write_bytes(bytes(content))
+    return keep_upload(part, target)
 
 
 class UploadToWorkFolder(W.FileUpload):
@@ -135,8 +134,8 @@ class LargeFileUpload(anywidget.AnyWidget):
         if event == "start":
             self._discard()
             target = upload_target(content["name"], self.folder)
-            fd, part = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".part", dir=target.parent)
-            self._part = (target, os.fdopen(fd, "wb"), Path(part))
+            part = part_file(target)
+            self._part = (target, part.open("wb"), part)
             self.saved, self.filename, self.size, self.received = None, target.name, int(content["size"]), 0
         elif event == "chunk" and self._part is not None:
             self._part[1].write(buffers[0])
