@@ -1,7 +1,7 @@
 """Figures and tables of text-based editing (called by `padl_lib.video.figures`, used by notebooks 11-12).
 
 Report names: figures `video_edit_timeline`, `video_cut_snapping`, `video_transition_frames`;
-tables `video_render_speed`, `video_edit_roundtrip`.
+tables `video_render_speed`, `video_lip_sync`, `video_edit_roundtrip`.
 """
 from __future__ import annotations
 
@@ -112,6 +112,7 @@ def make_figures(out) -> None:
     from padl_lib.video.render import frame_grid, render, snap_spans, span_frame_counts
     from padl_lib.video.render_bench import SCREENCAST_SPANS, _deleting_edit, render_benchmark, roundtrip_check
     from padl_lib.video.samples import SCREENCAST, sample
+    from padl_lib.video.sync_check import SYNC_SPANS, sync_benchmark
 
     lecture = sample("librivox").path
     transcript, audio = transcribe(lecture), load_audio(lecture)
@@ -137,6 +138,9 @@ def make_figures(out) -> None:
                ["ffmpeg select + x264 ultrafast", f"{r['ffmpeg_s']:.2f}", "1.00", r["ffmpeg_frames"]]],
               caption=f"{r['size']} screencast, {r['cuts']} cuts, {r['kept_s']:.1f} s kept "
                       f"({r['expected_frames']} frames), median of {r['repeats']}; {r['strategy']}")
+    out.table("video_lip_sync", ["Source", "Worst beep to flash (ms)"],
+              [[name, f"{ms:.0f}"] for name, ms in sync_benchmark().items()],
+              caption=f"{len(SYNC_SPANS)} cuts, reordered; 25 fps, half a frame is 20 ms")
     rt = roundtrip_check()
     out.table("video_edit_roundtrip", ["Measure", "Count"],
               [["kept words", rt["kept_words"]], ["kept words not heard", len(rt["missing"])],

@@ -19,7 +19,9 @@ from padl_lib.io import atomic_path
 
 SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
-__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "write_wav", "sha256_file"]
+SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
+__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "seek_keyframe",
+           "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -109,6 +111,29 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
         raise MediaError(f"{path} is truncated or corrupt: its audio track should last {expected:.1f} s "
                          f"but only {len(audio) / sample_rate:.1f} s could be decoded")
     return audio
+
+
+def _first_packet(container, stream):
+    return next((p for p in container.demux(stream) if p.pts is not None), None)
+
+
+def seek_keyframe(container, stream, pts: int) -> None:
+    """Seek so that demuxing or decoding `stream` starts at a keyframe shown at or before `pts`
+    (in the stream's time base).
+
+    Containers without an index (MPEG-TS, MPEG-PS) seek by bytes and may land after the target
+    or between keyframes, where decoding yields nothing; then this seeks further back, at last
+    to the stream's start and to time 0."""
+    start = stream.start_time or 0
+    targets = [max(start, pts - int(back / stream.time_base)) for back in SEEK_BACK_S] + [start, 0]
+    for target in dict.fromkeys(targets):
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        first = _first_packet(container, stream)
+        if first is not None and first.is_keyframe and first.pts <= max(pts, start):
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            return
+    raise MediaError(f"{container.name}: cannot seek to a keyframe before {float(pts * stream.time_base):.3f} s "
+                     "in its video stream")
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:

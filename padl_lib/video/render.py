@@ -3,9 +3,10 @@
 One pass through PyAV. Audio is decoded once (to a scratch file, `render_audio`), cut
 sample-exactly at the edit's own times (a cut between two words in connected speech must not
 move a frame into a deleted word) with raised-cosine fades at every cut (`fade` seconds,
-5-20 ms) and encoded to AAC as the video is written. Video spans are
-snapped to the frame grid (`sync_spans`) so that the video played so far never drifts more than
-half a frame from the audio. Video takes one of two ways:
+5-20 ms) and encoded to AAC as the video is written. The video samples the edited timeline
+at its frame rate (`sync_spans`, `FrameClock`): every output frame shows the source frame on
+screen at its centre, so lip sync stays within half a frame without drift, also for variable
+frame rate recordings and video tracks that start after their audio. Video takes one of two ways:
 
 - *smart render* (default, H.264 sources with closed GOPs, MP4/MOV output): whole GOPs
   inside the kept spans are stream-copied and only the frames at span edges re-encoded
@@ -22,6 +23,7 @@ speed against a plain `ffmpeg -preset ultrafast` re-encode of the kept material.
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -34,7 +36,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import MediaError, _open
+from padl_lib.video.media import MediaError, _open, seek_keyframe
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, write_smart_video
 
@@ -43,15 +45,15 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
+LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_seconds`
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus", ".webm": "libopus"}
 AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other outputs keep the source's rate
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
-__all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "snap_spans", "sync_spans",
-           "span_frame_counts",
-           "transition_windows", "frame_ranges", "TRANSITIONS"]
+__all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "slot_seconds", "snap_spans",
+           "sync_spans", "span_frame_counts", "transition_windows", "frame_ranges", "TRANSITIONS"]
 
 
 @dataclass(frozen=True)
@@ -112,22 +114,51 @@ def snap_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[t
     return [(a, b) for a, b in snapped if b > a]
 
 
+def slot_seconds(grid: np.ndarray) -> float:
+    """The output's frame slot: the nominal frame duration, split evenly where it is longer than
+    LONGEST_SLOT (slow or held video, e.g. a screen recording that only writes a frame when the
+    screen changes), so that frames stay within half a slot of their audio."""
+    nominal = 1 / float(frame_rate(grid))
+    return nominal / max(1, math.ceil(nominal / LONGEST_SLOT))
+
+
+def _on_screen(a: float, b: float, offset: float, grid: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """The source frames shown for audio span (a, b) placed at output second `offset`, and the
+    output slot (of `step` seconds) each starts in.
+
+    The output samples the edited timeline at slot centres: a frame is shown from the first
+    slot whose centre falls while it is on screen (its source interval clipped to the span),
+    so it is never more than half a slot off its audio. Frames at the span's ends that no centre
+    falls on are left out; one inside the span (a variable frame rate burst) is kept, placed
+    evenly between its neighbours' slots."""
+    starts, ends = grid[:-1], grid[1:]
+    lo, hi = np.maximum(starts, a), np.minimum(ends, b)
+    index = np.flatnonzero(hi > lo)
+    x0, x1 = (offset + lo[index] - a) / step, (offset + hi[index] - a) / step
+    slot = np.ceil(x0 - 0.5)
+    centred = np.flatnonzero(slot + 0.5 < x1)
+    if not len(centred):
+        return index[:0], slot[:0]
+    keep = slice(centred[0], centred[-1] + 1)
+    index, slot, has = index[keep], slot[keep], (slot + 0.5 < x1)[keep]
+    known = np.flatnonzero(has)
+    return index, np.interp(np.arange(len(index)), known, slot[known]) if not has.all() else slot
+
+
 def sync_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray
                ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """(audio span, video span) pairs for exact `spans`: audio keeps the exact times; the video
-    span starts at the frame boundary nearest the exact start and ends at whichever of the two
-    boundaries around the exact end brings the video played so far nearer the audio played so
-    far (ties: the boundary nearer the end, then the earlier one), so lip sync stays within half
-    a frame however many cuts there are. Spans shorter than a frame are dropped from both."""
-    pairs, drift = [], 0.0  # drift: video minus audio played so far
+    """(audio span, video span) pairs for exact `spans`: the audio keeps the exact times; the
+    video span holds the frames shown while it plays (`_on_screen`: each frame that is on screen
+    at an output frame's centre), so a frame held long (a variable frame rate recording's still
+    screen, the first frame of a video track that starts after its audio) counts by its visible
+    part. Spans that show no frame are dropped from both."""
+    step = slot_seconds(grid)
+    pairs, offset = [], 0.0
     for a, b in spans:
-        start = float(grid[np.argmin(np.abs(grid - a))])
-        k = int(np.searchsorted(grid, b))
-        around = {float(grid[max(k - 1, 0)]), float(grid[min(k, len(grid) - 1)])}
-        end = min(around, key=lambda e: (round(abs(drift + (e - start) - (b - a)), 6), round(abs(e - b), 6), e))
-        if end > start:
-            pairs.append(((a, b), (start, end)))
-            drift += (end - start) - (b - a)
+        index, _ = _on_screen(a, b, offset, grid, step)
+        if len(index):
+            pairs.append(((a, b), (float(grid[index[0]]), float(grid[index[-1] + 1]))))
+            offset += b - a
     return pairs
 
 
@@ -140,7 +171,7 @@ def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin
     decoder, carry, carry_t = None, None, 0.0  # carry: the first decoded frame past the last span
     for a, b in spans:
         if decoder is None or carry is None or a < carry_t - eps or a > carry_t + 2.0:
-            container.seek(max(0, int((a + origin) / tb)), stream=stream, backward=True, any_frame=False)
+            seek_keyframe(container, stream, int((a + origin) / tb))
             decoder, carry = container.decode(stream), None
         while True:
             frame, carry = (carry, None) if carry is not None else (next(decoder, None), None)
@@ -191,21 +222,27 @@ def _interpolate(first: np.ndarray, last: np.ndarray, kind: str, n: int) -> list
 
 @dataclass(frozen=True)
 class FrameClock:
-    """Output times of the rendered frames: each frame keeps its source spacing, so variable
-    frame rate recordings stay in sync with their audio. `ticks(i)` is frame i's time in
-    `TIME_BASE` units (extrapolated by the nominal frame duration outside the frames)."""
+    """Output times of the rendered frames, in sync with the audio: each frame starts at its
+    output slot (`_on_screen`, `slot_seconds`: the nominal frame grid for most video), within
+    half a slot of its audio and without drift however many cuts there are; variable frame rate
+    recordings and video tracks that start after their audio included. The video lasts as long
+    as the audio. `ticks(i)` is frame i's time in `TIME_BASE` units (extrapolated by one slot
+    outside the frames)."""
 
     times: np.ndarray  # output seconds of every frame, then the end of the last one
-    step: float
+    step: float  # one slot (s)
 
     @classmethod
-    def of(cls, spans: Sequence[tuple[float, float]], grid: np.ndarray) -> "FrameClock":
-        starts, times, offset = grid[:-1], [], 0.0
-        for a, b in spans:
-            inside = starts[(starts >= a - 1e-4) & (starts < b - 1e-4)]
-            times.extend(offset + inside - a)
+    def of(cls, pairs: Sequence[tuple[tuple[float, float], tuple[float, float]]], grid: np.ndarray
+           ) -> "FrameClock":
+        """The clock of `sync_spans` pairs (audio span, video span)."""
+        step = slot_seconds(grid)
+        slots, offset = [], 0.0
+        for a, b in (audio for audio, _ in pairs):
+            slots.extend(_on_screen(a, b, offset, grid, step)[1])
             offset += b - a
-        return cls(np.array(times + [offset]), 1 / float(frame_rate(grid)))
+        end = max(slots[-1] + 1, round(offset / step))
+        return cls(np.array(slots + [end]) * step, step)
 
     def seconds(self, i: int) -> float:
         last = len(self.times) - 1
@@ -314,7 +351,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
            smart: bool = True, progress: Progress | None = None) -> RenderResult:
     """Write the kept `spans` (media seconds, in output order) of `media` to `output`.
 
-    Audio is cut at the spans' exact times, video on frames without drift (`sync_spans`); every
+    Audio is cut at the spans' exact times, video on frames in sync with it (`sync_spans`); every
     cut gets a `fade`-second audio fade (5-20 ms);
     `transition` ("none", "dissolve", "morph") hides jump cuts over `transition_seconds`.
     With `smart` (and no transition), whole GOPs inside the spans of an H.264 source are copied
@@ -347,7 +384,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             if not pairs:
                 raise ValueError("every span is shorter than a video frame")
             audio_spans, spans = [a for a, _ in pairs], [v for _, v in pairs]
-        duration = sum(b - a for a, b in spans)
+        duration = sum(b - a for a, b in audio_spans)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out, \
                 tempfile.TemporaryFile(dir=output.parent, prefix=".padl-audio-") as scratch:  # decoded audio
             audio_packets: Iterator[av.Packet] = iter(())
@@ -355,13 +392,13 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                 samples, rate, layout = decode_track(source, scratch, AUDIO_RATES.get(suffix),
                                                      until=max(b for _, b in audio_spans) + 1.0)
                 audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
-                audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, audio_spans, fade, duration), layout)
+                audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, audio_spans, fade), layout)
             if video_in is None:
                 for packet in audio_packets:
                     out.mux(packet)
                 report(progress, 1, 1, "render")
                 return RenderResult(output, duration, 0, spans, "audio only")
-            clock = FrameClock.of(spans, grid)
+            clock = FrameClock.of(pairs, grid)
             total = len(clock.times) - 1
             video_in.thread_type = "AUTO"
             next_audio = [next(audio_packets, None)]

@@ -88,13 +88,10 @@ def apply_fades(pieces: list[np.ndarray], rate: int, fade: float, fade_first: bo
     return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
 
 
-def cut_blocks(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float,
-               length: float | None = None) -> Iterator[np.ndarray]:
+def cut_blocks(audio: np.ndarray, rate: int, spans: Sequence[tuple[float, float]], fade: float
+               ) -> Iterator[np.ndarray]:
     """The audio of `spans` joined with fades, as blocks (channels, samples) of at most
-    BLOCK_SECONDS. The last span's end moves so that the result lasts `length` s if given (the
-    video's length, within half a frame of the spans'); samples outside the track are silence."""
-    if length is not None:
-        spans = [*spans[:-1], (spans[-1][0], spans[-1][1] + length - sum(b - a for a, b in spans))]
+    BLOCK_SECONDS; samples outside the track are silence."""
     total, n, block = audio.shape[1], int(round(fade * rate)), int(BLOCK_SECONDS * rate)
     for k, (a, b) in enumerate(spans):
         i, j = int(round(a * rate)), int(round(b * rate))

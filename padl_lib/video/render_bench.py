@@ -7,8 +7,9 @@
   outputs' frame counts.
 - `roundtrip_check`: transcribe a lecture, delete words and a sentence, shorten pauses, render,
   transcribe the output again: every kept word must be heard and no deleted word.
+- lip sync after cuts on hard sources (`padl_lib.video.sync_check`).
 
-`python -m padl_lib.video.bench` shows both (through `render.benchmark`); so does
+`python -m padl_lib.video.bench` shows all three (through `render.benchmark`); so does
 `python -m padl_lib.video.render_bench` alone.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from padl_lib.video.edit import EditList, edit_list, phrases
 from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, write_wav
 from padl_lib.video.render import frame_grid, render, snap_spans, span_frame_counts
 from padl_lib.video.spoken import spoken_sequence
+from padl_lib.video.sync_check import SYNC_SPANS, sync_benchmark
 from padl_lib.video.transcript import Transcript
 
 # a cut-only edit of the 8.3 s screencast: three cuts, 72 % kept
@@ -203,6 +205,7 @@ def benchmark_rows() -> list[tuple[str, object, str]]:
     lecture = sample("librivox").path
     transcript = transcribe(lecture)
     rt = roundtrip_check(lecture, transcript=transcript)
+    sync = sync_benchmark()
     return [
         (f"render {r['size']} cut-only ({r['cuts']} cuts, {r['kept_s']:.1f} of {r['source_s']:.1f} s), median of "
          f"{r['repeats']}", f"padl {r['padl_s']:.2f} s ({r['strategy']}), padl re-encoding all "
@@ -211,6 +214,9 @@ def benchmark_rows() -> list[tuple[str, object, str]]:
          ">= 1.0x"),
         ("rendered frames: padl / re-encode / ffmpeg / kept spans", f"{r['padl_frames']} / {r['reencode_frames']} / "
          f"{r['ffmpeg_frames']} / {r['expected_frames']}", "padl = kept"),
+        (f"lip sync after {len(SYNC_SPANS)} cuts, flash vs beep: worst of {len(sync)} sources (25 fps)",
+         f"{max(sync.values()):.0f} ms ({', '.join(f'{n} {ms:.0f}' for n, ms in sync.items())})",
+         "<= half a frame, 20 ms"),
         (f"edit round trip ({rt['media']}): kept words not heard", f"{len(rt['missing'])} of {rt['kept_words']} "
          f"{rt['missing'] or ''}", "0"),
         ("edit round trip: deleted words heard", f"{len(rt['deleted_heard'])} of {rt['deleted_words']} "

@@ -22,6 +22,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from padl_lib.video.media import seek_keyframe
+
 NAL_IDR, NAL_SPS, NAL_PPS = 5, 7, 8
 _START_CODE = re.compile(b"\x00\x00\x01")
 __all__ = ["AvcConfig", "VideoIndex", "index_video", "plan_pieces", "write_smart_video"]
@@ -234,7 +236,7 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
         base = count  # output frame of the piece's first frame
         if piece.copy:
             end = pts[piece.end] if piece.end < len(pts) else None
-            container.seek(pts[piece.first], stream=stream, backward=True, any_frame=False)
+            seek_keyframe(container, stream, pts[piece.first])
             for packet in container.demux(stream):
                 if packet.pts is None or packet.is_discard or packet.pts < pts[piece.first]:
                     continue

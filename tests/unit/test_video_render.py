@@ -11,6 +11,7 @@ from padl_lib.video.render import AUDIO_ONLY, frame_grid, render, span_frame_cou
 from padl_lib.video.render_audio import BLOCK_SECONDS, apply_fades, cut_blocks
 from padl_lib.video.samples import SCREENCAST
 from padl_lib.video.smart import AvcConfig, Piece, parameter_set_id, plan_pieces
+from padl_lib.video.sync_check import SYNC_SOURCES, SYNC_SPANS, make_sync_video, sync_errors
 
 SPANS = [(0.5, 2.0), (3.0, 4.2), (1.0, 1.5), (6.0, 8.3)]
 
@@ -19,7 +20,7 @@ def make_counter_video(path: Path, extra: list[str]) -> Path:
     """4 s of ffmpeg's testsrc2 (every frame differs) at 25 fps with a steady 440 Hz tone."""
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
-                    "-c:v", "libx264", "-g", "25", "-pix_fmt", "yuv420p", *extra, "-c:a", "aac", "-shortest",
+                    "-c:v", "libx264", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", *extra, "-shortest",
                     str(path)], check=True)
     return path
 
@@ -64,16 +65,38 @@ def test_cuts_are_frame_exact(counter_video, tmp_path, smart):
     if smart:
         copied = int(result.strategy.split()[1])
         assert 0 < copied < result.frames
+    assert_frames_are_the_kept_ones(counter_video, spans, out)
+
+
+def assert_frames_are_the_kept_ones(source_path: Path, spans, out: Path, fps: int = 25) -> None:
+    """`out` decodes cleanly; its frames last as long as the spans, and each is the source frame
+    on screen at the source time its middle maps to (within 1 ms)."""
     errors = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-f", "null", "-"],
                             capture_output=True, text=True)
     assert errors.returncode == 0 and not errors.stderr
-    source, rendered = decoded_frames(counter_video), decoded_frames(out)
-    grid = frame_grid(counter_video)
-    expected = [k for a, b in spans for k in range(len(source)) if a - 1e-3 <= grid[k] + 0.02 and grid[k] < b - 0.02]
-    assert len(rendered) == len(expected)
-    for frame, k in zip(rendered, expected):  # each output frame is closest to its own source frame
-        near = range(max(0, k - 3), min(len(source), k + 4))
-        assert min(near, key=lambda j: np.mean((frame - source[j]) ** 2)) == k
+    source, grid = decoded_frames(source_path), frame_grid(source_path)
+    with av.open(str(out)) as c:
+        times = [f.time for f in c.decode(video=0)]
+    rendered = decoded_frames(out)
+    offsets = np.cumsum([0] + [b - a for a, b in spans])
+    assert abs(times[-1] + 1 / fps - offsets[-1]) <= 1 / fps
+    for frame, t in zip(rendered, times):
+        middle = t + 0.5 / fps
+        j = min(int(np.searchsorted(offsets, middle, side="right")) - 1, len(spans) - 1)
+        shown = spans[j][0] + middle - offsets[j]
+        allowed = {int(np.searchsorted(grid, shown + d, side="right")) - 1 for d in (-1e-3, 1e-3)}
+        near = range(max(0, min(allowed) - 3), min(len(source), max(allowed) + 4))
+        assert min(near, key=lambda k: np.mean((frame - source[k]) ** 2)) in allowed
+
+
+@pytest.mark.parametrize("suffix, codecs", [(".ts", ["-g", "250"]), (".mpg", ["-c:v", "mpeg2video", "-c:a", "mp2"])])
+def test_cuts_are_frame_exact_where_the_container_seeks_by_bytes(tmp_path, suffix, codecs):
+    """MPEG-TS (one keyframe, streams starting at 1.4 s) and MPEG-PS seek by bytes and land after
+    their target; the render must still start every span at its own frame."""
+    source = make_counter_video(tmp_path / f"counter{suffix}", codecs)
+    spans = [(0.4, 1.0), (2.2, 3.5), (0.0, 0.2), (1.1, 4.0)]
+    result = render(source, spans, tmp_path / "cut.mp4")
+    assert_frames_are_the_kept_ones(source, spans, result.path)
 
 
 def test_every_cut_fades_the_audio(counter_video, tmp_path):
@@ -191,6 +214,15 @@ def test_variable_frame_rate_stays_in_sync(tmp_path, smart):
         video, audio = c.streams.video[0], c.streams.audio[0]
         video_seconds, audio_seconds = float(video.duration * video.time_base), float(audio.duration * audio.time_base)
     assert abs(video_seconds - result.duration) <= 1 / 25 and abs(audio_seconds - result.duration) <= 1 / 25
+
+
+@pytest.mark.parametrize("smart", [True, False])
+@pytest.mark.parametrize("source", SYNC_SOURCES, ids=lambda source: source.name)
+def test_every_beep_meets_its_flash_after_cuts(tmp_path, source, smart):
+    """Lip sync: after cuts, every beep starts within half a frame (25 fps) of its white frame."""
+    result = render(make_sync_video(tmp_path, source), SYNC_SPANS, tmp_path / "out.mp4", smart=smart)
+    errors = sync_errors(result.path)
+    assert len(errors) >= 5 and errors.max() <= 0.021, errors
 
 
 def test_render_attributable_misses_are_those_the_splice_heard():
