@@ -380,6 +380,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
         audio_spans = spans
         if video_in is not None:
             grid = frame_grid(media)
+            grid[-1] = max(grid[-1], max(b for _, b in spans))  # the last frame stays while the audio goes on
             pairs = sync_spans(spans, grid)
             if not pairs:
                 raise ValueError("every span is shorter than a video frame")

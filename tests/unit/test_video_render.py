@@ -225,6 +225,17 @@ def test_every_beep_meets_its_flash_after_cuts(tmp_path, source, smart):
     assert len(errors) >= 5 and errors.max() <= 0.021, errors
 
 
+def test_audio_after_the_video_ends_keeps_the_last_frame(tmp_path):
+    source = tmp_path / "short-video.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", str(source)], check=True)
+    result = render(source, [(1.0, 1.5), (3.3, 3.8)], tmp_path / "out.mp4")
+    assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.0, abs=0.03)
+    rendered, last = decoded_frames(result.path), decoded_frames(source)[-1]
+    assert len(rendered) == 13 and np.mean((rendered[-1] - last) ** 2) < 1.0
+
+
 def test_render_attributable_misses_are_those_the_splice_heard():
     from padl_lib.video.render_bench import render_attributable
 
