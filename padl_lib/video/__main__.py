@@ -1,7 +1,7 @@
 """`python -m padl_lib.video COMMAND`: transcribe a recording; render and export edits.
 
     python -m padl_lib.video transcribe MEDIA -o T.json [--model NAME] [--script TEXT_FILE]
-    python -m padl_lib.video text T.json -o EDITED.txt     (the text to edit)
+    python -m padl_lib.video text T.json -o EDITED.txt [--remove-fillers] [--shorten-pauses 0.3]
 
 Each subcommand module adds itself with an `add_*_commands(subparsers)` function that sets
 `func` on its parser; errors the user can fix are printed as one line and exit with status 2,
@@ -53,12 +53,20 @@ def _transcribe(args: argparse.Namespace) -> None:
 
 
 def _text(args: argparse.Namespace) -> None:
-    text = Transcript.load(args.transcript, verify=False).text() + "\n"
+    from padl_lib.video.edit import remove_fillers, shorten_pauses
+
+    text = Transcript.load(args.transcript, verify=False).text()
+    if args.remove_fillers:
+        text = remove_fillers(text)
+    if args.shorten_pauses is not None:
+        text = shorten_pauses(text, args.shorten_pauses)
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text + "\n")
         return
     with atomic_path(args.output, protect=(args.transcript,)) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        if Path(args.output).exists() and not args.force:
+            raise ValueError(f"{args.output} exists and may hold your edits; choose another name or pass --force")
+        tmp.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {args.output}: edit it, then `render` it")
 
 
@@ -80,6 +88,10 @@ def add_transcribe_command(subparsers) -> None:
                                           "shorten its [pause] tokens, then pass it to `render` or `export`.")
     p.add_argument("transcript", help="the transcript (.json from `transcribe`)")
     p.add_argument("-o", "--output", help="text file to write (default: print)")
+    p.add_argument("--remove-fillers", action="store_true", help="leave out the fillers ('uh', 'um', ...)")
+    p.add_argument("--shorten-pauses", type=float, metavar="SECONDS",
+                   help="shorten every longer pause to SECONDS (0: cut pauses out)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_text)
 
 

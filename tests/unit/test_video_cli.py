@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from padl_lib.video.__main__ import main
-from padl_lib.video.transcript import Transcript
+from padl_lib.video.transcript import Transcript, Word
 
 SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
@@ -53,6 +53,23 @@ def test_text_command_gives_the_text_to_edit(tmp_path, capsys, transcript_of_sen
     assert main(["text", str(path), "-o", str(tmp_path / "EDITED.txt")]) == 0
     assert (tmp_path / "EDITED.txt").read_text() == transcript.text() + "\n"
     assert main(["text", str(path), "-o", str(path)]) == 2 and "refusing to overwrite" in capsys.readouterr().err
+    (tmp_path / "EDITED.txt").write_text("He was young.\n")  # the user's edits are kept
+    assert main(["text", str(path), "-o", str(tmp_path / "EDITED.txt")]) == 2
+    assert "may hold your edits" in capsys.readouterr().err
+    assert (tmp_path / "EDITED.txt").read_text() == "He was young.\n"
+    assert main(["text", str(path), "-o", str(tmp_path / "EDITED.txt"), "--force"]) == 0
+    assert (tmp_path / "EDITED.txt").read_text() == transcript.text() + "\n"
+
+
+def test_text_command_removes_fillers_and_shortens_pauses(tmp_path, capsys):
+    words = [Word("So", 0.0, 0.3), Word("um", 0.4, 0.7, "filler"), Word("", 0.7, 2.0, "pause"),
+             Word("today", 2.0, 2.5)]
+    path = Transcript(words, tmp_path / "lecture.wav", checksum="0" * 64).save(tmp_path / "T.json")
+    capsys.readouterr()
+    assert main(["text", str(path)]) == 0 and capsys.readouterr().out == "So um [pause 1.3s] today\n"
+    assert main(["text", str(path), "--remove-fillers", "--shorten-pauses", "0.3"]) == 0
+    assert capsys.readouterr().out == "So [pause 0.3s] today\n"
+    assert main(["text", str(path), "--shorten-pauses", "0"]) == 0 and capsys.readouterr().out == "So um today\n"
 
 
 def _silent_video(path):
