@@ -30,24 +30,50 @@ function render({ model, el }) {
   el.classList.add("padl-transcript");
   el.style.lineHeight = "1.9"; el.style.maxHeight = "220px"; el.style.overflowY = "auto";
   el.style.border = "1px solid #ddd"; el.style.borderRadius = "6px"; el.style.padding = "6px";
-  const draw = () => {
-    el.innerHTML = "";
-    const kept = new Set(model.get("kept"));
-    const selected = model.get("selected"), current = model.get("current");
-    model.get("tokens").forEach((text, i) => {
-      const span = document.createElement("span");
-      span.textContent = text; span.dataset.index = i;
-      span.className = "padl-word" + (kept.has(i) ? "" : " padl-cut");
-      span.style.cursor = "pointer"; span.style.padding = "1px 2px"; span.style.borderRadius = "3px";
-      if (text.startsWith("[")) span.style.color = "#888";
-      if (!kept.has(i)) { span.style.textDecoration = "line-through"; span.style.color = "#bbb"; }
-      if (i === selected) span.style.background = "#ffe08a";
-      else if (i === current) span.style.background = "#d8ecff";
-      span.addEventListener("click", () => { model.set("selected", i); model.save_changes(); });
-      el.appendChild(span); el.appendChild(document.createTextNode(" "));
-    });
+  let spans = [], kept = new Set();
+  const marked = { selected: -1, current: -1 };
+  const paint = (i) => {  // one word's look; a long lecture has 10,000+ words, so never redraw all
+    const span = spans[i];
+    if (!span) return;
+    const cut = !kept.has(i);
+    span.classList.toggle("padl-cut", cut);
+    span.style.textDecoration = cut ? "line-through" : "";
+    span.style.color = cut ? "#bbb" : span.textContent.startsWith("[") ? "#888" : "";
+    span.style.background = i === marked.selected ? "#ffe08a" : i === marked.current ? "#d8ecff" : "";
   };
-  ["tokens", "kept", "selected", "current"].forEach(k => model.on("change:" + k, draw));
+  const draw = () => {
+    const words = document.createDocumentFragment();
+    spans = model.get("tokens").map((text, i) => {
+      const span = document.createElement("span");
+      span.textContent = text; span.dataset.index = i; span.className = "padl-word";
+      span.style.cursor = "pointer"; span.style.padding = "1px 2px"; span.style.borderRadius = "3px";
+      words.append(span, " ");
+      return span;
+    });
+    el.replaceChildren(words);
+    spans.forEach((_, i) => paint(i));
+  };
+  const follow = (i) => {  // keep the word being played in view
+    const span = spans[i];
+    if (!span) return;
+    const word = span.getBoundingClientRect(), box = el.getBoundingClientRect();
+    if (word.top < box.top || word.bottom > box.bottom) el.scrollTop += word.top - box.top - box.height / 3;
+  };
+  const mark = (key) => {
+    const before = marked[key];
+    marked[key] = model.get(key);
+    paint(before); paint(marked[key]);
+    if (key === "current") follow(marked[key]);
+  };
+  el.addEventListener("click", (event) => {
+    const index = event.target.dataset ? event.target.dataset.index : undefined;
+    if (index !== undefined) { model.set("selected", Number(index)); model.save_changes(); }
+  });
+  model.on("change:tokens", draw);
+  model.on("change:kept", () => { kept = new Set(model.get("kept")); spans.forEach((_, i) => paint(i)); });
+  model.on("change:selected", () => mark("selected"));
+  model.on("change:current", () => mark("current"));
+  kept = new Set(model.get("kept")); marked.selected = model.get("selected"); marked.current = model.get("current");
   draw();
 }
 export default { render };
