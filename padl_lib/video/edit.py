@@ -101,35 +101,28 @@ class Piece:
     keep: float | None = None
 
 
-Cost = tuple[int, int]  # (cuts, jump distance in items)
+def _nearest_jumps(items: np.ndarray, dist: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each target j (ascending): the least dist[p] + |j - (items[p] + 1)| over the ascending
+    `items`, and the item that gives it (ties: the earlier item left of j, then the later one right
+    of it; left wins ties with right). Two sweeps over sorted positions (a 1-D distance transform)."""
+    after = items + 1
+    big = np.iinfo(np.int64).max // 4
 
+    def running_min(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # value and where it was first reached
+        best = np.minimum.accumulate(values)
+        new = values < np.concatenate(([big], best[:-1]))
+        return best, np.maximum.accumulate(np.where(new, np.arange(len(values)), 0))
 
-def _nearest_jumps(prev: list[tuple[int, int]], targets: list[int]) -> dict[int, tuple[int, int]]:
-    """For each target j: min over (p, d) in prev of d + |j - (p + 1)|, and the best p.
-
-    Two sweeps over the sorted positions (a 1-D distance transform), linear in their number.
-    """
-    best: dict[int, tuple[int, int]] = {}
-    prev = sorted(prev)
-    k, left = 0, None  # left: (d - q, p) minimised over q = p + 1 <= j
-    for j in sorted(targets):
-        while k < len(prev) and prev[k][0] + 1 <= j:
-            p, d = prev[k]
-            if left is None or d - (p + 1) < left[0]:
-                left = (d - (p + 1), p)
-            k += 1
-        if left is not None:
-            best[j] = (left[0] + j, left[1])
-    k, right = len(prev) - 1, None
-    for j in sorted(targets, reverse=True):
-        while k >= 0 and prev[k][0] + 1 >= j:
-            p, d = prev[k]
-            if right is None or d + (p + 1) < right[0]:
-                right = (d + (p + 1), p)
-            k -= 1
-        if right is not None and (j not in best or right[0] - j < best[j][0]):
-            best[j] = (right[0] - j, right[1])
-    return best
+    left, left_at = running_min(dist - after)  # over after <= j
+    right, right_at = running_min((dist + after)[::-1])  # over after >= j, scanned from the right
+    right, right_at = right[::-1], (len(items) - 1 - right_at)[::-1]
+    k = np.searchsorted(after, targets, side="right") - 1
+    from_left = np.where(k >= 0, left[np.maximum(k, 0)] + targets, big)
+    m = np.searchsorted(after, targets, side="left")
+    from_right = np.where(m < len(items), right[np.minimum(m, len(items) - 1)] - targets, big)
+    use_right = from_right < from_left
+    via = np.where(use_right, items[right_at[np.minimum(m, len(items) - 1)]], items[left_at[np.maximum(k, 0)]])
+    return np.where(use_right, from_right, from_left), via
 
 
 def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
@@ -137,11 +130,11 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
     tokens = tokenize(edited_text)
     if not tokens:
         raise EditError("the edited text is empty: nothing would be left to render")
-    positions: dict[str, list[int]] = {}
+    found: dict[str, list[int]] = {}
     for i, word in enumerate(words):
-        positions.setdefault(_item_key(word), []).append(i)
+        found.setdefault(_item_key(word), []).append(i)
     keys = [token_key(t) for t in tokens]
-    missing = [(n, t) for n, (t, k) in enumerate(zip(tokens, keys)) if k not in positions]
+    missing = [(n, t) for n, (t, k) in enumerate(zip(tokens, keys)) if k not in found]
     if len(missing) == len(tokens):
         raise EditError("the edited text shares no words with the transcript: is it the text of another recording?")
     if missing:
@@ -149,29 +142,33 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         raise EditError(f"the edited text contains words that were never said in the recording: {listed}{more}. "
                         "Only recorded words can be used; copy them from elsewhere in the transcript.")
+    positions = {key: np.array(items, dtype=np.int64) for key, items in found.items()}  # ascending
 
-    # prev_cost[j]: best (cuts, distance) of the tokens so far with the last one -> source item j;
-    # back[i][j]: the source item of token i - 1 on that best path. Starting or ending anywhere is no cut.
-    prev_cost: dict[int, Cost] = {j: (0, 0) for j in positions[keys[0]]}
-    back: list[dict[int, int]] = [{j: -1 for j in positions[keys[0]]}]
+    # A path's cost is (cuts, jump distance), packed into one integer: cuts * scale + distance.
+    # cost[n]: the best cost of the tokens so far with the last one -> source item positions[key][n];
+    # steps[t] = (source items of token t, the item of token t - 1 on each one's best path).
+    # Starting or ending anywhere is no cut.
+    scale = (len(tokens) + 1) * (len(words) + 1)
+    items = positions[keys[0]]
+    cost = np.zeros(len(items), dtype=np.int64)
+    steps = [(items, np.full(len(items), -1))]
     for key in keys[1:]:
-        cuts_min = min(c for c, _ in prev_cost.values())
-        cheapest = [(p, d) for p, (c, d) in prev_cost.items() if c == cuts_min]
-        jumps = _nearest_jumps(cheapest, positions[key])
-        cost: dict[int, Cost] = {}
-        ptr: dict[int, int] = {}
-        for j in positions[key]:
-            dist, p = jumps[j]
-            cost[j], ptr[j] = (cuts_min + 1, dist), p
-            if j - 1 in prev_cost and prev_cost[j - 1] < cost[j]:
-                cost[j], ptr[j] = prev_cost[j - 1], j - 1
-        back.append(ptr)
-        prev_cost = cost
-    j = min(prev_cost, key=lambda k: (prev_cost[k], k))
+        targets = positions[key]
+        cuts = cost.min() // scale
+        cheapest = cost // scale == cuts
+        dist, via = _nearest_jumps(items[cheapest], cost[cheapest] % scale, targets)
+        jump = (cuts + 1) * scale + dist
+        before = np.minimum(np.searchsorted(items, targets - 1), len(items) - 1)
+        follows = items[before] == targets - 1  # continuing the source is no cut
+        go_on = follows & (cost[before] < jump)
+        cost = np.where(go_on, cost[before], jump)
+        steps.append((targets, np.where(go_on, targets - 1, via)))
+        items = targets
+    j = int(items[np.argmin(cost)])  # the least cost; ties: the earliest item
     path = []
-    for ptr in reversed(back):
+    for items, back in reversed(steps):
         path.append(j)
-        j = ptr[j]
+        j = int(back[np.searchsorted(items, j)])
     path.reverse()
     pieces = []
     for token, j in zip(tokens, path):

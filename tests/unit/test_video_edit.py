@@ -74,6 +74,19 @@ def test_copied_word_is_taken_from_where_it_was_said_nearest():
     assert indices(align(t2.words, "sat on the mat")) == [2, 3, 4, 5]
 
 
+def test_a_lecture_that_repeats_itself_is_cut_with_the_fewest_cuts():
+    """Every word said 40 times (2,000 items): a deletion and a moved sentence still map to the
+    fewest contiguous runs, each from the occurrence nearest its neighbours."""
+    t = make_transcript(" PAUSE ".join([SCRIPT] * 40))
+    tokens = tokenize(t.text())
+    n = len(tokens) // 40  # tokens per repetition
+    moved = tokens[5 * n:5 * n + 8]
+    edited = tokens[:3 * n + 4] + tokens[3 * n + 9:5 * n] + tokens[5 * n + 8:6 * n] + moved + tokens[6 * n:]
+    runs = np.flatnonzero(np.diff(indices(align(t.words, " ".join(edited)))) != 1)
+    assert len(runs) == 4  # the deletion, and three around the moved piece
+    assert indices(align(t.words, " ".join(tokens))) == list(range(len(t.words)))
+
+
 def test_reordered_sentences_keep_contiguous_runs():
     t = make_transcript()
     first, second = t.text().split(" [pause 1.2s] ")
