@@ -20,8 +20,8 @@ from padl_lib.io import atomic_path
 SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
 SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
-__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "load_audio", "seek_keyframe",
-           "write_wav", "sha256_file"]
+__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "load_audio",
+           "seek_keyframe", "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -60,6 +60,13 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
         raise MediaError(f"{path} is not a media file FFmpeg can read (corrupt or unsupported): {exc}") from exc
 
 
+def video_stream(container):
+    """The container's first video stream, or None; pictures attached to audio files (an MP3's
+    or M4A's cover art) and thumbnails are not video."""
+    still = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
+    return next((s for s in container.streams.video if not s.disposition & still), None)
+
+
 def _stream_seconds(stream) -> float:
     if stream.duration is None or stream.time_base is None:
         return 0.0
@@ -70,7 +77,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     """Duration (s), streams, codecs, frame size and rate of a media file."""
     with _open(path) as container:
         audio = container.streams.audio[0] if container.streams.audio else None
-        video = container.streams.video[0] if container.streams.video else None
+        video = video_stream(container)
         if audio is None and video is None:
             raise MediaError(f"{path} has neither an audio nor a video stream")
         duration = container.duration / av.time_base if container.duration else 0.0

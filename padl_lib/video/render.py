@@ -36,7 +36,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import MediaError, _open, seek_keyframe
+from padl_lib.video.media import MediaError, _open, seek_keyframe, video_stream
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, write_smart_video
 
@@ -70,7 +70,7 @@ class RenderResult:
 # --- timing -----------------------------------------------------------------------------------
 def _origin(container) -> float:
     """Media time zero (the first audio sample, as in `load_audio`) in container seconds."""
-    stream = container.streams.audio[0] if container.streams.audio else container.streams.video[0]
+    stream = container.streams.audio[0] if container.streams.audio else video_stream(container)
     return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
 
 
@@ -81,9 +81,9 @@ def frame_grid(media: str | os.PathLike) -> np.ndarray:
     very beginning keeps the first frame.
     """
     with _open(media) as container:
-        if not container.streams.video:
+        stream = video_stream(container)
+        if stream is None:
             raise MediaError(f"{media} has no video stream")
-        stream = container.streams.video[0]
         origin, tb = _origin(container), float(stream.time_base)
         stamps, last_duration = [], 0.0
         for packet in container.demux(stream):
@@ -372,7 +372,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     if not spans or any(b <= a for a, b in spans):
         raise ValueError("render needs at least one span, each with end > start")
     with _open(media) as source:
-        video_in = source.streams.video[0] if source.streams.video and suffix not in AUDIO_ONLY else None
+        video_in = video_stream(source) if suffix not in AUDIO_ONLY else None
         audio_in = source.streams.audio[0] if source.streams.audio else None
         if video_in is None and audio_in is None:
             raise MediaError(f"{media} has nothing to render for a {suffix} file (no audio track)")

@@ -147,6 +147,22 @@ def test_audio_only_media_renders_audio(tmp_path):
     assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=1e-3)
 
 
+@pytest.mark.parametrize("suffix, codecs", [(".mp3", ["-c:a", "libmp3lame", "-c:v", "mjpeg"]),
+                                            (".m4a", ["-c:a", "aac", "-c:v", "png"])])
+def test_cover_art_is_not_video(tmp_path, suffix, codecs):
+    """An MP3 or M4A lecture with cover art is audio: it renders, to audio or to an .mp4."""
+    wav = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+    source = tmp_path / f"talk{suffix}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-f", "lavfi", "-i", "testsrc2=size=300x300:duration=0.04",
+                    "-frames:v", "1", "-map", "0:a", "-map", "1:v", *codecs, "-disposition:v", "attached_pic",
+                    str(source)], check=True)
+    assert not probe(source).has_video
+    for output in ("out.mp4", f"out{suffix}"):
+        result = render(source, [(0.2, 1.0), (1.5, 2.5)], tmp_path / output)
+        assert result.strategy == "audio only" and not probe(result.path).has_video
+        assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=0.06)  # mp3/AAC add priming
+
+
 def test_bad_requests_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="refusing to overwrite"):
         render(SCREENCAST, SPANS, SCREENCAST)
