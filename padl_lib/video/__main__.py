@@ -10,6 +10,7 @@ warnings as one line each.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -46,7 +47,7 @@ def _transcribe(args: argparse.Namespace) -> None:
         transcript.save_subtitles(args.vtt)
     kinds = {k: sum(w.kind == k for w in transcript.words) for k in ("word", "filler", "pause")}
     print(f"wrote {path}: {kinds['word']} words, {kinds['filler']} fillers, {kinds['pause']} pauses; "
-          f"its text to edit: python -m padl_lib.video text {path} -o EDITED.txt")
+          f"its text to edit: python -m padl_lib.video text {shlex.quote(str(path))} -o EDITED.txt")
     if not kinds["word"]:
         print(f"note: no speech was recognized in {args.media}; is it the right file, and is the speech English "
               f"(the bundled model is English only; --model names another)?", file=sys.stderr)
