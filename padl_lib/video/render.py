@@ -131,10 +131,11 @@ def _on_screen(a: float, b: float, offset: float, grid: np.ndarray, step: float)
     so it is never more than half a slot off its audio. Frames at the span's ends that no centre
     falls on are left out; one inside the span (a variable frame rate burst) is kept, placed
     evenly between its neighbours' slots."""
-    starts, ends = grid[:-1], grid[1:]
-    lo, hi = np.maximum(starts, a), np.minimum(ends, b)
-    index = np.flatnonzero(hi > lo)
-    x0, x1 = (offset + lo[index] - a) / step, (offset + hi[index] - a) / step
+    first = max(0, int(np.searchsorted(grid, a, side="right")) - 1)
+    index = np.arange(first, min(int(np.searchsorted(grid, b, side="left")), len(grid) - 1))  # frames near (a, b)
+    lo, hi = np.maximum(grid[index], a), np.minimum(grid[index + 1], b)
+    index, lo, hi = index[hi > lo], lo[hi > lo], hi[hi > lo]
+    x0, x1 = (offset + lo - a) / step, (offset + hi - a) / step
     slot = np.ceil(x0 - 0.5)
     centred = np.flatnonzero(slot + 0.5 < x1)
     if not len(centred):
