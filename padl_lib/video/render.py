@@ -391,10 +391,12 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                 tempfile.TemporaryFile(dir=output.parent, prefix=".padl-audio-") as scratch:  # decoded audio
             audio_packets: Iterator[av.Packet] = iter(())
             if audio_in is not None:
-                samples, rate, layout = decode_track(source, scratch, AUDIO_RATES.get(suffix),
-                                                     until=max(b for _, b in audio_spans) + 1.0)
+                samples, rate, layout, first = decode_track(
+                    source, scratch, AUDIO_RATES.get(suffix), since=max(0.0, min(a for a, _ in audio_spans) - 1.0),
+                    until=max(b for _, b in audio_spans) + 1.0)
                 audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
-                audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, audio_spans, fade), layout)
+                kept = [(a - first / rate, b - first / rate) for a, b in audio_spans]  # times in `samples`
+                audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, kept, fade), layout)
             if video_in is None:
                 for packet in audio_packets:
                     out.mux(packet)

@@ -22,37 +22,45 @@ INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample
 __all__ = ["decode_track", "apply_fades", "cut_blocks", "encode_blocks"]
 
 
-def decode_track(container, scratch: BinaryIO, rate: int | None = None, until: float | None = None
-                 ) -> tuple[np.ndarray, int, str]:
+def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: float = 0.0,
+                 until: float | None = None) -> tuple[np.ndarray, int, str, int]:
     """The first audio track as float32 (channels, samples), memory-mapped from the open binary
-    file `scratch`; its rate (`rate` if given, else the track's own) and layout (mono, or stereo
-    for two channels or more). Decoding stops once `until` seconds are decoded."""
+    file `scratch`; its rate (`rate` if given, else the track's own), layout (mono, or stereo
+    for two channels or more) and the track sample the array starts at. Only the samples from
+    `since` seconds on are kept, and decoding stops once `until` seconds are decoded (a preview
+    late in a long lecture needs neither the hour before it nor after it)."""
     stream = container.streams.audio[0]
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2
     layout = "mono" if channels == 1 else "stereo"
     resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)  # interleaved: rows of channels
-    limit = None if until is None else int(until * rate)
+    first, limit = int(since * rate), None if until is None else int(until * rate)
     count = 0
     try:
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
-                count += _append(scratch, out)
+                count += _append(scratch, out, skip=first - count)
             if limit is not None and count >= limit:
                 break
         else:
             for out in resampler.resample(None):
-                count += _append(scratch, out)
+                count += _append(scratch, out, skip=first - count)
     except av.error.FFmpegError as exc:
         raise MediaError(f"the audio track is corrupt: {exc}") from exc
     if not count:
         raise MediaError("the audio track holds no samples")
+    first = min(first, count)
     scratch.flush()
-    return np.memmap(scratch, dtype=np.float32, mode="r", shape=(count, channels)).T, rate, layout
+    samples = np.memmap(scratch, dtype=np.float32, mode="r", shape=(count - first, channels)) if count > first \
+        else np.zeros((0, channels), np.float32)
+    return samples.T, rate, layout, first
 
 
-def _append(scratch: BinaryIO, frame: av.AudioFrame) -> int:
-    scratch.write(frame.to_ndarray().astype(np.float32, copy=False).tobytes())
+def _append(scratch: BinaryIO, frame: av.AudioFrame, skip: int = 0) -> int:
+    """Write the frame's samples but its first `skip` to `scratch`; return how many it holds."""
+    if skip < frame.samples:
+        scratch.write(frame.to_ndarray().reshape(-1)[max(0, skip) * len(frame.layout.channels):]
+                      .astype(np.float32, copy=False).tobytes())
     return frame.samples
 
 
