@@ -23,6 +23,7 @@ speed against a plain `ffmpeg -preset ultrafast` re-encode of the kept material.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -77,9 +78,17 @@ def _origin(container) -> float:
 def frame_grid(media: str | os.PathLike) -> np.ndarray:
     """Start times of every video frame in media seconds, plus the end of the last frame.
 
-    Read from the packets (no decoding); frame 0 is taken to start at 0 so that a cut at the
-    very beginning keeps the first frame.
+    Read from the packets (no decoding; kept for the last few files, by size and modification
+    time, since an app renders previews of one recording again and again); frame 0 is taken to
+    start at 0 so that a cut at the very beginning keeps the first frame.
     """
+    path = Path(media)
+    version = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else (-1, -1)
+    return _frame_grid(str(path.resolve()), *version).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _frame_grid(media: str, size: int, mtime_ns: int) -> np.ndarray:
     with _open(media) as container:
         stream = video_stream(container)
         if stream is None:
