@@ -19,6 +19,8 @@ from padl_lib.video.media import MediaError
 
 BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
 INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
+EXACT_SEEK_FORMATS = {"mov", "mp4"}  # their sample tables make timestamps after a seek exact (Matroska: ms)
+SEEK_MARGIN = 2.0  # s decoded and dropped after a seek while the decoder rebuilds its state (AAC, Opus pre-roll)
 __all__ = ["decode_track", "apply_fades", "cut_blocks", "encode_blocks"]
 
 
@@ -28,23 +30,23 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     file `scratch`; its rate (`rate` if given, else the track's own), layout (mono, or stereo
     for two channels or more) and the track sample the array starts at. Only the samples from
     `since` seconds on are kept, and decoding stops once `until` seconds are decoded (a preview
-    late in a long lecture needs neither the hour before it nor after it)."""
+    late in a long lecture needs neither the hour before it nor after it); where the container
+    seeks sample-exactly (MP4, MOV), decoding starts shortly before `since`, as `ffmpeg -ss`
+    does. (AAC's noise substitution draws its noise at random, so such bands then decode to
+    other noise of the same spectrum.)"""
     stream = container.streams.audio[0]
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2
     layout = "mono" if channels == 1 else "stereo"
-    resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)  # interleaved: rows of channels
     first, limit = int(since * rate), None if until is None else int(until * rate)
-    count = 0
     try:
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                count += _append(scratch, out, skip=first - count)
-            if limit is not None and count >= limit:
-                break
-        else:
-            for out in resampler.resample(None):
-                count += _append(scratch, out, skip=first - count)
+        if not _seek_near(container, stream, since):
+            count = _decode(container, stream, scratch, rate, layout, first, limit, seeked=False)
+        elif not (count := _decode(container, stream, scratch, rate, layout, first, limit, seeked=True)):
+            scratch.seek(0)  # the seek landed too late (or past the end): from the start, freshly opened
+            scratch.truncate()
+            with av.open(container.name) as again:
+                count = _decode(again, again.streams.audio[0], scratch, rate, layout, first, limit, seeked=False)
     except av.error.FFmpegError as exc:
         raise MediaError(f"the audio track is corrupt: {exc}") from exc
     if not count:
@@ -54,6 +56,38 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     samples = np.memmap(scratch, dtype=np.float32, mode="r", shape=(count - first, channels)) if count > first \
         else np.zeros((0, channels), np.float32)
     return samples.T, rate, layout, first
+
+
+def _seek_near(container, stream, since: float) -> bool:
+    """Seek the audio SEEK_MARGIN s before `since` where the container's index gives exact
+    timestamps after a seek; say whether it did."""
+    if since <= 2 * SEEK_MARGIN or not set(container.format.name.split(",")) & EXACT_SEEK_FORMATS:
+        return False
+    container.seek((stream.start_time or 0) + int((since - SEEK_MARGIN) / stream.time_base), stream=stream,
+                   backward=True)
+    return True
+
+
+def _decode(container, stream, scratch: BinaryIO, rate: int, layout: str, first: int, limit: int | None,
+            seeked: bool) -> int | None:
+    """Decode (from where the container stands) into `scratch`, keeping samples from track sample
+    `first` on; return the track sample decoding reached, or None if a seek landed after `first`."""
+    resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)  # interleaved: rows of channels
+    origin = float((stream.start_time or 0) * stream.time_base)
+    count = 0
+    for frame in container.decode(stream):
+        if seeked:  # the track sample this frame starts at
+            at = None if frame.time is None else round((frame.time - origin) * rate)
+            if at is None or at > first - int(SEEK_MARGIN / 2 * rate):
+                return None
+            count, seeked = at, False
+        for out in resampler.resample(frame):
+            count += _append(scratch, out, skip=first - count)
+        if limit is not None and count >= limit:
+            return count
+    for out in resampler.resample(None):
+        count += _append(scratch, out, skip=first - count)
+    return count
 
 
 def _append(scratch: BinaryIO, frame: av.AudioFrame, skip: int = 0) -> int:

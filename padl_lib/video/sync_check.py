@@ -44,14 +44,14 @@ SYNC_SOURCES = [SyncSource("plain.mp4"), SyncSource("late-audio.mkv", audio_from
                 SyncSource("held-late-audio.mkv", audio_from=0.5, options=HELD)]
 
 
-def make_sync_video(folder: str | Path, source: SyncSource) -> Path:
-    """Write `source` into `folder`: 6 s at 25 fps of ffmpeg's testsrc2 with one white frame and
-    a 40 ms 1 kHz beep at the same time every 0.72 s, each track starting where `source` says."""
+def make_sync_video(folder: str | Path, source: SyncSource, seconds: float = SECONDS) -> Path:
+    """Write `source` into `folder`: `seconds` at 25 fps of ffmpeg's testsrc2 with one white frame
+    and a 40 ms 1 kHz beep at the same time every 0.72 s, each track starting where `source` says."""
     flash = f"lt(mod(t+{source.video_from}\\,{FLASH_EVERY})\\,0.04)"
-    video = (f"testsrc2=size=320x240:rate=25:duration={SECONDS - source.video_from},"
+    video = (f"testsrc2=size=320x240:rate=25:duration={seconds - source.video_from},"
              f"drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='{flash}'")
     audio = (f"aevalsrc='if(lt(mod(t+{source.audio_from},{FLASH_EVERY}),0.04),0.5*sin(2*PI*1000*t),0)':"
-             f"s=48000:d={SECONDS - source.audio_from}")
+             f"s=48000:d={seconds - source.audio_from}")
     path = Path(folder) / source.name
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-itsoffset", str(source.video_from), "-f", "lavfi", "-i", video,
                     "-itsoffset", str(source.audio_from), "-f", "lavfi", "-i", audio, "-c:v", "libx264", "-g", "25",

@@ -241,6 +241,15 @@ def test_every_beep_meets_its_flash_after_cuts(tmp_path, source, smart):
     assert len(errors) >= 5 and errors.max() <= 0.021, errors
 
 
+@pytest.mark.parametrize("source", [s for s in SYNC_SOURCES if s.name.endswith(".mp4")], ids=lambda s: s.name)
+def test_sync_holds_where_the_audio_is_decoded_from_a_seek(tmp_path, source):
+    """Spans late in an MP4 recording: its audio is decoded from shortly before them."""
+    result = render(make_sync_video(tmp_path, source, seconds=24), [(14.3, 15.6), (20.5, 21.5), (10.3, 11.7)],
+                    tmp_path / "out.mp4")
+    errors = sync_errors(result.path)
+    assert len(errors) >= 5 and errors.max() <= 0.021, errors
+
+
 def test_audio_after_the_video_ends_keeps_the_last_frame(tmp_path):
     source = tmp_path / "short-video.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3",
