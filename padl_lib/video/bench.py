@@ -82,7 +82,7 @@ VOICE_PASSAGES = [
                     "for 60% of the grade, send an email to the teaching assistants first."),
 ]
 __all__ = ["word_error_rate", "timing_reference", "with_noise", "boundary_errors", "run", "synthesized_voices",
-           "espeak_speech", "onset_errors", "main"]
+           "onset_errors", "main"]
 
 
 @dataclass(frozen=True)
@@ -249,11 +249,6 @@ def run(model: str | None = None, seed: int = 0, threads: int | None = None, set
         "load_average": (load_before, os.getloadavg()[0]), "cores": len(os.sched_getaffinity(0)),
         "transcript_text": transcript.text(),
     }
-
-
-def espeak_speech(text: str, path: Path, voice: str = "en-us", words_per_minute: int = 150) -> Path:
-    """`text` spoken by espeak-ng (a Debian package) into the wav file `path`."""
-    return synthesize(text, voice, words_per_minute).write(path)
 
 
 def onset_errors(speech: Synthesized, words: list[Word]) -> list[float]:

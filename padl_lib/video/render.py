@@ -83,7 +83,8 @@ def frame_grid(media: str | os.PathLike) -> np.ndarray:
     start at 0 so that a cut at the very beginning keeps the first frame.
     """
     path = Path(media)
-    version = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else (-1, -1)
+    stat = path.stat() if path.is_file() else None
+    version = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
     return _frame_grid(str(path.resolve()), *version).copy()
 
 
@@ -149,27 +150,32 @@ def _on_screen(a: float, b: float, offset: float, grid: np.ndarray, step: float)
     centred = np.flatnonzero(slot + 0.5 < x1)
     if not len(centred):
         return index[:0], slot[:0]
-    keep = slice(centred[0], centred[-1] + 1)
-    index, slot, has = index[keep], slot[keep], (slot + 0.5 < x1)[keep]
-    known = np.flatnonzero(has)
-    return index, np.interp(np.arange(len(index)), known, slot[known]) if not has.all() else slot
+    index, slot = index[centred[0]:centred[-1] + 1], slot[centred[0]:centred[-1] + 1]
+    if len(centred) < len(index):  # a frame without a centre of its own, between its neighbours
+        slot = np.interp(np.arange(len(index)), centred - centred[0], slot[centred - centred[0]])
+    return index, slot
 
 
 def sync_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray
-               ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """(audio span, video span) pairs for exact `spans`: the audio keeps the exact times; the
-    video span holds the frames shown while it plays (`_on_screen`: each frame that is on screen
-    at an output frame's centre), so a frame held long (a variable frame rate recording's still
-    screen, the first frame of a video track that starts after its audio) counts by its visible
-    part. Spans that show no frame are dropped from both."""
+               ) -> tuple[list[tuple[tuple[float, float], tuple[float, float]]], "FrameClock"]:
+    """(audio span, video span) pairs for exact `spans`, and the clock of their frames: the
+    audio keeps the exact times; the video span holds the frames shown while it plays
+    (`_on_screen`: each frame that is on screen at an output frame's centre), so a frame held
+    long (a variable frame rate recording's still screen, the first frame of a video track that
+    starts after its audio) counts by its visible part. Spans that show no frame are dropped
+    from both; ValueError if none is left."""
     step = slot_seconds(grid)
-    pairs, offset = [], 0.0
+    pairs, slots, offset = [], [], 0.0
     for a, b in spans:
-        index, _ = _on_screen(a, b, offset, grid, step)
+        index, starts = _on_screen(a, b, offset, grid, step)
         if len(index):
             pairs.append(((a, b), (float(grid[index[0]]), float(grid[index[-1] + 1]))))
+            slots.extend(starts)
             offset += b - a
-    return pairs
+    if not pairs:
+        raise ValueError("every span is shorter than a video frame")
+    end = max(slots[-1] + 1, round(offset / step))
+    return pairs, FrameClock(np.array(slots + [end]) * step, step)
 
 
 # --- video ------------------------------------------------------------------------------------
@@ -232,27 +238,15 @@ def _interpolate(first: np.ndarray, last: np.ndarray, kind: str, n: int) -> list
 
 @dataclass(frozen=True)
 class FrameClock:
-    """Output times of the rendered frames, in sync with the audio: each frame starts at its
-    output slot (`_on_screen`, `slot_seconds`: the nominal frame grid for most video), within
-    half a slot of its audio and without drift however many cuts there are; variable frame rate
-    recordings and video tracks that start after their audio included. The video lasts as long
-    as the audio. `ticks(i)` is frame i's time in `TIME_BASE` units (extrapolated by one slot
-    outside the frames)."""
+    """Output times of the rendered frames (made by `sync_spans`), in sync with the audio: each
+    frame starts at its output slot (`_on_screen`, `slot_seconds`: the nominal frame grid for
+    most video), within half a slot of its audio and without drift however many cuts there are;
+    variable frame rate recordings and video tracks that start after their audio included. The
+    video lasts as long as the audio. `ticks(i)` is frame i's time in `TIME_BASE` units
+    (extrapolated by one slot outside the frames)."""
 
     times: np.ndarray  # output seconds of every frame, then the end of the last one
     step: float  # one slot (s)
-
-    @classmethod
-    def of(cls, pairs: Sequence[tuple[tuple[float, float], tuple[float, float]]], grid: np.ndarray
-           ) -> "FrameClock":
-        """The clock of `sync_spans` pairs (audio span, video span)."""
-        step = slot_seconds(grid)
-        slots, offset = [], 0.0
-        for a, b in (audio for audio, _ in pairs):
-            slots.extend(_on_screen(a, b, offset, grid, step)[1])
-            offset += b - a
-        end = max(slots[-1] + 1, round(offset / step))
-        return cls(np.array(slots + [end]) * step, step)
 
     def seconds(self, i: int) -> float:
         last = len(self.times) - 1
@@ -391,9 +385,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
         if video_in is not None:
             grid = frame_grid(media)
             grid[-1] = max(grid[-1], max(b for _, b in spans))  # the last frame stays while the audio goes on
-            pairs = sync_spans(spans, grid)
-            if not pairs:
-                raise ValueError("every span is shorter than a video frame")
+            pairs, clock = sync_spans(spans, grid)
             audio_spans, spans = [a for a, _ in pairs], [v for _, v in pairs]
         duration = sum(b - a for a, b in audio_spans)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out, \
@@ -411,7 +403,6 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                     out.mux(packet)
                 report(progress, 1, 1, "render")
                 return RenderResult(output, duration, 0, spans, "audio only")
-            clock = FrameClock.of(pairs, grid)
             total = len(clock.times) - 1
             video_in.thread_type = "AUTO"
             next_audio = [next(audio_packets, None)]

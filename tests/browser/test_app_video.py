@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import wait_for_status
 
-from padl_lib.video.bench import espeak_speech
+from padl_lib.video.espeak import synthesize
 from padl_lib.video.media import probe
 
 FRAME = 1 / 30  # the screencast's frame duration
@@ -51,7 +51,7 @@ def test_edit_text_and_render(open_app):
 
 def test_a_recording_over_the_websocket_message_limit_uploads_in_chunks(open_app, tmp_path):
     """Jupyter refuses websocket messages over 10 MiB; a lecture video is larger than that."""
-    speech = espeak_speech("Welcome to the lecture. Today we look at binary neural networks.", tmp_path / "s.wav")
+    speech = synthesize("Welcome to the lecture. Today we look at binary neural networks.").write(tmp_path / "s.wav")
     video = tmp_path / "my lecture.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-i", str(speech),
                     "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "14M", "-c:a", "aac", str(video)],

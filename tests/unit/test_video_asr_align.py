@@ -9,7 +9,7 @@ from padl_lib.video import acoustics
 from padl_lib.video.align import (Token, _doubtful_stretches, align, filler_form, plan_chunks, spelling,
                                   tokens_with_hints)
 from padl_lib.video.asr import recognize
-from padl_lib.video.bench import _room_tone, espeak_speech, normalize, onset_errors, word_error_rate
+from padl_lib.video.bench import _room_tone, normalize, onset_errors, word_error_rate
 from padl_lib.video.espeak import synthesize
 from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
@@ -142,7 +142,7 @@ def test_long_room_tone_around_speech_invents_no_words(tmp_path):
     text = ("Good morning everyone. Today we talk about gradient descent. Um, the idea is simple. We compute the "
             "gradient of the loss, and we take a small step in the opposite direction. In 2019, researchers "
             "trained models with 175 layers. That is all for today.")
-    speech = load_audio(espeak_speech(text, tmp_path / "passage.wav"))
+    speech = load_audio(synthesize(text).write(tmp_path / "passage.wav"))
     noise = np.random.default_rng(0).normal(0, 0.002, 15 * SAMPLE_RATE).astype(np.float32)
     segments, _ = recognize(np.concatenate([noise, speech, noise[::-1]]))
     heard = normalize(" ".join(s.text for s in segments)).split()
@@ -266,7 +266,7 @@ def test_every_word_of_a_long_forced_text_is_aligned(tmp_path):
     passages = ["We compute the gradient of the loss, and we take a small step in the opposite direction.",
                 "In 2019, we trained it."]
     for k, text in enumerate(passages):
-        audio, aligner = load_audio(espeak_speech(text, tmp_path / f"speech{k}.wav")), Aligner()
+        audio, aligner = load_audio(synthesize(text).write(tmp_path / f"speech{k}.wav")), Aligner()
         words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in text.split()])
         assert words is not None and [w.text for w in words] == text.split()
         energy = acoustics.frame_energy_db(audio)
