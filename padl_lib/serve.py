@@ -21,8 +21,8 @@ def server_command(port: int, notebooks: str = "notebooks") -> list[str]:
         f"--ServerApp.default_url=/voila/render/{LANDING}",
         "--IdentityProvider.token=",
         "--ServerApp.password=",
-        "--ServerApp.jpserver_extensions={'voila': True, 'jupyterlab': False, 'notebook_shim': False, "
-        "'jupyter_lsp': False, 'jupyter_server_terminals': False}",
+        "--ServerApp.jpserver_extensions={'voila': True, 'padl_lib.media_server': True, 'jupyterlab': False, "
+        "'notebook_shim': False, 'jupyter_lsp': False, 'jupyter_server_terminals': False}",
         # Voilà's own static files (no CDN fonts); everything else stays on this machine.
         "--VoilaConfiguration.show_tracebacks=True",
         "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|svg|mp4|webm|wav|mp3)']",

@@ -33,3 +33,5 @@ fi
 
 echo "padl: building padl_lib (editable, native kernels included)"
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+# JupyterLab (`make lab`) streams media files to the apps through padl's server extension
+.venv/bin/python -m padl_lib.media_server >/dev/null

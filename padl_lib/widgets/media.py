@@ -1,5 +1,10 @@
 """Media in the browser: a player whose playback position is synced with Python both ways, and a
-download link. Files reach the browser streamed in chunks (`send_file`), not as one synced
+download link.
+
+The browser fetches the file over HTTP from padl's Jupyter server extension
+(`padl_lib.media_server`), with range requests: playback starts at once, and a seek fetches
+only what it shows, however long the lecture. Where the server lacks the extension, the file
+reaches the browser streamed through the kernel in chunks (`send_file`), not as one synced
 value: the kernel never holds a whole lecture video in memory, and no message grows with it."""
 from __future__ import annotations
 
@@ -9,34 +14,53 @@ from pathlib import Path
 import anywidget
 import traitlets
 
+from padl_lib.media_server import publish
+
 CHUNK_BYTES = 4 << 20
 __all__ = ["MediaPlayer", "DownloadLink", "send_file", "CHUNK_BYTES"]
 
-# receiveFile(model, onFile): collects a file that `send_file` streams and calls onFile(blob URL,
-# {name, mime, size}) when it is complete; asks the kernel for the current file when a view opens.
-_RECEIVE_FILE_JS = """
-function receiveFile(model, onFile) {
-  let parts = null, meta = null;
+# showFile(model, onFile) calls onFile(src, name) with the file's address on padl's media server
+# (the synced `url`, relative to the Jupyter server's base URL) once a HEAD request finds it there;
+# otherwise it asks the kernel to stream the file and calls onFile with a blob URL of the copy.
+_SHOW_FILE_JS = """
+function showFile(model, onFile) {
+  let parts = null, meta = null, streamed = null;
   model.on("msg:custom", (msg, buffers) => {
     if (msg.event === "file-begin") { parts = []; meta = msg; }
     else if (msg.event === "file-chunk" && parts) parts.push(buffers[0]);
     else if (msg.event === "file-end" && parts) {
-      onFile(URL.createObjectURL(new Blob(parts, { type: meta.mime })), meta);
+      if (streamed) URL.revokeObjectURL(streamed);
+      streamed = URL.createObjectURL(new Blob(parts, { type: meta.mime }));
       parts = null;
+      onFile(streamed, meta.name);
     }
   });
-  model.send({ event: "want-file" });
+  const fallBack = () => model.send({ event: "want-file" });
+  const baseUrl = () => {
+    const config = document.getElementById("jupyter-config-data");
+    try { return config ? JSON.parse(config.textContent).baseUrl : null; } catch (e) { return null; }
+  };
+  const show = () => {
+    const url = model.get("url"), base = baseUrl();
+    if (!url || !base) { fallBack(); return; }
+    const src = new URL(url, new URL(base, window.location.href)).href;
+    const current = () => model.get("url") === url;  // not overtaken by a later file
+    fetch(src, { method: "HEAD" })
+      .then((r) => { if (current()) r.ok ? onFile(src, model.get("name")) : fallBack(); })
+      .catch(() => { if (current()) fallBack(); });
+  };
+  model.on("change:url", show);
+  show();
 }
 """
 
-_PLAYER_ESM = _RECEIVE_FILE_JS + """
+_PLAYER_ESM = _SHOW_FILE_JS + """
 function render({ model, el }) {
   const video = document.createElement("video");
   video.controls = true;
   video.classList.add("padl-media");
   video.style.width = "100%";
   video.style.maxHeight = "420px";
-  let url = null;
   const seek = () => {
     const t = model.get("seek_to");
     if (t >= 0 && Math.abs(video.currentTime - t) > 0.02) video.currentTime = t;
@@ -45,9 +69,15 @@ function render({ model, el }) {
     const end = model.get("stop_at");
     if (end > 0 && video.currentTime >= end) { video.pause(); model.set("stop_at", -1); model.save_changes(); }
   };
-  receiveFile(model, (blobUrl) => { if (url) URL.revokeObjectURL(url); url = blobUrl; video.src = url; });
+  let loading = true, playWhenLoaded = false;  // a play request waits for the file it was made for
+  const play = () => { seek(); video.play().catch(() => {}); };
+  showFile(model, (src) => {
+    video.src = src; loading = false;
+    if (playWhenLoaded) { playWhenLoaded = false; play(); }
+  });
+  model.on("change:url", () => { loading = true; });
   model.on("change:seek_to", seek);
-  model.on("change:play_request", () => { seek(); video.play().catch(() => {}); });
+  model.on("change:play_request", () => { if (loading) playWhenLoaded = true; else play(); });
   video.addEventListener("timeupdate", () => {
     stopAt();
     model.set("current_time", video.currentTime);
@@ -59,22 +89,16 @@ function render({ model, el }) {
     seek();
   });
   el.appendChild(video);
-  return () => { if (url) URL.revokeObjectURL(url); };
 }
 export default { render };
 """
 
-_DOWNLOAD_ESM = _RECEIVE_FILE_JS + """
+_DOWNLOAD_ESM = _SHOW_FILE_JS + """
 function render({ model, el }) {
   const a = document.createElement("a");
   a.classList.add("padl-download"); a.textContent = "";
-  let url = null;
-  receiveFile(model, (blobUrl, meta) => {
-    if (url) URL.revokeObjectURL(url);
-    url = blobUrl; a.href = url; a.download = meta.name; a.textContent = "Download " + meta.name;
-  });
+  showFile(model, (src, name) => { a.href = src; a.download = name; a.textContent = "Download " + name; });
   el.appendChild(a);
-  return () => { if (url) URL.revokeObjectURL(url); };
 }
 export default { render };
 """
@@ -92,7 +116,11 @@ def send_file(widget: anywidget.AnyWidget, path: Path) -> None:
 
 
 class _FileWidget(anywidget.AnyWidget):
-    """A widget showing one file, sent with `send_file` now and to every view that opens later."""
+    """A widget showing one file: served over HTTP when padl's media server runs, else streamed
+    with `send_file` to every view that asks."""
+
+    url = traitlets.Unicode("").tag(sync=True)  # on padl's media server, relative to the base URL
+    name = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -102,7 +130,12 @@ class _FileWidget(anywidget.AnyWidget):
     def load(self, path: str | Path) -> None:
         """Show the file at `path`."""
         self.path = Path(path)
-        send_file(self, self.path)
+        self.name = self.path.name
+        try:
+            self.url = publish(self.path)
+        except OSError:  # no writable work folder to link it from: stream it
+            self.url = ""
+            send_file(self, self.path)
 
     def _on_message(self, _widget, content: dict, _buffers: list) -> None:
         if content.get("event") == "want-file" and self.path is not None:

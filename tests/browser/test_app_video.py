@@ -47,6 +47,21 @@ def test_edit_text_and_render(open_app):
                            " return v && v.readyState >= 2 && !v.error; }")
     played = page.evaluate("() => document.querySelectorAll('video.padl-media')[1].duration")
     assert abs(played - edit_seconds) <= 2 * FRAME
+    # both players and the download fetch their files from padl's media server, not through the kernel
+    sources = page.evaluate("() => [...document.querySelectorAll('video.padl-media')].map(v => v.src)"
+                            " .concat([document.querySelector('.padl-download').href])")
+    assert all("/padl/media/" in src for src in sources), sources
+
+
+def test_without_the_media_server_the_files_stream_through_the_kernel(open_app, page):
+    """Another Jupyter server (without padl's extension) answers 404 for the media address."""
+    page.route("**/padl/media/**", lambda route: route.fulfill(status=404))
+    page = open_app("19_app_transcript_editor.ipynb")
+    page.locator(".padl-load").click()
+    wait_for_status(page, "Transcript ready")
+    page.wait_for_function("() => { const v = document.querySelectorAll('video.padl-media')[0];"
+                           " return v && v.readyState >= 1 && !v.error; }")
+    assert page.evaluate("() => document.querySelectorAll('video.padl-media')[0].src").startswith("blob:")
 
 
 def test_a_recording_over_the_websocket_message_limit_uploads_in_chunks(open_app, tmp_path):
@@ -67,6 +82,6 @@ def test_a_recording_over_the_websocket_message_limit_uploads_in_chunks(open_app
     status = wait_for_status(page, "Transcript ready")
     assert "of my_lecture.mp4" in status
     page.wait_for_function("() => { const v = document.querySelectorAll('video.padl-media')[0];"
-                           " return v && v.readyState >= 1 && !v.error; }")  # streamed to the player in chunks
+                           " return v && v.readyState >= 1 && !v.error; }")
     assert abs(page.evaluate("() => document.querySelectorAll('video.padl-media')[0].duration") - 8.0) < 0.1
     assert "lecture" in page.locator(".padl-edit-text textarea").input_value().lower()
