@@ -303,6 +303,20 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int, suffix: str):
     return stream
 
 
+def _keeping_orientation(frames: Iterator, stream) -> Iterator:
+    """`frames`, after giving `stream` the display matrix of the first (a phone's portrait video is
+    stored sideways, with a matrix that turns it upright)."""
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    matrix = next((bytes(d) for d in getattr(first, "side_data", ()) if d.type.name == "DISPLAYMATRIX"), None)
+    if matrix is not None:
+        stream.set_display_matrix(list(np.frombuffer(matrix, dtype="<i4")))
+    yield first
+    yield from frames
+
+
 # --- render -----------------------------------------------------------------------------------
 def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClock, crf, transition,
                      transition_seconds, on_frame, suffix: str) -> int:
@@ -321,6 +335,7 @@ def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClo
             packet.duration, packet.time_base = clock.ticks(shown + 1) - clock.ticks(shown), TIME_BASE
             out.mux(packet)
 
+    frames = _keeping_orientation(frames, video_out)
     count = 0
     for frame in frames:
         if isinstance(frame, np.ndarray):

@@ -163,6 +163,32 @@ def test_cover_art_is_not_video(tmp_path, suffix, codecs):
         assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=0.06)  # mp3/AAC add priming
 
 
+def rotated_copy(source: Path, path: Path, degrees: int) -> Path:
+    """`source` remuxed with a display matrix, as phones store portrait video (sideways, turned upright
+    by the player)."""
+    with av.open(str(source)) as src, av.open(str(path), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
+        streams[src.streams.video[0].index].set_display_rotation(degrees)
+        for packet in src.demux():
+            if packet.dts is not None and packet.stream.index in streams:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    return path
+
+
+def first_frame_rotation(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return next(c.decode(video=0)).rotation
+
+
+@pytest.mark.parametrize("suffix, smart", [(".mp4", True), (".mp4", False), (".webm", True)])
+def test_a_portrait_phone_video_stays_upright(counter_video, tmp_path, suffix, smart):
+    source = rotated_copy(counter_video, tmp_path / "phone.mp4", 90)
+    assert first_frame_rotation(source) != 0
+    result = render(source, SPANS[:2], tmp_path / f"out{suffix}", smart=smart)
+    assert first_frame_rotation(result.path) == first_frame_rotation(source)
+
+
 def test_bad_requests_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="refusing to overwrite"):
         render(SCREENCAST, SPANS, SCREENCAST)
