@@ -37,7 +37,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import MediaError, _open, seek_keyframe, video_stream
+from padl_lib.video.media import MediaError, _open, probe, seek_keyframe, video_stream
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, write_smart_video
 
@@ -47,6 +47,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_seconds`
+END_SLACK = 0.1  # s a span may end after the media (its tracks' ends differ by a frame or an audio block)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus", ".webm": "libopus"}
 AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other outputs keep the source's rate
@@ -390,6 +391,11 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     spans = [(float(a), float(b)) for a, b in spans]
     if not spans or any(b <= a for a, b in spans):
         raise ValueError("render needs at least one span, each with end > start")
+    length = probe(media).duration
+    beyond = [(a, b) for a, b in spans if b > length + END_SLACK]
+    if beyond:
+        raise ValueError(f"span {beyond[0][0]:.2f}-{beyond[0][1]:.2f} s ends after {media.name}, which lasts "
+                         f"{length:.2f} s")
     with _open(media) as source:
         video_in = video_stream(source) if suffix not in AUDIO_ONLY else None
         audio_in = source.streams.audio[0] if source.streams.audio else None
