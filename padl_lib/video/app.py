@@ -8,6 +8,7 @@ The session is a `Project`: every change is autosaved and resumes when the media
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 
 import anywidget
@@ -194,19 +195,24 @@ class TranscriptEditor:
         self.player.load(media)
         path = project_path(media)
         saved = Project.load(path, verify=False) if path.is_file() else None
+        notes: list[str] = []
         if saved is not None and saved.transcript.checksum == sha256_file(media):
             self.project = saved
         else:  # new media, or the file changed since: Project.open keeps an older session aside
             from padl_lib.video.pipeline import transcribe
 
             self.shell.status.set(f"Transcribing {media.name} …")
-            self.project = Project.open(transcribe(media, progress=self.progress), path)
+            with warnings.catch_warnings(record=True) as caught:  # what the CLI prints, the user sees here
+                warnings.simplefilter("always")
+                self.project = Project.open(transcribe(media, progress=self.progress), path)
+            notes = list(dict.fromkeys(str(w.message) for w in caught))
         self.audio = load_audio(media)
         self.view.tokens = [w.token for w in self.project.transcript.words]
         self.view.selected = -1
         self._change(True)
         words = len(self.project.transcript.spoken())
-        self.shell.status.set(f"Transcript ready: {words} words of {media.name}.", "ok")
+        ready = f"Transcript ready: {words} words of {media.name}."
+        self.shell.status.set(" Note: ".join([ready, *notes]), "warn" if notes else "ok")
 
     def _sync(self) -> None:
         """Take typed but not yet applied text into the project first."""

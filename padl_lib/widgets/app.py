@@ -17,8 +17,8 @@ class StatusLine(W.HTML):
         self.set(text)
 
     def set(self, text: str, level: str = "info") -> None:
-        """Show `text`; level 'error' paints it red."""
-        color = {"info": "inherit", "ok": "#1a7f37", "error": "#cf222e"}[level]
+        """Show `text`; level 'warn' paints it orange, 'error' red."""
+        color = {"info": "inherit", "ok": "#1a7f37", "warn": "#b35c00", "error": "#cf222e"}[level]
         self.value = f'<span style="color:{color}">{_escape(text)}</span>'
         self.text = text
 

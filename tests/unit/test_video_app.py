@@ -2,6 +2,7 @@
 import shutil
 
 from padl_lib.video.app import TranscriptEditor
+from padl_lib.video.espeak import synthesize
 from padl_lib.video.project import project_path
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
@@ -27,3 +28,15 @@ def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_pat
     assert again.project.text == again.project.transcript.text() and not again.project.undo_stack
     old = project_path(media).with_name("talk.old.padlproj.json")
     assert old.is_file()  # the earlier session is kept aside, not lost
+
+
+def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = synthesize("Willkommen zur Vorlesung. Heute sprechen wir über neuronale Netze mit binären Gewichten.",
+                       "de").write(tmp_path / "vorlesung.wav")
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    status = app.shell.status.text
+    assert status.startswith("Transcript ready") and "unsure of this transcript" in status
+    assert "#b35c00" in app.shell.status.value  # shown as a warning

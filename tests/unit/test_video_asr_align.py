@@ -8,7 +8,7 @@ import pytest
 from padl_lib.video import acoustics
 from padl_lib.video.align import (Token, _doubtful_stretches, align, filler_form, plan_chunks, spelling,
                                   tokens_with_hints)
-from padl_lib.video.asr import recognize
+from padl_lib.video.asr import mean_logprob, recognize
 from padl_lib.video.bench import _room_tone, normalize, onset_errors, word_error_rate
 from padl_lib.video.espeak import synthesize
 from padl_lib.video.g2p import arpabet, to_arpabet
@@ -396,3 +396,16 @@ def test_doubtful_stretches_need_voiced_sound_under_the_silence_and_a_squeezed_n
     assert _doubtful_stretches(silences, [(0.8, 1.0)], speech, 0.0, 3.0) == [(0.2, 2.5)]
     assert _doubtful_stretches(silences, [(0.3, 0.5)], speech, 0.0, 3.0) == []  # nothing squeezed beside it
     assert _doubtful_stretches(silences, [(1.8, 1.9)], np.zeros(300, bool), 0.0, 3.0) == []  # a real pause
+
+
+def test_speech_in_another_language_is_flagged_as_doubtful(tmp_path):
+    """The bundled model knows English only: it writes German speech as English words."""
+    german = load_audio(synthesize("Willkommen zur Vorlesung. Heute sprechen wir über neuronale Netze mit binären "
+                                   "Gewichten. Die Berechnung ist sehr schnell, aber die Genauigkeit leidet ein "
+                                   "wenig.", "de").write(tmp_path / "de.wav"))
+    with pytest.warns(UserWarning, match="unsure of this transcript .* another language than English"):
+        recognize(german)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # English raises no doubt
+        segments, _ = recognize(load_audio(LIBRIVOX.format("0930")))
+    assert mean_logprob(segments) > -0.3
