@@ -49,8 +49,8 @@ MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper m
 UNSURE_LOGPROB = -0.8
 ROUGH_SECONDS = 0.25  # how far whisper's word times may be off
 ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
-__all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize", "mean_logprob",
-           "recover_skipped", "ANNOTATION"]
+__all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
+           "mean_logprob", "recover_skipped", "ANNOTATION"]
 
 
 class ModelError(RuntimeError):
@@ -136,7 +136,7 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     result = recover_skipped(result, audio, again)
     sureness = mean_logprob(result)
     if sureness is not None and sureness < UNSURE_LOGPROB:
-        other = "" if whisper.model.is_multilingual else "in another language than English, which is all the model knows, "
+        other = "" if whisper.model.is_multilingual else "in another language than English (all the model knows), "
         warnings.warn(f"whisper is unsure of this transcript (mean token log-probability {sureness:.2f}): the "
                       f"speech may be {other}or buried in noise; check the text before editing by it", stacklevel=2)
     return result, info.language
