@@ -27,8 +27,6 @@ from padl_lib.settings import work_dir
 URL_PREFIX = "padl/media/"
 __all__ = ["URL_PREFIX", "served_dir", "publish", "enable"]
 
-_names: dict[Path, str] = {}  # file -> its link's name, for as long as this kernel runs
-
 
 def served_dir() -> Path:
     """The folder of links to the files the server may send: `work_dir()/served`."""
@@ -40,28 +38,24 @@ def served_dir() -> Path:
 def publish(path: str | Path) -> str:
     """Let the server send the file at `path`; return its URL relative to the server's base URL.
 
-    The URL changes when the file does (its modification time is the `v` query), so a player
-    reloads a file rewritten in place and a browser never shows a stale copy."""
+    A file keeps its link (and name) while it exists; the URL changes when the file does (its
+    modification time is the `v` query), so a player reloads a file rewritten in place and a
+    browser never shows a stale copy. Links to files that are gone are removed."""
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no such file to publish: {path}")
-    folder = served_dir()
-    name = _names.get(path)
-    link = folder / name if name else None
-    if link is None or not link.is_symlink() or link.resolve() != path:
-        name = f"{secrets.token_urlsafe(16)}{path.suffix.lower()}"
-        link = folder / name
+    link = None
+    for existing in served_dir().iterdir():
+        if not existing.is_symlink():
+            continue
+        if not existing.exists():
+            existing.unlink(missing_ok=True)
+        elif link is None and existing.resolve() == path:
+            link = existing
+    if link is None:
+        link = served_dir() / f"{secrets.token_urlsafe(16)}{path.suffix.lower()}"
         link.symlink_to(path)
-        _names[path] = name
-    _remove_dangling(folder)
-    return f"{URL_PREFIX}{name}?v={path.stat().st_mtime_ns}"
-
-
-def _remove_dangling(folder: Path) -> None:
-    """Remove links whose files are gone (deleted uploads and renders)."""
-    for link in folder.iterdir():
-        if link.is_symlink() and not link.exists():
-            link.unlink(missing_ok=True)
+    return f"{URL_PREFIX}{link.name}?v={path.stat().st_mtime_ns}"
 
 
 def _jupyter_server_extension_points() -> list[dict]:
