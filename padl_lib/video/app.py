@@ -256,7 +256,7 @@ class TranscriptEditor:
             raise ValueError("the selected word is cut from the edit; select a kept word to preview")
         spans = self.edits.source_spans(max(0.0, at - PREVIEW_SECONDS), at + PREVIEW_SECONDS)
         result = render(self.project.media, spans, self._output("preview"), transition=self.transition.value,
-                        smart=False, progress=self.progress)  # a few seconds: re-encoding beats indexing GOPs
+                        draft=True, progress=self.progress)
         self.result_player.load(result.path)
         self.result_player.play(0.0)
         self.shell.status.set(f"Preview: {result.duration:.2f} s around the selected word.", "ok")

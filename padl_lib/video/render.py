@@ -368,7 +368,7 @@ def frame_ranges(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list
 
 def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], output: str | os.PathLike, *,
            fade: float = 0.01, transition: str = "none", transition_seconds: float = 0.2, crf: int = 23,
-           smart: bool = True, progress: Progress | None = None) -> RenderResult:
+           smart: bool = True, draft: bool = False, progress: Progress | None = None) -> RenderResult:
     """Write the kept `spans` (media seconds, in output order) of `media` to `output`.
 
     Audio is cut at the spans' exact times, video on frames in sync with it (`sync_spans`); every
@@ -379,6 +379,9 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     re-encoded. The output's container follows its suffix (.mp4, .mov, .mkv with H.264 and AAC;
     .webm with VP9 and Opus; audio-only: .m4a, .wav, .mp3, .flac, .ogg with Opus). The source is never
     overwritten and the output appears atomically.
+    `draft` (previews of a few seconds) trades exactness for speed: every frame is re-encoded (no
+    GOP index), and audio late in Matroska, WebM and MPEG-TS recordings is decoded from a seek,
+    where those containers' timestamps may place it up to a few ms off (`decode_track`).
     """
     media, output = Path(media), Path(output)
     if transition not in TRANSITIONS:
@@ -415,7 +418,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             if audio_in is not None:
                 samples, rate, layout, first = decode_track(
                     source, scratch, AUDIO_RATES.get(suffix), since=max(0.0, min(a for a, _ in audio_spans) - 1.0),
-                    until=max(b for _, b in audio_spans) + 1.0)
+                    until=max(b for _, b in audio_spans) + 1.0, exact=not draft)
                 audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
                 kept = [(a - first / rate, b - first / rate) for a, b in audio_spans]  # times in `samples`
                 audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, kept, fade), layout)
@@ -438,6 +441,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                 if count % 10 == 0:
                     report(progress, count, total, "render")
 
+            smart = smart and not draft
             index = index_video(source, video_in) if smart and transition == "none" and suffix in SMART else None
             if index is not None and index.blocker is None and len(index.pts) == len(grid) - 1:
                 def decode(first: int, end: int) -> Iterator[av.VideoFrame]:
@@ -449,7 +453,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             else:
                 count = _write_reencoded(source, video_in, out, spans, grid, origin, clock, crf, transition,
                                          transition_seconds, on_frame, suffix)
-                strategy = f"re-encoded ({_why_reencode(index, smart, transition, suffix)})"
+                strategy = f"re-encoded ({'draft' if draft else _why_reencode(index, smart, transition, suffix)})"
             mux_audio_until(float("inf"))
             report(progress, total, total, "render")
     return RenderResult(output, duration, count, spans, strategy)

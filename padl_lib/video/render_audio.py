@@ -19,13 +19,16 @@ from padl_lib.video.media import MediaError
 
 BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
 INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
-EXACT_SEEK_FORMATS = {"mov", "mp4"}  # their sample tables make timestamps after a seek exact (Matroska: ms)
+EXACT_SEEK_FORMATS = {"mov", "mp4"}  # their sample tables make timestamps after a seek exact
+# timestamps after a seek may be a few ms off: Matroska's are in ms, Vorbis and Opus decoders add
+# their own offsets (measured after seeks: AAC, AC3, FLAC, MP3, PCM 0.05-0.5 ms; Opus 1 ms; Vorbis 2.6-3.4 ms)
+DRAFT_SEEK_FORMATS = EXACT_SEEK_FORMATS | {"matroska", "webm", "mpegts"}
 SEEK_MARGIN = 2.0  # s decoded and dropped after a seek while the decoder rebuilds its state (AAC, Opus pre-roll)
 __all__ = ["decode_track", "apply_fades", "cut_blocks", "encode_blocks"]
 
 
 def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: float = 0.0,
-                 until: float | None = None) -> tuple[np.ndarray, int, str, int]:
+                 until: float | None = None, exact: bool = True) -> tuple[np.ndarray, int, str, int]:
     """The first audio track as float32 (channels, samples), memory-mapped from the open binary
     file `scratch`; its rate (`rate` if given, else the track's own), layout (mono, or stereo
     for two channels or more) and the track sample the array starts at. Only the samples from
@@ -33,14 +36,15 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     late in a long lecture needs neither the hour before it nor after it); where the container
     seeks sample-exactly (MP4, MOV), decoding starts shortly before `since`, as `ffmpeg -ss`
     does. (AAC's noise substitution draws its noise at random, so such bands then decode to
-    other noise of the same spectrum.)"""
+    other noise of the same spectrum.) Without `exact`, decoding also starts from a seek in
+    Matroska, WebM and MPEG-TS, where the samples may then lie a few ms off (DRAFT_SEEK_FORMATS)."""
     stream = container.streams.audio[0]
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2
     layout = "mono" if channels == 1 else "stereo"
     first, limit = int(since * rate), None if until is None else int(until * rate)
     try:
-        if not _seek_near(container, stream, since):
+        if not _seek_near(container, stream, since, EXACT_SEEK_FORMATS if exact else DRAFT_SEEK_FORMATS):
             count = _decode(container, stream, scratch, rate, layout, first, limit, seeked=False)
         elif not (count := _decode(container, stream, scratch, rate, layout, first, limit, seeked=True)):
             scratch.seek(0)  # the seek landed too late (or past the end): from the start, freshly opened
@@ -58,10 +62,10 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     return samples.T, rate, layout, first
 
 
-def _seek_near(container, stream, since: float) -> bool:
-    """Seek the audio SEEK_MARGIN s before `since` where the container's index gives exact
-    timestamps after a seek; say whether it did."""
-    if since <= 2 * SEEK_MARGIN or not set(container.format.name.split(",")) & EXACT_SEEK_FORMATS:
+def _seek_near(container, stream, since: float, formats: set[str]) -> bool:
+    """Seek the audio SEEK_MARGIN s before `since` if the container is one of `formats`; say
+    whether it did."""
+    if since <= 2 * SEEK_MARGIN or not set(container.format.name.split(",")) & formats:
         return False
     container.seek((stream.start_time or 0) + int((since - SEEK_MARGIN) / stream.time_base), stream=stream,
                    backward=True)

@@ -8,6 +8,7 @@ import pytest
 
 from padl_lib.video.media import load_audio, probe, sha256_file
 from padl_lib.video.render import AUDIO_ONLY, frame_grid, render, span_frame_counts, transition_windows
+from padl_lib.video import render_audio
 from padl_lib.video.render_audio import BLOCK_SECONDS, apply_fades, cut_blocks
 from padl_lib.video.samples import SCREENCAST
 from padl_lib.video.smart import AvcConfig, Piece, parameter_set_id, plan_pieces
@@ -276,6 +277,24 @@ def test_sync_holds_where_the_audio_is_decoded_from_a_seek(tmp_path, source):
                     tmp_path / "out.mp4")
     errors = sync_errors(result.path)
     assert len(errors) >= 5 and errors.max() <= 0.021, errors
+
+
+@pytest.mark.parametrize("source", [s for s in SYNC_SOURCES if not s.name.endswith(".mp4")], ids=lambda s: s.name)
+def test_a_draft_decodes_audio_from_a_seek_in_any_container_and_keeps_sync(tmp_path, source, monkeypatch):
+    """Previews late in Matroska and MPEG-TS recordings seek too; their audio may lie a few ms off."""
+    seeks = []
+    seek_near = render_audio._seek_near
+    monkeypatch.setattr(render_audio, "_seek_near", lambda *args: seeks.append(seek_near(*args)) or seeks[-1])
+    media, spans = make_sync_video(tmp_path, source, seconds=24), [(14.3, 15.6), (20.5, 21.5), (10.3, 11.7)]
+    draft = render(media, spans, tmp_path / "draft.mp4", draft=True)
+    exact = render(media, spans, tmp_path / "exact.mp4")
+    assert seeks == [True, False] and draft.strategy == "re-encoded (draft)"
+    errors = sync_errors(draft.path)
+    assert len(errors) >= 5 and errors.max() <= 0.021, errors
+    a, b = load_audio(draft.path), load_audio(exact.path)
+    n = min(len(a), len(b)) - 200
+    fit = [np.corrcoef(a[100:100 + n], b[100 + k:100 + k + n])[0, 1] for k in range(-80, 81)]  # +-5 ms at 16 kHz
+    assert max(fit) > 0.9  # the same audio, shifted by at most 5 ms
 
 
 def test_audio_after_the_video_ends_keeps_the_last_frame(tmp_path):
