@@ -39,7 +39,7 @@ from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
 from padl_lib.video.media import MediaError, _open, probe, seek_keyframe, video_stream
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
-from padl_lib.video.smart import index_video, write_smart_video
+from padl_lib.video.smart import index_video, tag_colours, write_smart_video
 
 TRANSITIONS = ("none", "dissolve", "morph")
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".m4a": "mp4",
@@ -47,6 +47,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_seconds`
+LIMITED_RANGE = 1  # FFmpeg's AVCOL_RANGE_MPEG: luma 16-235, as yuv420p output is
 END_SLACK = 0.1  # s a span may end after the media (its tracks' ends differ by a frame or an audio block)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus", ".webm": "libopus"}
@@ -298,6 +299,9 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int, suffix: str):
     stream = output.add_stream(codec, rate=rate)
     stream.width, stream.height = ctx.width - ctx.width % 2, ctx.height - ctx.height % 2
     stream.pix_fmt = "yuv420p"
+    # frames keep their matrix and transfer when reformatted (BT.601 SD, BT.709 HD, BT.2020 HDR) and
+    # are converted to limited range (`_write_reencoded`): the output says so
+    tag_colours(stream.codec_context, ctx, LIMITED_RANGE)
     stream.options = {**options, "crf": str(crf)}
     stream.codec_context.time_base = Fraction(1, 1) / rate
     stream.time_base = TIME_BASE
@@ -341,7 +345,8 @@ def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClo
     for frame in frames:
         if isinstance(frame, np.ndarray):
             frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p")
+        frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p",
+                               src_color_range=frame.color_range, dst_color_range=LIMITED_RANGE)
         frame.pts, frame.time_base = count, video_out.codec_context.time_base
         mux(video_out.encode(frame))
         count += 1

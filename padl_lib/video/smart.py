@@ -26,7 +26,7 @@ from padl_lib.video.media import seek_keyframe
 
 NAL_IDR, NAL_SPS, NAL_PPS = 5, 7, 8
 _START_CODE = re.compile(b"\x00\x00\x01")
-__all__ = ["AvcConfig", "VideoIndex", "index_video", "plan_pieces", "write_smart_video"]
+__all__ = ["AvcConfig", "VideoIndex", "index_video", "plan_pieces", "write_smart_video", "tag_colours"]
 
 
 # --- H.264 bitstream bits -----------------------------------------------------------------------
@@ -178,17 +178,28 @@ def plan_pieces(ranges: Sequence[tuple[int, int]], keyframes: Sequence[int], tot
 
 
 # --- writing ------------------------------------------------------------------------------------
-def _encoder(width: int, height: int, rate: Fraction, crf: int, ps_id: int) -> av.CodecContext:
+def tag_colours(encoder, decoder, color_range: int | None = None) -> None:
+    """Give `encoder` the colour tags of `decoder` (matrix, primaries, transfer; and its range
+    unless `color_range` says otherwise), so players show re-encoded frames as the source's."""
+    for tag in ("colorspace", "color_primaries", "color_trc"):
+        setattr(encoder, tag, getattr(decoder, tag))
+    encoder.color_range = decoder.color_range if color_range is None else color_range
+
+
+def _encoder(width: int, height: int, rate: Fraction, crf: int, ps_id: int, colours) -> av.CodecContext:
     ctx = av.CodecContext.create("libx264", "w")
     ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
     ctx.time_base, ctx.framerate = 1 / rate, rate
+    tag_colours(ctx, colours)  # in the SPS, like the copied GOPs' own
     ctx.options = {"preset": "ultrafast", "crf": str(crf), "x264-params": f"sps-id={ps_id}"}
     return ctx
 
 
-def _x264_parameter_sets(width: int, height: int, rate: Fraction, crf: int, ps_id: int) -> tuple[bytes, bytes]:
-    """x264's SPS and PPS for these settings (they do not depend on the picture)."""
-    ctx = _encoder(width, height, rate, crf, ps_id)
+def _x264_parameter_sets(width: int, height: int, rate: Fraction, crf: int, ps_id: int,
+                         colours) -> tuple[bytes, bytes]:
+    """x264's SPS and PPS for these settings (they do not depend on the picture); `colours`:
+    the source's decoder, whose colour tags the SPS carries."""
+    ctx = _encoder(width, height, rate, crf, ps_id, colours)
     frame = av.VideoFrame(width, height, "yuv420p")
     frame.pts = 0
     data = b"".join(bytes(p) for p in ctx.encode(frame) + ctx.encode(None))
@@ -209,7 +220,7 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
     config = AvcConfig.parse(stream.codec_context.extradata)
     ps_id = config.free_id()
     width, height = stream.codec_context.width, stream.codec_context.height
-    sps, pps = _x264_parameter_sets(width, height, rate, crf, ps_id)
+    sps, pps = _x264_parameter_sets(width, height, rate, crf, ps_id, stream.codec_context)
     merged = AvcConfig(config.header[:3] + bytes([max(config.header[3], sps[3])]), config.length_size,
                        config.sps + [sps], config.pps + [pps], config.tail)
     video_out = output.add_stream_from_template(stream)
@@ -245,7 +256,7 @@ def write_smart_video(container, stream, output, index: VideoIndex, ranges: Sequ
                 mux(bytes(packet), packet.is_keyframe, base + rank[packet.pts] - piece.first)
                 copied += 1
             continue
-        encoder = _encoder(width, height, rate, crf, ps_id)  # a fresh encoder starts with an IDR frame
+        encoder = _encoder(width, height, rate, crf, ps_id, stream.codec_context)  # starts with an IDR frame
         for n, frame in enumerate(decode(piece.first, piece.end)):
             frame = frame.reformat(format="yuv420p")
             frame.pts, frame.time_base = n, tb

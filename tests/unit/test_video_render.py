@@ -190,6 +190,29 @@ def test_a_portrait_phone_video_stays_upright(counter_video, tmp_path, suffix, s
     assert first_frame_rotation(result.path) == first_frame_rotation(source)
 
 
+def shown_luma(frame: av.VideoFrame) -> float:
+    """Mean luma on a 0-255 display scale, whichever range the frame is in."""
+    y = frame.to_ndarray()[:frame.height].astype(float)
+    return float(y.mean()) if frame.color_range == 2 else float((y.mean() - 16) * 255 / 219)
+
+
+@pytest.mark.parametrize("smart", [True, False])
+@pytest.mark.parametrize("tags", [["-colorspace", "smpte170m", "-color_primaries", "smpte170m", "-color_trc",
+                                   "smpte170m"], ["-vf", "scale=out_range=full", "-color_range", "pc"]],
+                         ids=["bt601", "full-range"])
+def test_colours_look_as_in_the_source(tmp_path, smart, tags):
+    """BT.601 SD video and the full range of many phones: tagged and shown as the source is."""
+    source = make_counter_video(tmp_path / "source.mp4", tags)
+    result = render(source, [(0.48, 2.0), (2.6, 3.6)], tmp_path / "out.mp4", smart=smart)
+    with av.open(str(source)) as src, av.open(str(result.path)) as out:
+        original = list(src.decode(video=0))
+        frames = list(out.decode(video=0))
+    assert {(f.colorspace, f.color_primaries, f.color_trc) for f in frames} == {
+        (original[0].colorspace, original[0].color_primaries, original[0].color_trc)}
+    for n, k in ((0, 12), (len(frames) - 1, 89)):  # first and last kept frame
+        assert shown_luma(frames[n]) == pytest.approx(shown_luma(original[k]), abs=1.5)
+
+
 def test_bad_requests_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="refusing to overwrite"):
         render(SCREENCAST, SPANS, SCREENCAST)
