@@ -26,7 +26,29 @@ def test_new_project_lives_next_to_the_media_and_autosaves(transcript):
     project.edit("he was not an ill disposed young man")
     saved = json.loads(project.path.read_text())
     assert saved["text"] == "he was not an ill disposed young man"
-    assert saved["undo"] == [transcript.text()]
+    assert Project.load(project.path).undo_stack == [transcript.text()]
+
+
+def test_history_is_saved_as_changes_and_older_project_files_still_open(transcript):
+    project = Project.open(transcript)
+    long_text = " ".join([project.text] * 200)  # a lecture-length text
+    project.edit(long_text)
+    for n in range(40):  # small edits: each history entry is saved as what changed
+        project.edit(project.text.replace(" he ", " He ", 1) if n % 2 else project.text.replace(" He ", " he ", 1))
+    project.undo()
+    project.undo()
+    saved = json.loads(project.path.read_text())
+    assert len(json.dumps(saved["undo"] + saved["redo"])) < 0.1 * len(long_text) * 40
+    resumed = Project.load(project.path)
+    assert (resumed.text, resumed.undo_stack, resumed.redo_stack) == (project.text, project.undo_stack,
+                                                                       project.redo_stack)
+    saved.update(version=1, undo=project.undo_stack, redo=project.redo_stack)  # as padl wrote it before
+    project.path.write_text(json.dumps(saved))
+    assert Project.load(project.path).undo_stack == project.undo_stack
+    saved.update(version=2, undo=[[10**6, 0, "x"]], redo=[])
+    project.path.write_text(json.dumps(saved))
+    with pytest.raises(ProjectError, match="history entry does not fit"):
+        Project.load(project.path)
 
 
 def test_undo_redo_and_one_click_edits(transcript):
