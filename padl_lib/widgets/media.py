@@ -22,6 +22,7 @@ __all__ = ["MediaPlayer", "DownloadLink", "send_file", "CHUNK_BYTES"]
 # showFile(model, onFile) calls onFile(src, name) with the file's address on padl's media server
 # (the synced `url`, relative to the Jupyter server's base URL) once a HEAD request finds it there;
 # otherwise it asks the kernel to stream the file and calls onFile with a blob URL of the copy.
+# It returns the view's clean-up.
 _SHOW_FILE_JS = """
 function showFile(model, onFile) {
   let parts = null, meta = null, streamed = null;
@@ -51,6 +52,7 @@ function showFile(model, onFile) {
   };
   model.on("change:url", show);
   show();
+  return () => { if (streamed) URL.revokeObjectURL(streamed); };  // frees a streamed copy
 }
 """
 
@@ -71,7 +73,7 @@ function render({ model, el }) {
   };
   let loading = true, playWhenLoaded = false;  // a play request waits for the file it was made for
   const play = () => { seek(); video.play().catch(() => {}); };
-  showFile(model, (src) => {
+  const cleanUp = showFile(model, (src) => {
     video.src = src; loading = false;
     if (playWhenLoaded) { playWhenLoaded = false; play(); }
   });
@@ -89,6 +91,7 @@ function render({ model, el }) {
     seek();
   });
   el.appendChild(video);
+  return cleanUp;
 }
 export default { render };
 """
@@ -97,8 +100,11 @@ _DOWNLOAD_ESM = _SHOW_FILE_JS + """
 function render({ model, el }) {
   const a = document.createElement("a");
   a.classList.add("padl-download"); a.textContent = "";
-  showFile(model, (src, name) => { a.href = src; a.download = name; a.textContent = "Download " + name; });
+  const cleanUp = showFile(model, (src, name) => {
+    a.href = src; a.download = name; a.textContent = "Download " + name;
+  });
   el.appendChild(a);
+  return cleanUp;
 }
 export default { render };
 """
