@@ -28,9 +28,11 @@ __all__ = ["TranscriptView", "TranscriptEditor", "transcript_editor"]
 
 _VIEW_ESM = """
 function render({ model, el }) {
-  el.classList.add("padl-transcript");
-  el.style.lineHeight = "1.9"; el.style.maxHeight = "220px"; el.style.overflowY = "auto";
-  el.style.border = "1px solid #ddd"; el.style.borderRadius = "6px"; el.style.padding = "6px";
+  const box = document.createElement("div");  // scrolls; ipywidgets' layout owns el's own style
+  box.classList.add("padl-transcript");
+  box.style.lineHeight = "1.9"; box.style.maxHeight = "220px"; box.style.overflowY = "auto";
+  box.style.border = "1px solid #ddd"; box.style.borderRadius = "6px"; box.style.padding = "6px";
+  el.appendChild(box);
   let spans = [], kept = new Set();
   const marked = { selected: -1, current: -1 };
   const paint = (i) => {  // one word's look; a long lecture has 10,000+ words, so never redraw all
@@ -51,14 +53,14 @@ function render({ model, el }) {
       words.append(span, " ");
       return span;
     });
-    el.replaceChildren(words);
+    box.replaceChildren(words);
     spans.forEach((_, i) => paint(i));
   };
   const follow = (i) => {  // keep the word being played in view
     const span = spans[i];
     if (!span) return;
-    const word = span.getBoundingClientRect(), box = el.getBoundingClientRect();
-    if (word.top < box.top || word.bottom > box.bottom) el.scrollTop += word.top - box.top - box.height / 3;
+    const word = span.getBoundingClientRect(), view = box.getBoundingClientRect();
+    if (word.top < view.top || word.bottom > view.bottom) box.scrollTop += word.top - view.top - view.height / 3;
   };
   const mark = (key) => {
     const before = marked[key];
@@ -66,7 +68,7 @@ function render({ model, el }) {
     paint(before); paint(marked[key]);
     if (key === "current") follow(marked[key]);
   };
-  el.addEventListener("click", (event) => {
+  box.addEventListener("click", (event) => {
     const index = event.target.dataset ? event.target.dataset.index : undefined;
     if (index !== undefined) { model.set("selected", Number(index)); model.save_changes(); }
   });

@@ -22,6 +22,10 @@ def test_edit_text_and_render(open_app):
     wait_for_status(page, "Transcript ready")
     words = page.locator(".padl-transcript .padl-word")
     assert words.count() > 3
+    # a lecture's thousands of words scroll inside a box of their own
+    box = page.evaluate("() => { const s = getComputedStyle(document.querySelector('.padl-transcript'));"
+                        " return [s.maxHeight, s.overflowY]; }")
+    assert box == ["220px", "auto"], box
     original = seconds(page.locator(".padl-edit-summary").inner_text().split(" of ")[1])
 
     box = page.locator(".padl-edit-text textarea")
