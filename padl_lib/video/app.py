@@ -151,8 +151,10 @@ class TranscriptEditor:
         self.view.observe(self._on_select, "selected")
         self.player.observe(self._on_time, "current_time")
         self.apply_button.on_click(self._guard(lambda: self._change(self.project.edit(self.text.value))))
-        self.fillers_button.on_click(self._guard(lambda: self._change(self._sync() or self.project.remove_fillers())))
-        self.pauses_button.on_click(self._guard(lambda: self._change(self._sync() or self.project.shorten_pauses())))
+        self.fillers_button.on_click(self._guard(lambda: self._one_click(self.project.remove_fillers,
+                                                                          "No fillers left to remove.")))
+        self.pauses_button.on_click(self._guard(lambda: self._one_click(self.project.shorten_pauses,
+                                                                         "No pause longer than 0.3 s left.")))
         self.undo_button.on_click(self._guard(lambda: self._change(self.project.undo())))
         self.redo_button.on_click(self._guard(lambda: self._change(self.project.redo())))
         self.reset_button.on_click(self._guard(lambda: self._change(self.project.reset())))
@@ -215,6 +217,14 @@ class TranscriptEditor:
         words = len(self.project.transcript.spoken())
         ready = f"Transcript ready: {words} words of {media.name}."
         self.shell.status.set(" Note: ".join([ready, *notes]), "warn" if notes else "ok")
+
+    def _one_click(self, edit, unchanged: str) -> None:
+        """Apply typed text, then a one-click edit; say so when it found nothing to change."""
+        self._sync()
+        changed = edit()
+        self._change(changed)
+        if not changed:
+            self.shell.status.set(unchanged)
 
     def _sync(self) -> None:
         """Take typed but not yet applied text into the project first."""

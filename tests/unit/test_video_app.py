@@ -40,3 +40,18 @@ def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
     status = app.shell.status.text
     assert status.startswith("Transcript ready") and "unsure of this transcript" in status
     assert "#b35c00" in app.shell.status.value  # shown as a warning
+
+
+def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = tmp_path / "talk.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)  # one sentence: no filler
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    app.fillers_button.click()
+    assert app.shell.status.text == "No fillers left to remove." and not app.project.undo_stack
+    app.pauses_button.click()
+    assert app.shell.status.text.startswith("Edit applied") and len(app.project.undo_stack) == 1
+    app.pauses_button.click()
+    assert app.shell.status.text == "No pause longer than 0.3 s left." and len(app.project.undo_stack) == 1
