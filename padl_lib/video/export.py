@@ -21,6 +21,7 @@ from padl_lib.video.transcript import Transcript
 
 ADAPTERS = {".edl": "cmx_3600", ".fcpxml": "fcpx_xml", ".otio": "otio_json"}
 AUDIO_ONLY_RATE = Fraction(25)
+EVENT_CHANNEL = re.compile(r"^(\d{3,}  .{8} )V     ", re.MULTILINE)  # "001  REEL     V     C  ..."
 __all__ = ["timeline", "write_timeline", "write_subtitles", "edited_transcript"]
 
 
@@ -62,10 +63,28 @@ def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.Pat
     adapter = ADAPTERS.get(path.suffix.lower())
     if adapter is None:
         raise ValueError(f"unknown timeline format {path.suffix!r}: use one of {', '.join(ADAPTERS)}")
-    text = otio.adapters.write_to_string(timeline(edits, media, name=path.stem), adapter)
+    result = timeline(edits, media, name=path.stem)
+    if adapter == "fcpx_xml" and not result.video_tracks():  # OTIO's writer needs a primary storyline
+        raise ValueError(f"{Path(media).name} has no video: FCPXML export needs a video track; "
+                         f"export an .edl or .otio for an audio recording")
+    text = _edl(result) if adapter == "cmx_3600" else otio.adapters.write_to_string(result, adapter)
     with atomic_path(path, protect=(media,)) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def _edl(result: otio.schema.Timeline) -> str:
+    """CMX 3600 text of the timeline. OTIO writes the events of one video track only; padl's
+    tracks cut the same spans, so each event's channel field names all of them: B (video and
+    audio 1), V or A. (Written as V alone, editors imported the cut without its sound.)"""
+    kinds = {track.kind for track in result.tracks}
+    channel = "B" if kinds == {otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio} else \
+        "V" if otio.schema.TrackKind.Video in kinds else "A"
+    first = result.tracks[0].deepcopy()
+    first.kind = otio.schema.TrackKind.Video  # the writer's one track
+    single = otio.schema.Timeline(name=result.name, tracks=[first])
+    text = otio.adapters.write_to_string(single, "cmx_3600")
+    return EVENT_CHANNEL.sub(lambda m: f"{m.group(1)}{channel:<5} ", text)
 
 
 def edited_transcript(transcript: Transcript, edits: EditList, media: str | os.PathLike | None = None) -> Transcript:

@@ -1,4 +1,6 @@
 """Exports for editors (CMX 3600 EDL, FCPXML via OpenTimelineIO) and subtitles of the edited video."""
+from pathlib import Path
+
 import opentimelineio as otio
 import pysubs2
 import pytest
@@ -10,6 +12,7 @@ from padl_lib.video.media import sha256_file
 from padl_lib.video.samples import SCREENCAST
 
 RATE = 30  # the screencast's frame rate
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0930.wav")
 
 
 @pytest.fixture
@@ -50,7 +53,20 @@ def test_edl_is_cmx_3600(edit, tmp_path):
     lines = write_timeline(edits, SCREENCAST, tmp_path / "cut.edl").read_text().splitlines()
     events = [line for line in lines if line[:3].isdigit()]
     assert lines[0].startswith("TITLE:") and len(events) == 3
-    assert events[0].split()[:4] == ["001", "MOVIEHEL", "V", "C"]
+    assert events[0].split()[:4] == ["001", "MOVIEHEL", "B", "C"]  # B: video and its sound
+    back = otio.adapters.read_from_file(str(tmp_path / "cut.edl"), rate=RATE)
+    assert [(t.kind, len(t)) for t in back.tracks] == [("Video", 3), ("Audio", 3)]
+
+
+def test_an_audio_recording_exports_an_audio_edl_and_refuses_fcpxml(tmp_path):
+    transcript = make_transcript()
+    transcript.media, transcript.checksum = LIBRIVOX, sha256_file(LIBRIVOX)
+    edits = edit_list(transcript, "he was amiable himself he might")
+    events = [line for line in write_timeline(edits, LIBRIVOX, tmp_path / "cut.edl").read_text().splitlines()
+              if line[:3].isdigit()]
+    assert events and all(line.split()[2] == "A" for line in events)
+    with pytest.raises(ValueError, match="has no video: FCPXML export needs a video track"):
+        write_timeline(edits, LIBRIVOX, tmp_path / "cut.fcpxml")
 
 
 def test_subtitles_follow_the_edited_timeline(edit, tmp_path):
