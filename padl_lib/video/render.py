@@ -47,7 +47,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_seconds`
-LIMITED_RANGE = 1  # FFmpeg's AVCOL_RANGE_MPEG: luma 16-235, as yuv420p output is
+LIMITED_RANGE, FULL_RANGE = 1, 2  # FFmpeg's AVCOL_RANGE_MPEG (luma 16-235, as output) and _JPEG (0-255)
 END_SLACK = 0.1  # s a span may end after the media (its tracks' ends differ by a frame or an audio block)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus", ".webm": "libopus"}
@@ -345,8 +345,9 @@ def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClo
     for frame in frames:
         if isinstance(frame, np.ndarray):
             frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p",
-                               src_color_range=frame.color_range, dst_color_range=LIMITED_RANGE)
+        full = {"src_color_range": FULL_RANGE, "dst_color_range": LIMITED_RANGE} \
+            if frame.color_range == FULL_RANGE else {}  # else untouched: no conversion pass
+        frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p", **full)
         frame.pts, frame.time_base = count, video_out.codec_context.time_base
         mux(video_out.encode(frame))
         count += 1
