@@ -48,6 +48,7 @@ class MediaInfo:
     height: int | None = None
     fps: Fraction | None = None
     frames: int | None = None
+    audio_tracks: int = 0
 
 
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
@@ -82,7 +83,8 @@ def probe(path: str | os.PathLike) -> MediaInfo:
             raise MediaError(f"{path} has neither an audio nor a video stream")
         duration = container.duration / av.time_base if container.duration else 0.0
         duration = duration or max(_stream_seconds(s) for s in (audio, video) if s is not None)
-        info = dict(path=Path(path), duration=float(duration), has_audio=audio is not None, has_video=video is not None)
+        info = dict(path=Path(path), duration=float(duration), has_audio=audio is not None, has_video=video is not None,
+                    audio_tracks=len(container.streams.audio))
         if audio is not None:
             info.update(audio_codec=audio.codec_context.name, audio_rate=audio.codec_context.sample_rate,
                         audio_channels=audio.codec_context.channels)

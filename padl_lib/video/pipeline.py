@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from padl_lib.progress import Progress
 from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
 from padl_lib.video.asr import ANNOTATION, DEFAULT_MODEL, AsrSegment, recognize
-from padl_lib.video.media import SAMPLE_RATE, load_audio, sha256_file
+from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, sha256_file
 from padl_lib.video.spoken import spoken_words
 from padl_lib.video.transcript import Transcript
 
@@ -53,5 +54,10 @@ def transcribe(media: str | os.PathLike, model: str | None = None, script: str |
             raise ValueError(f"{media.name}: the speech is in {language!r}; padl's aligner knows English only")
         tokens, source = asr_tokens(segments), model or DEFAULT_MODEL
     words = align(audio, tokens, progress=progress, fillers=fillers, script=script is not None)
+    tracks = probe(media).audio_tracks
+    if tracks > 1 and not any(w.kind == "word" for w in words):
+        warnings.warn(f"no speech in the first audio track of {media.name}, which has {tracks}: padl transcribes "
+                      f"and renders the first; make the speech track the first (e.g. ffmpeg -map 0:v -map 0:a:1)",
+                      stacklevel=2)
     return Transcript(words=words, media=media, checksum=sha256_file(media), language=language, model=source,
                       aligner=ALIGNER, extra={"duration": round(len(audio) / SAMPLE_RATE, 3)})

@@ -1,4 +1,5 @@
 """Recognition and forced alignment on real shipped speech (LibriVox sentences, the screencast)."""
+import subprocess
 import warnings
 import wave
 
@@ -409,3 +410,14 @@ def test_speech_in_another_language_is_flagged_as_doubtful(tmp_path):
         warnings.simplefilter("error")  # English raises no doubt
         segments, _ = recognize(load_audio(LIBRIVOX.format("0930")))
     assert mean_logprob(segments) > -0.3
+
+
+def test_a_silent_first_audio_track_is_named_when_another_track_exists(tmp_path):
+    """Recorders may write several audio tracks; padl reads the first."""
+    media = tmp_path / "two-tracks.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-i",
+                    LIBRIVOX.format("0930"), "-t", "3", "-map", "0:a", "-map", "1:a", "-c:a", "flac", str(media)],
+                   check=True)
+    with pytest.warns(UserWarning, match="no speech in the first audio track of two-tracks.mkv, which has 2"):
+        transcript = transcribe(media)
+    assert not transcript.spoken()
