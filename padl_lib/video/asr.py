@@ -47,10 +47,14 @@ MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper m
 # -0.47 (LibriVox, six synthetic voices, telephone band, reverb, noise 5 dB under the speech), and
 # -0.78 with noise as loud as the speech; German, French, Spanish, Italian and Dutch -0.93 to -1.77
 UNSURE_LOGPROB = -0.8
+# whisper's features for a whole recording are computed at once, about 50 MB per minute (4.1 GB
+# peak for an hour); a long recording is recognized in pieces of about this length, cut in a pause
+PIECE_SECONDS = 600.0
+PIECE_REACH = 10.0  # s around a piece's nominal end searched for its quietest moment
 ROUGH_SECONDS = 0.25  # how far whisper's word times may be off
 ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
-           "mean_logprob", "recover_skipped", "ANNOTATION"]
+           "pieces", "mean_logprob", "recover_skipped", "ANNOTATION"]
 
 
 class ModelError(RuntimeError):
@@ -121,12 +125,13 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     # decoding; in a window that opens with seconds of room tone, whisper invents words mid-speech
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
                    vad_filter=True, initial_prompt=prompt)
-    segments, info = whisper.transcribe(audio, **options)
     result: list[AsrSegment] = []
     report(progress, 0, duration, "recognizing speech")
-    for seg in segments:
-        result += _kept(seg)
-        report(progress, min(seg.end, duration), duration, "recognizing speech")
+    for start, end in pieces(audio, PIECE_SECONDS):
+        segments, info = whisper.transcribe(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)], **options)
+        for seg in segments:
+            result += [_shifted(kept, start) for kept in _kept(seg)]
+            report(progress, min(start + seg.end, duration), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
 
     def again(start: float, end: float) -> list[AsrSegment]:
@@ -146,6 +151,19 @@ def mean_logprob(segments: list[AsrSegment]) -> float | None:
     """Whisper's mean token log-probability over a recording (segments weighted by duration)."""
     weights = [max(seg.end - seg.start, 1e-3) for seg in segments]
     return float(np.average([seg.avg_logprob for seg in segments], weights=weights)) if segments else None
+
+
+def pieces(audio: np.ndarray, seconds: float = PIECE_SECONDS) -> list[tuple[float, float]]:
+    """(start, end) times (s) that cut a long recording into pieces of about `seconds`, each cut
+    at the quietest moment within PIECE_REACH s of where it would fall."""
+    duration = len(audio) / SAMPLE_RATE
+    count = max(1, round(duration / seconds))
+    if count == 1:
+        return [(0.0, duration)]
+    energy = acoustics.frame_energy_db(audio)
+    cuts = [acoustics.quietest_time(energy, k * duration / count - PIECE_REACH, k * duration / count + PIECE_REACH,
+                                    frames=11) for k in range(1, count)]
+    return list(zip([0.0, *cuts], [*cuts, duration]))
 
 
 def recover_skipped(segments: list[AsrSegment], audio: np.ndarray,
