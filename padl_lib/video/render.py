@@ -47,6 +47,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_seconds`
+UNTAGGED = (0, 2)  # FFmpeg's AVCOL_SPC_RGB and _UNSPECIFIED: YUV<->RGB then uses swscale's default (BT.601)
 LIMITED_RANGE, FULL_RANGE = 1, 2  # FFmpeg's AVCOL_RANGE_MPEG (luma 16-235, as output) and _JPEG (0-255)
 END_SLACK = 0.1  # s a span may end after the media (its tracks' ends differ by a frame or an audio block)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
@@ -276,6 +277,11 @@ def transition_windows(counts: Sequence[int], half: int) -> list[tuple[int, int]
     return windows
 
 
+def _rgb(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as RGB, read with its own matrix and range (the transitions blend in RGB)."""
+    return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range)
+
+
 def _with_transitions(frames: Iterator[av.VideoFrame], kind: str, windows: list[tuple[int, int]],
                       ) -> Iterator[av.VideoFrame | np.ndarray]:
     """Replace the frames of each window by interpolations (RGB arrays) between its neighbours."""
@@ -283,11 +289,11 @@ def _with_transitions(frames: Iterator[av.VideoFrame], kind: str, windows: list[
     before = None
     for i, frame in enumerate(frames):
         if pending and i == pending[0][0] - 1:
-            before = frame.to_ndarray(format="rgb24")
+            before = _rgb(frame)
         if pending and pending[0][0] <= i < pending[0][1]:
             continue
         if pending and i == pending[0][1]:
-            after = frame.to_ndarray(format="rgb24")
+            after = _rgb(frame)
             start, end = pending.pop(0)
             yield from _interpolate(before, after, kind, end - start)
         yield frame
@@ -341,10 +347,13 @@ def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClo
             out.mux(packet)
 
     frames = _keeping_orientation(frames, video_out)
+    # transition frames (RGB) go back to YUV with the source's matrix, as `_rgb` read them
+    tagged = video_in.codec_context.colorspace
+    matrix = {} if tagged in UNTAGGED else {"dst_colorspace": tagged}
     count = 0
     for frame in frames:
         if isinstance(frame, np.ndarray):
-            frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p", **matrix)
         full = {"src_color_range": FULL_RANGE, "dst_color_range": LIMITED_RANGE} \
             if frame.color_range == FULL_RANGE else {}  # else untouched: no conversion pass
         frame = frame.reformat(width=video_out.width, height=video_out.height, format="yuv420p", **full)

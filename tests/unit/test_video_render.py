@@ -213,6 +213,20 @@ def test_colours_look_as_in_the_source(tmp_path, smart, tags):
         assert shown_luma(frames[n]) == pytest.approx(shown_luma(original[k]), abs=1.5)
 
 
+def test_a_dissolve_keeps_the_colours_of_a_tagged_source(tmp_path):
+    """The dissolve blends in RGB; read with BT.709 and written back with BT.601, a red wall turned
+    9 levels brighter during it."""
+    source = tmp_path / "red.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=0xC03020:size=320x240:rate=25:duration=3",
+                    "-vf", "scale=out_color_matrix=bt709,format=yuv420p", "-c:v", "libx264", "-colorspace", "bt709",
+                    "-color_primaries", "bt709", "-color_trc", "bt709", str(source)], check=True)
+    result = render(source, [(0.2, 1.2), (1.6, 2.6)], tmp_path / "out.mp4", transition="dissolve")
+    with av.open(str(result.path)) as c:
+        planes = [f.to_ndarray().astype(float) for f in c.decode(video=0)]
+    means = np.array([[p[:240].mean(), p[240:300].mean(), p[300:].mean()] for p in planes])  # Y, U, V
+    assert np.abs(means - means[0]).max() <= 3
+
+
 def test_bad_requests_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="refusing to overwrite"):
         render(SCREENCAST, SPANS, SCREENCAST)
