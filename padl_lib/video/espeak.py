@@ -4,12 +4,20 @@ While it speaks, the synthesizer reports where each word of the text begins in i
 WORD events). That is a timing reference for words inside connected speech, which no recording
 padl ships has: the benchmark's real-speech reference knows only the edges of utterances.
 The onset is where the word's first phone begins, the closure of a stop consonant included.
+
+The library carries state from one utterance to the next: the same text comes out up to ~2 %
+longer or shorter, and its word onsets move by tens of ms, depending on what was spoken before.
+So each call speaks in a fresh process (`python -m padl_lib.video.espeak`, ~0.3 s), and the same
+text always gives the same samples.
 """
 from __future__ import annotations
 
 import ctypes
-import functools
+import io
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,19 +106,45 @@ class _Engine:
         return audio.astype(np.float32) / 32768, self.words
 
 
-@functools.cache
-def _engine() -> _Engine:
-    return _Engine()
+_ERRORS = {"ValueError": ValueError, "RuntimeError": RuntimeError}
+
+
+def _speak_here(request: dict) -> bytes:
+    """Speak `request` with a newly initialized library; the samples and word events as .npz bytes."""
+    engine = _Engine()
+    audio, words = engine.speak(request["text"], request["voice"], request["words_per_minute"])
+    out = io.BytesIO()
+    np.savez(out, audio=audio, rate=engine.rate, words=np.array(words, dtype=np.int64).reshape(-1, 2))
+    return out.getvalue()
+
+
+def _speak_in_fresh_process(text: str, voice: str, words_per_minute: int) -> tuple[np.ndarray, int, np.ndarray]:
+    request = json.dumps({"text": text, "voice": voice, "words_per_minute": words_per_minute})
+    done = subprocess.run([sys.executable, "-m", "padl_lib.video.espeak"], input=request.encode(),
+                          capture_output=True, timeout=300)
+    if done.returncode != 0:
+        kind, _, message = done.stderr.decode(errors="replace").strip().rpartition("\n")[2].partition(": ")
+        raise _ERRORS.get(kind, RuntimeError)(message or f"espeak-ng failed (exit status {done.returncode})")
+    with np.load(io.BytesIO(done.stdout)) as result:
+        return result["audio"], int(result["rate"]), result["words"]
 
 
 def synthesize(text: str, voice: str = "en-us", words_per_minute: int = 150) -> Synthesized:
-    """`text` spoken by espeak-ng in `voice`, with the onset of each of its tokens."""
-    engine = _engine()
-    audio, words = engine.speak(text, voice, words_per_minute)
+    """`text` spoken by espeak-ng in `voice`, with the onset of each of its tokens.
+
+    The same arguments always give the same speech (see the module's docstring)."""
+    audio, rate, words = _speak_in_fresh_process(text, voice, words_per_minute)
     onsets, pos = [], 0
     for token in text.split():  # event positions count characters from 1
         pos = text.index(token, pos)
         inside = [sample for position, sample in words if pos <= position - 1 < pos + len(token)]
-        onsets.append(inside[0] / engine.rate if inside else None)
+        onsets.append(float(inside[0]) / rate if inside else None)
         pos += len(token)
-    return Synthesized(text, audio, engine.rate, tuple(onsets))
+    return Synthesized(text, audio, rate, tuple(onsets))
+
+
+if __name__ == "__main__":  # the speaking process: a JSON request on stdin, .npz bytes on stdout
+    try:
+        sys.stdout.buffer.write(_speak_here(json.loads(sys.stdin.read())))
+    except (ValueError, RuntimeError) as exc:
+        sys.exit(f"{type(exc).__name__}: {exc}")
