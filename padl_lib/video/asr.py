@@ -45,8 +45,9 @@ RECOVERY_CONTEXT = 3.0  # s of audio on either side when such a stretch is recog
 MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper must have skipped
 # below this mean over a recording, whisper doubts its whole transcript: English scored -0.08 to
 # -0.47 (LibriVox, six synthetic voices, telephone band, reverb, noise 5 dB under the speech), and
-# -0.78 with noise as loud as the speech; German, French, Spanish, Italian and Dutch -0.93 to -1.77
-UNSURE_LOGPROB = -0.8
+# -0.78 with noise as loud as the speech; German, French, Spanish, Italian and Dutch speech at
+# three speaking rates -0.74 to -1.84
+UNSURE_LOGPROB = -0.6
 # whisper's features for a whole recording are computed at once, about 50 MB per minute (4.1 GB
 # peak for an hour); a long recording is recognized in pieces of about this length, cut in a pause
 PIECE_SECONDS = 600.0
@@ -126,10 +127,12 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
                    vad_filter=True, initial_prompt=prompt)
     result: list[AsrSegment] = []
+    heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
     report(progress, 0, duration, "recognizing speech")
     for start, end in pieces(audio, PIECE_SECONDS):
         segments, info = whisper.transcribe(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)], **options)
         for seg in segments:
+            heard.append(seg)
             result += [_shifted(kept, start) for kept in _kept(seg)]
             report(progress, min(start + seg.end, duration), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
@@ -139,7 +142,7 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
         return [_shifted(kept, start) for seg in whisper.transcribe(part, **options)[0] for kept in _kept(seg)]
 
     result = recover_skipped(result, audio, again)
-    sureness = mean_logprob(result)
+    sureness = mean_logprob(heard)
     if sureness is not None and sureness < UNSURE_LOGPROB:
         other = "" if whisper.model.is_multilingual else "in another language than English (all the model knows), "
         warnings.warn(f"whisper is unsure of this transcript (mean token log-probability {sureness:.2f}): the "
@@ -147,8 +150,9 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     return result, info.language
 
 
-def mean_logprob(segments: list[AsrSegment]) -> float | None:
-    """Whisper's mean token log-probability over a recording (segments weighted by duration)."""
+def mean_logprob(segments: list) -> float | None:
+    """Whisper's mean token log-probability over segments (padl's or faster-whisper's), weighted
+    by their durations; None without segments."""
     weights = [max(seg.end - seg.start, 1e-3) for seg in segments]
     return float(np.average([seg.avg_logprob for seg in segments], weights=weights)) if segments else None
 

@@ -1,8 +1,8 @@
 """The transcript editor's session logic, without a browser: resume, and a changed media file."""
 import shutil
+import warnings
 
 from padl_lib.video.app import TranscriptEditor
-from padl_lib.video.espeak import synthesize
 from padl_lib.video.project import project_path
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
@@ -31,9 +31,19 @@ def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_pat
 
 
 def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
+    """What the CLI prints as warnings (e.g. whisper doubting speech in another language, tested
+    in test_video_asr_align) the app shows in its status line."""
+    from padl_lib.video import pipeline
+
+    def doubting(media, **kwargs):
+        warnings.warn("whisper is unsure of this transcript (mean token log-probability -1.20)", UserWarning)
+        return transcribe(media, **kwargs)
+
+    transcribe = pipeline.transcribe
+    monkeypatch.setattr(pipeline, "transcribe", doubting)
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
-    media = synthesize("Willkommen zur Vorlesung. Heute sprechen wir über neuronale Netze mit binären Gewichten.",
-                       "de").write(tmp_path / "vorlesung.wav")
+    media = tmp_path / "talk.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)
     app = TranscriptEditor()
     app.upload.saved, app.choice.value = media, "upload"
     app.load()

@@ -20,6 +20,8 @@ from padl_lib.video.spoken import spoken_alternatives, spoken_words
 from padl_lib.video.transcript import Word
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
+ITALIAN = ("Benvenuti alla lezione. Oggi parliamo di reti neurali con pesi binari. Il calcolo è molto veloce, ma la "
+           "precisione ne risente un po.")
 SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
 CMUDICT = {"thought": "TH AO T", "church": "CH ER CH", "measure": "M EH ZH ER", "sing": "S IH NG",
            "judge": "JH AH JH", "bathe": "B EY DH", "dashwood": "D AE SH W UH D", "ship": "SH IH P"}
@@ -401,12 +403,11 @@ def test_doubtful_stretches_need_voiced_sound_under_the_silence_and_a_squeezed_n
 
 
 def test_speech_in_another_language_is_flagged_as_doubtful(tmp_path):
-    """The bundled model knows English only: it writes German speech as English words."""
-    german = load_audio(synthesize("Willkommen zur Vorlesung. Heute sprechen wir über neuronale Netze mit binären "
-                                   "Gewichten. Die Berechnung ist sehr schnell, aber die Genauigkeit leidet ein "
-                                   "wenig.", "de").write(tmp_path / "de.wav"))
+    """The bundled model knows English only: it writes Italian speech as English words (or drops
+    them all as invented); either way whisper doubts what it wrote."""
+    italian = load_audio(synthesize(ITALIAN, "it").write(tmp_path / "it.wav"))
     with pytest.warns(UserWarning, match="unsure of this transcript .* another language than English"):
-        recognize(german)
+        recognize(italian)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # English raises no doubt
         segments, _ = recognize(load_audio(LIBRIVOX.format("0930")))
