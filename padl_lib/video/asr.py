@@ -43,10 +43,10 @@ MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
 MAX_WORD_SECONDS = 2.0  # per spoken word: longer is whisper stretching one word over speech it skipped
 RECOVERY_CONTEXT = 3.0  # s of audio on either side when such a stretch is recognized again
 MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper must have skipped
-# below this mean over a recording, whisper doubts its whole transcript: English scored -0.08 to
-# -0.47 (LibriVox, six synthetic voices, telephone band, reverb, noise 5 dB under the speech), and
-# -0.78 with noise as loud as the speech; German, French, Spanish, Italian and Dutch speech at
-# three speaking rates -0.74 to -1.84
+# below this mean over everything whisper wrote for a recording, it doubts the whole: English
+# scored -0.08 to -0.5 (LibriVox, six synthetic voices, telephone band, reverb, noise 10 dB under
+# the speech), and -0.78 with noise as loud as the speech; German, French and Italian speech
+# -0.85 to -1.94 (12 runs)
 UNSURE_LOGPROB = -0.6
 # whisper's features for a whole recording are computed at once, about 50 MB per minute (4.1 GB
 # peak for an hour); a long recording is recognized in pieces of about this length, cut in a pause
