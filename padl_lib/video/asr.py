@@ -45,8 +45,8 @@ RECOVERY_CONTEXT = 3.0  # s of audio on either side when such a stretch is recog
 MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper must have skipped
 # below this mean over everything whisper wrote for a recording, it doubts the whole: English
 # scored -0.08 to -0.5 (LibriVox, six synthetic voices, telephone band, reverb, noise 10 dB under
-# the speech), and -0.78 with noise as loud as the speech; German, French and Italian speech
-# -0.85 to -1.94 (12 runs)
+# the speech), and -0.78 with noise as loud as the speech; German, French, Spanish, Italian and
+# Dutch speech at three rates -0.76 to -1.85 (15 of 15)
 UNSURE_LOGPROB = -0.6
 # whisper's features for a whole recording are computed at once, about 50 MB per minute (4.1 GB
 # peak for an hour); a long recording is recognized in pieces of about this length, cut in a pause
