@@ -21,8 +21,10 @@ BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
 INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
 EXACT_SEEK_FORMATS = {"mov", "mp4"}  # their sample tables make timestamps after a seek exact
 # timestamps after a seek may be a few ms off: Matroska's are in ms, Vorbis and Opus decoders add
-# their own offsets (measured after seeks: AAC, AC3, FLAC, MP3, PCM 0.05-0.5 ms; Opus 1 ms; Vorbis 2.6-3.4 ms)
-DRAFT_SEEK_FORMATS = EXACT_SEEK_FORMATS | {"matroska", "webm", "mpegts"}
+# their own offsets (measured after seeks: AAC, AC3, FLAC, MP3, PCM 0.05-0.5 ms; Opus 1 ms; Vorbis 2.6-3.4 ms);
+# in audio files and AVI, seeks 55 minutes in landed on the sample (WAV, MP3 CBR and VBR, FLAC, Ogg
+# Vorbis and Opus, AC3, AVI with PCM or MP3)
+DRAFT_SEEK_FORMATS = EXACT_SEEK_FORMATS | {"matroska", "webm", "mpegts", "wav", "mp3", "flac", "ogg", "ac3", "avi"}
 SEEK_MARGIN = 2.0  # s decoded and dropped after a seek while the decoder rebuilds its state (AAC, Opus pre-roll)
 __all__ = ["decode_track", "apply_fades", "cut_blocks", "encode_blocks"]
 

@@ -334,6 +334,26 @@ def test_a_draft_decodes_audio_from_a_seek_in_any_container_and_keeps_sync(tmp_p
     assert max(fit) > 0.9  # the same audio, shifted by at most 5 ms
 
 
+@pytest.mark.parametrize("codec", [("wav", "pcm_s16le"), ("mp3", "libmp3lame"), ("flac", "flac"),
+                                   ("ogg", "libvorbis"), ("opus", "libopus")], ids=lambda codec: codec[0])
+def test_a_draft_of_an_audio_file_seeks_and_keeps_its_audio_to_the_sample(tmp_path, codec, monkeypatch):
+    """Previews late in a podcast-style recording decode from a seek: the same samples as exactly."""
+    suffix, encoder = codec
+    speech = sorted(Path("/usr/share/pocketsphinx/test/data/librivox").glob("*.wav"))
+    media = tmp_path / f"talk.{suffix}"
+    subprocess.run(["ffmpeg", "-v", "error", *[a for w in speech for a in ("-i", str(w))], "-filter_complex",
+                    f"concat=n={len(speech)}:v=0:a=1,aresample=48000", "-c:a", encoder, str(media)], check=True)
+    seeks = []
+    seek_near = render_audio._seek_near
+    monkeypatch.setattr(render_audio, "_seek_near", lambda *args: seeks.append(seek_near(*args)) or seeks[-1])
+    spans = [(12.3, 14.1), (20.2, 21.0)]
+    draft = render(media, spans, tmp_path / "draft.wav", draft=True)
+    exact = render(media, spans, tmp_path / "exact.wav")
+    assert seeks == [True, False]
+    a, b = load_audio(draft.path), load_audio(exact.path)
+    assert len(a) == len(b) and np.abs(a - b).max() < 1e-3
+
+
 def test_audio_after_the_video_ends_keeps_the_last_frame(tmp_path):
     source = tmp_path / "short-video.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3",
