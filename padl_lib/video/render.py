@@ -46,7 +46,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
-LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_seconds`
+LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_rate`
 UNTAGGED = (0, 2)  # FFmpeg's AVCOL_SPC_RGB and _UNSPECIFIED: YUV<->RGB then uses swscale's default (BT.601)
 LIMITED_RANGE, FULL_RANGE = 1, 2  # FFmpeg's AVCOL_RANGE_MPEG (luma 16-235, as output) and _JPEG (0-255)
 END_SLACK = 0.1  # s a span may end after the media (its tracks' ends differ by a frame or an audio block)
@@ -127,12 +127,18 @@ def snap_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[t
     return [(a, b) for a, b in snapped if b > a]
 
 
+def slot_rate(grid: np.ndarray) -> Fraction:
+    """The output's slots per second: the nominal frame rate, times the number of slots each frame
+    is split into where it lasts longer than LONGEST_SLOT (slow or held video, e.g. a screen
+    recording that only writes a frame when the screen changes), so that frames stay within half
+    a slot of their audio."""
+    rate = frame_rate(grid)
+    return rate * max(1, math.ceil(1 / (float(rate) * LONGEST_SLOT)))
+
+
 def slot_seconds(grid: np.ndarray) -> float:
-    """The output's frame slot: the nominal frame duration, split evenly where it is longer than
-    LONGEST_SLOT (slow or held video, e.g. a screen recording that only writes a frame when the
-    screen changes), so that frames stay within half a slot of their audio."""
-    nominal = 1 / float(frame_rate(grid))
-    return nominal / max(1, math.ceil(nominal / LONGEST_SLOT))
+    """The output's frame slot (s): see `slot_rate`."""
+    return 1 / float(slot_rate(grid))
 
 
 def _on_screen(a: float, b: float, offset: float, grid: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +154,9 @@ def _on_screen(a: float, b: float, offset: float, grid: np.ndarray, step: float)
     index = np.arange(first, min(int(np.searchsorted(grid, b, side="left")), len(grid) - 1))  # frames near (a, b)
     lo, hi = np.maximum(grid[index], a), np.minimum(grid[index + 1], b)
     index, lo, hi = index[hi > lo], lo[hi > lo], hi[hi > lo]
-    x0, x1 = (offset + lo - a) / step, (offset + hi - a) / step
+    # in slots, rounded so that an edge on a slot centre (word times in ms meet 1/30 s slots
+    # there often) counts for the frame that starts on it, whatever the float error
+    x0, x1 = np.round((offset + lo - a) / step, 6), np.round((offset + hi - a) / step, 6)
     slot = np.ceil(x0 - 0.5)
     centred = np.flatnonzero(slot + 0.5 < x1)
     if not len(centred):
@@ -333,9 +341,9 @@ def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClo
                      transition_seconds, on_frame, suffix: str) -> int:
     """Decode the spans, apply transitions, encode (x264 ultrafast; VP9 realtime for .webm);
     return the frame count."""
-    rate = frame_rate(grid)
-    video_out = _video_stream(out, video_in, rate, crf, suffix)
-    half = int(round(transition_seconds * rate / 2)) if transition != "none" else 0
+    # the stream's declared rate (H.264's timing info) is its slots', on which the frames lie
+    video_out = _video_stream(out, video_in, slot_rate(grid), crf, suffix)
+    half = int(round(transition_seconds * frame_rate(grid) / 2)) if transition != "none" else 0
     frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
                                transition_windows(span_frame_counts(spans, grid), half))
 

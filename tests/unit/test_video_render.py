@@ -1,5 +1,6 @@
 """Rendering real media: lengths match the kept spans, cuts are frame-exact, audio fades, sources untouched."""
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -97,6 +98,24 @@ def test_cuts_are_frame_exact_where_the_container_seeks_by_bytes(tmp_path, suffi
     source = make_counter_video(tmp_path / f"counter{suffix}", codecs)
     spans = [(0.4, 1.0), (2.2, 3.5), (0.0, 0.2), (1.1, 4.0)]
     result = render(source, spans, tmp_path / "cut.mp4")
+    assert_frames_are_the_kept_ones(source, spans, result.path)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".ts"])
+def test_frame_edges_on_slot_centres_keep_every_frame_on_its_own_slot(tmp_path, suffix):
+    """Spans placed so that their frames' edges fall on output slot centres (0.34 s is 8.5 frames
+    at 25 fps; word times in ms meet the frame grid so often): each frame still gets a slot of its
+    own, on the 25 fps grid. Float error there gave frames half a slot apart, and MP4 rejected
+    an MPEG-TS source's frames on one tick."""
+    source = make_counter_video(tmp_path / f"counter{suffix}", [])
+    spans = [(0.0, 0.34), (2.0, 3.0), (0.6, 1.3)]
+    result = render(source, spans, tmp_path / "out.mp4")
+    with av.open(str(result.path)) as c:
+        stream = c.streams.video[0]
+        times = sorted(p.pts * stream.time_base for p in c.demux(stream) if p.pts is not None)
+    assert len(set(times)) == len(times) == result.frames and all((t * 25).denominator == 1 for t in times)
+    if suffix == ".mp4":  # every frame 1/25 s long: none dropped (MPEG-TS holds its late first frame)
+        assert set(np.diff(times)) == {Fraction(1, 25)}
     assert_frames_are_the_kept_ones(source, spans, result.path)
 
 
