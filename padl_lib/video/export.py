@@ -3,13 +3,20 @@
 The timeline has one track of clips that all reference the source media; each clip's source
 range is one kept span, rounded to whole frames. Editors (Resolve, Premiere, Final Cut, Kdenlive)
 relink the media by its path. Subtitles are the kept words moved onto the edited timeline.
+
+EDL timecode and OpenTimelineIO's FCPXML writer know only the broadcast rates (`TIMECODE_RATES`,
+`FCPXML_RATES`); a video at another rate gets the timeline rate of which its own is a divisor
+(a 15 fps screen recording: 30, each frame two), else the rate within 1 % of its own (a
+variable frame rate phone video at 29.8: 30).
 """
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from xml.etree import ElementTree
 
 import opentimelineio as otio
 
@@ -21,30 +28,59 @@ from padl_lib.video.transcript import Transcript
 
 ADAPTERS = {".edl": "cmx_3600", ".fcpxml": "fcpx_xml", ".otio": "otio_json"}
 AUDIO_ONLY_RATE = Fraction(25)
+NTSC = Fraction(1000, 1001)
+TIMECODE_RATES = tuple(Fraction(r) for r in (24 * NTSC, 24, 25, 30 * NTSC, 30, 48, 50, 60 * NTSC, 60))
+FCPXML_RATES = tuple(r for r in TIMECODE_RATES if r != 48)
+RATES = {"cmx_3600": TIMECODE_RATES, "fcpx_xml": FCPXML_RATES, "otio_json": None}  # None: any rate
+NEAR_RATE = 0.01  # a rate this close to a supported one is taken for it
+FCPXML_TIMES = ("offset", "start", "duration", "tcStart")  # attributes that hold times
+FCPXML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n'
+
 EVENT_CHANNEL = re.compile(r"^(\d{3,}  .{8} )V     ", re.MULTILINE)  # "001  REEL     V     C  ..."
-__all__ = ["timeline", "write_timeline", "write_subtitles", "edited_transcript"]
+__all__ = ["timeline", "timeline_rate", "write_timeline", "write_subtitles", "edited_transcript"]
 
 
-def _rate(media: Path) -> tuple[float, bool, bool]:
-    """Frame rate of the timeline (the video's, else 25), and whether there is video / audio."""
-    info = probe(media)
-    rate = frame_rate(frame_grid(media)) if info.has_video else AUDIO_ONLY_RATE
-    return float(rate), info.has_video, info.has_audio
+def timeline_rate(rate: Fraction, supported: Sequence[Fraction] | None) -> Fraction:
+    """The timeline rate for video at `rate` in a format that knows only the `supported` rates
+    (None: any): `rate` itself, else its smallest supported multiple, else a supported rate within
+    NEAR_RATE of it; ValueError if none."""
+    if supported is None or rate in supported:
+        return rate
+    multiples = [r for r in supported if (r / rate).denominator == 1]
+    near = [r for r in supported if abs(r / rate - 1) <= NEAR_RATE]
+    if not multiples + near:
+        names = ", ".join(f"{float(r):.3g}" for r in supported)
+        raise ValueError(f"this format knows only timelines at {names} fps, which a {float(rate):.4g} fps video "
+                         f"does not fit: export an .otio timeline instead")
+    return min(multiples) if multiples else min(near, key=lambda r: abs(r - rate))
 
 
-def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit") -> otio.schema.Timeline:
-    """An OpenTimelineIO timeline of the kept spans of `media` in output order (video and audio tracks)."""
+def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
+             adapter: str = "otio_json") -> otio.schema.Timeline:
+    """An OpenTimelineIO timeline of the kept spans of `media` in output order (video and audio
+    tracks), at the video's frame rate (25 for audio), or the rate `timeline_rate` picks for
+    the OTIO `adapter` that will write it (see ADAPTERS)."""
     media = Path(media).resolve()
-    rate, has_video, has_audio = _rate(media)
+    info = probe(media)
+    has_video, has_audio = info.has_video, info.has_audio
+    own = frame_rate(frame_grid(media)) if has_video else AUDIO_ONLY_RATE
+    exact = timeline_rate(own, RATES[adapter])
+    # OTIO's FCPXML writer finds NTSC rates by their names (29.97), not their values
+    rate = float(round(exact, 2)) if adapter == "fcpx_xml" else float(exact)
+
+    def frame(t: float) -> int:  # on a frame of the video: a multiple of frames stays whole
+        per_frame = exact / own
+        return round(t * own) * int(per_frame) if per_frame.denominator == 1 else round(t * exact)
+
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
-                                        otio.opentime.RationalTime(round(edits.source_duration * rate), rate))
+                                        otio.opentime.RationalTime(frame(edits.source_duration), rate))
     reel = (re.sub(r"[^A-Za-z0-9]", "", media.stem).upper() or "PADL")[:8]
-    result = otio.schema.Timeline(name=name)
+    result = otio.schema.Timeline(name=name, metadata={"padl": {"rate": str(exact)}})
     kinds = [(otio.schema.TrackKind.Video, "V1")] * has_video + [(otio.schema.TrackKind.Audio, "A1")] * has_audio
     for kind, track_name in kinds:
         track = otio.schema.Track(name=track_name, kind=kind)
         for n, span in enumerate(edits.spans, start=1):
-            first, last = round(span.start * rate), round(span.end * rate)
+            first, last = frame(span.start), frame(span.end)
             if last > first:
                 track.append(otio.schema.Clip(
                     name=f"{media.name} #{n}",
@@ -63,11 +99,14 @@ def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.Pat
     adapter = ADAPTERS.get(path.suffix.lower())
     if adapter is None:
         raise ValueError(f"unknown timeline format {path.suffix!r}: use one of {', '.join(ADAPTERS)}")
-    result = timeline(edits, media, name=path.stem)
+    result = timeline(edits, media, name=path.stem, adapter=adapter)
     if adapter == "fcpx_xml" and not result.video_tracks():  # OTIO's writer needs a primary storyline
         raise ValueError(f"{Path(media).name} has no video: FCPXML export needs a video track; "
                          f"export an .edl or .otio for an audio recording")
     text = _edl(result) if adapter == "cmx_3600" else otio.adapters.write_to_string(result, adapter)
+    exact = Fraction(result.metadata["padl"]["rate"])
+    if adapter == "fcpx_xml" and exact.denominator != 1:
+        text = _on_frames(text, exact)
     with atomic_path(path, protect=(media,)) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
@@ -85,6 +124,26 @@ def _edl(result: otio.schema.Timeline) -> str:
     single = otio.schema.Timeline(name=result.name, tracks=[first])
     text = otio.adapters.write_to_string(single, "cmx_3600")
     return EVENT_CHANNEL.sub(lambda m: f"{m.group(1)}{channel:<5} ", text)
+
+
+def _on_frames(fcpxml: str, exact: Fraction) -> str:
+    """The FCPXML of OTIO's writer with its times on the frames of the `exact` NTSC rate. The
+    writer divides frame counts by the rate's name (29.97), so its times fell between frames (301
+    frames: 30100/2997 s, not 301301/30000 s), and it places connected clips (padl's audio, one per
+    video clip) at whole frames of the name's integer part (29), up to a frame off; each of them
+    starts where its parent clip does in the source."""
+    named = Fraction(str(round(float(exact), 2)))
+    root = ElementTree.fromstring(fcpxml)
+    for element in root.iter():
+        for key in FCPXML_TIMES:
+            if key in element.attrib:
+                frames = round(Fraction(element.get(key).removesuffix("s")) * named)
+                element.set(key, f"{frames / exact}s")
+    for parent in root.iter("clip"):
+        for child in parent.findall("clip[@lane]"):
+            child.set("offset", parent.get("start", "0s"))
+    ElementTree.indent(root)
+    return FCPXML_HEADER + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
 def edited_transcript(transcript: Transcript, edits: EditList, media: str | os.PathLike | None = None) -> Transcript:

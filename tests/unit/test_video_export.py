@@ -1,5 +1,8 @@
 """Exports for editors (CMX 3600 EDL, FCPXML via OpenTimelineIO) and subtitles of the edited video."""
+import subprocess
+from fractions import Fraction
 from pathlib import Path
+from xml.etree import ElementTree
 
 import opentimelineio as otio
 import pysubs2
@@ -7,7 +10,8 @@ import pytest
 from test_video_edit import make_transcript
 
 from padl_lib.video.edit import edit_list
-from padl_lib.video.export import edited_transcript, timeline, write_subtitles, write_timeline
+from padl_lib.video.export import (FCPXML_RATES, edited_transcript, timeline, timeline_rate, write_subtitles,
+                                   write_timeline)
 from padl_lib.video.media import sha256_file
 from padl_lib.video.samples import SCREENCAST
 
@@ -46,6 +50,53 @@ def test_written_timelines_read_back_with_the_same_cuts(edit, tmp_path, suffix):
     flat = lambda ranges: [x for r in ranges for x in r]  # noqa: E731
     assert flat(source_ranges(back)) == pytest.approx(flat(source_ranges(timeline(edits, SCREENCAST))))
     assert SCREENCAST.as_uri() in path.read_text()
+
+
+def fcpxml_cuts(path: Path) -> tuple[list[tuple[Fraction, Fraction]], list[Fraction]]:
+    """(start, duration) of the spine's clips, and every time in the file (OTIO's FCPXML reader
+    takes NTSC rates for whole ones: 29.97 as 29)."""
+    root = ElementTree.parse(path).getroot()
+    seconds = lambda value: Fraction(value.removesuffix("s"))  # noqa: E731
+    cuts = [(seconds(c.get("start", "0s")), seconds(c.get("duration"))) for c in root.find(".//spine")]
+    times = [seconds(e.get(k)) for e in root.iter() for k in ("offset", "start", "duration") if k in e.attrib]
+    return cuts, times
+
+
+@pytest.mark.parametrize("suffix", [".edl", ".fcpxml"])
+@pytest.mark.parametrize("rate", ["30000/1001", "24000/1001", "15", "12.5"])
+def test_timelines_at_rates_timecode_lacks_keep_their_cuts(tmp_path, rate, suffix):
+    """NTSC cameras (29.97, 23.976) and slow screen recordings (15, 12.5 fps): the FCPXML writer
+    failed on all four and EDL timecode on the last two. They get the format's rate of which
+    theirs is a divisor; every cut and every time stays on a frame of the video."""
+    media = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=160x120:rate={rate}:duration=9",
+                    "-f", "lavfi", "-i", "sine=duration=9", "-c:v", "libx264", "-c:a", "aac", str(media)], check=True)
+    transcript = make_transcript()
+    transcript.media, transcript.checksum = media, sha256_file(media)
+    edits = edit_list(transcript, "he was amiable himself he might")
+    written = write_timeline(edits, media, tmp_path / f"cut{suffix}")
+    own = Fraction(rate)
+    if suffix == ".fcpxml":
+        cuts, times = fcpxml_cuts(written)
+        assert all((t * own).denominator == 1 for t in times)
+        for clip in ElementTree.parse(written).getroot().find(".//spine"):  # its sound starts where it does
+            assert [c.get("offset") for c in clip.findall("clip[@lane]")] == [clip.get("start", "0s")]
+    else:
+        timeline_rate = float(own) * (2 if own.denominator == 1 or own == Fraction(25, 2) else 1)
+        back = otio.adapters.read_from_file(str(written), rate=timeline_rate)
+        cuts = [(Fraction(s).limit_denominator(100_000), Fraction(d).limit_denominator(100_000))
+                for s, d in source_ranges(back)]
+    assert len(cuts) == len(edits.spans)
+    for (start, duration), span in zip(cuts, edits.spans):
+        assert float(start) == pytest.approx(span.start, abs=0.5 / float(own)) and (start * own).denominator == 1
+        assert float(duration) == pytest.approx(span.duration, abs=1 / float(own)) and (duration * own).denominator == 1
+
+
+def test_a_rate_no_timeline_fits_asks_for_otio():
+    with pytest.raises(ValueError, match="120 fps video does not fit: export an .otio"):
+        timeline_rate(Fraction(120), FCPXML_RATES)
+    assert timeline_rate(Fraction(2999, 100), FCPXML_RATES) == 30  # a variable frame rate phone video
+    assert timeline_rate(Fraction(120), None) == 120
 
 
 def test_edl_is_cmx_3600(edit, tmp_path):
