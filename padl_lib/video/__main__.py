@@ -10,6 +10,7 @@ warnings as one line each.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import warnings
@@ -37,6 +38,9 @@ def _transcribe(args: argparse.Namespace) -> None:
     output = Path(args.output or default_path(args.media))
     if output.exists() and Path(args.media).exists() and output.resolve() == Path(args.media).resolve():
         raise ValueError(f"refusing to overwrite the source file {args.media}; choose another output path")
+    folder = next(p for p in (output.parent, *output.parent.parents) if p.exists())  # `save` makes the rest
+    if not os.access(folder, os.W_OK):  # said before the work, not after it
+        raise ValueError(f"cannot write the transcript {output}: {folder} is read-only to you; choose a place with -o")
     progress = tqdm_progress("s")
     transcript = transcribe(args.media, model=args.model, script=script, progress=progress,
                             fillers=not args.no_fillers)
@@ -117,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             args.func(args)
         except (MediaError, TranscriptError, ModelError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file that cannot be read or written (permissions, a full disk): name it
+            print(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
             return 2
     return 0
 

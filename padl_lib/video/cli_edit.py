@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from padl_lib.io import write_text_atomic
 from padl_lib.progress import tqdm_progress
 from padl_lib.video.edit import EditList, edit_list
-from padl_lib.video.export import write_subtitles, write_timeline
+from padl_lib.video.export import timeline_text, write_subtitles
 from padl_lib.video.media import load_audio
 from padl_lib.video.render import TRANSITIONS, render
 from padl_lib.video.transcript import Transcript
@@ -26,6 +27,8 @@ def load_edit(transcript_path: str | Path, edited_path: str | Path,
         text = Path(edited_path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ValueError(f"edited text file not found: {edited_path}") from exc
+    except IsADirectoryError as exc:
+        raise ValueError(f"{edited_path} is a folder: give the edited text file") from exc
     except UnicodeDecodeError as exc:
         raise ValueError(f"{edited_path} is not UTF-8 text: {exc}") from exc
     return transcript, edit_list(transcript, text, audio=load_audio(transcript.media))
@@ -55,9 +58,11 @@ def _export(args: argparse.Namespace) -> None:
     _refuse_overwriting_inputs(targets, [args.media, args.transcript, args.edited])
     transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
     _refuse_overwriting_inputs(targets, [transcript.media])
-    for path in (args.edl, args.fcpxml, args.otio):
-        if path:
-            print(f"wrote {write_timeline(edits, transcript.media, path)}")
+    # every timeline is made before any is written: one the media cannot have writes none
+    timelines = {path: timeline_text(edits, transcript.media, path) for path in (args.edl, args.fcpxml, args.otio)
+                 if path}
+    for path, text in timelines.items():
+        print(f"wrote {write_text_atomic(path, text)}")
     for path in (args.srt, args.vtt):
         if path:
             print(f"wrote {write_subtitles(transcript, edits, path)}")

@@ -37,7 +37,7 @@ FCPXML_TIMES = ("offset", "start", "duration", "tcStart")  # attributes that hol
 FCPXML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n'
 
 EVENT_CHANNEL = re.compile(r"^(\d{3,}  .{8} )V     ", re.MULTILINE)  # "001  REEL     V     C  ..."
-__all__ = ["timeline", "timeline_rate", "write_timeline", "write_subtitles", "edited_transcript"]
+__all__ = ["timeline", "timeline_rate", "timeline_text", "write_timeline", "write_subtitles", "edited_transcript"]
 
 
 def timeline_rate(rate: Fraction, supported: Sequence[Fraction] | None) -> Fraction:
@@ -93,8 +93,9 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
     return result
 
 
-def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """Write the edit as .edl (CMX 3600), .fcpxml (Final Cut Pro X) or .otio, chosen by the suffix."""
+def timeline_text(edits: EditList, media: str | os.PathLike, path: str | os.PathLike) -> str:
+    """The edit as the text of a .edl (CMX 3600), .fcpxml (Final Cut Pro X) or .otio file, chosen
+    by the suffix of `path` (whose stem names the timeline)."""
     path = Path(path)
     adapter = ADAPTERS.get(path.suffix.lower())
     if adapter is None:
@@ -105,11 +106,15 @@ def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.Pat
                          f"export an .edl or .otio for an audio recording")
     text = _edl(result) if adapter == "cmx_3600" else otio.adapters.write_to_string(result, adapter)
     exact = Fraction(result.metadata["padl"]["rate"])
-    if adapter == "fcpx_xml" and exact.denominator != 1:
-        text = _on_frames(text, exact)
+    return _on_frames(text, exact) if adapter == "fcpx_xml" and exact.denominator != 1 else text
+
+
+def write_timeline(edits: EditList, media: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Write the edit as .edl (CMX 3600), .fcpxml (Final Cut Pro X) or .otio (`timeline_text`)."""
+    text = timeline_text(edits, media, path)
     with atomic_path(path, protect=(media,)) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return path
+    return Path(path)
 
 
 def _edl(result: otio.schema.Timeline) -> str:

@@ -3,6 +3,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,6 +121,23 @@ def test_transcript_is_never_written_over_the_media(tmp_path, capsys):
     before = media.read_bytes()
     assert main(["transcribe", str(media), "-o", str(media)]) == 2
     assert "source" in capsys.readouterr().err and media.read_bytes() == before
+
+
+def test_a_transcript_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
+    """Media in a read-only folder: writing the transcript beside it fails, so say so at once
+    (after transcribing, it was a traceback)."""
+    import os
+
+    from padl_lib.video import pipeline
+
+    media = tmp_path / "lectures" / "sentence.wav"
+    media.parent.mkdir()
+    shutil.copy(LIBRIVOX, media)
+    writable = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != media.parent and writable(path, mode))
+    monkeypatch.setattr(pipeline, "transcribe", lambda *args, **kwargs: pytest.fail("transcribed in vain"))
+    assert main(["transcribe", str(media)]) == 2
+    assert "is read-only to you; choose a place with -o" in capsys.readouterr().err
 
 
 def test_transcribing_a_recording_without_speech_says_so(tmp_path, capsys):

@@ -161,3 +161,19 @@ def test_command_line_render_and_export(edit, tmp_path, capsys):
     assert main(["export", str(t_json), str(edited), "--srt", str(edited)]) == 2
     assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(t_json)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err and edited.read_bytes() == before
+
+
+def test_command_line_export_writes_nothing_when_one_timeline_cannot_be_made(tmp_path, capsys):
+    """An audio recording has no FCPXML: its EDL, asked for with it, is not written either."""
+    from padl_lib.video.__main__ import main
+
+    transcript = make_transcript()
+    transcript.media, transcript.checksum = LIBRIVOX, sha256_file(LIBRIVOX)
+    t_json = transcript.save(tmp_path / "talk.transcript.json")
+    edited = tmp_path / "edited.txt"
+    edited.write_text("he was amiable himself he might\n", encoding="utf-8")
+    assert main(["export", str(t_json), str(edited), "--edl", str(tmp_path / "e.edl"),
+                 "--fcpxml", str(tmp_path / "e.fcpxml")]) == 2
+    assert "FCPXML export needs a video track" in capsys.readouterr().err and not (tmp_path / "e.edl").exists()
+    assert main(["export", str(t_json), str(tmp_path), "--edl", str(tmp_path / "e.edl")]) == 2  # a folder as the text
+    assert capsys.readouterr().err == f"error: {tmp_path} is a folder: give the edited text file\n"
