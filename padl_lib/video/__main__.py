@@ -21,7 +21,7 @@ from padl_lib.progress import tqdm_progress
 from padl_lib.video.asr import ModelError
 from padl_lib.video.cli_edit import add_edit_commands
 from padl_lib.video.media import MediaError
-from padl_lib.video.transcript import Transcript, TranscriptError, default_path
+from padl_lib.video.transcript import Transcript, TranscriptError, default_path, is_transcript_file
 
 
 def _transcribe(args: argparse.Namespace) -> None:
@@ -38,6 +38,8 @@ def _transcribe(args: argparse.Namespace) -> None:
     output = Path(args.output or default_path(args.media))
     if output.exists() and Path(args.media).exists() and output.resolve() == Path(args.media).resolve():
         raise ValueError(f"refusing to overwrite the source file {args.media}; choose another output path")
+    if output.exists() and not args.force and not is_transcript_file(output):
+        raise ValueError(f"{output} exists and is not a transcript; choose another name or pass --force")
     folder = next(p for p in (output.parent, *output.parent.parents) if p.exists())  # `save` makes the rest
     if not os.access(folder, os.W_OK):  # said before the work, not after it
         raise ValueError(f"cannot write the transcript {output}: {folder} is read-only to you; choose a place with -o")
@@ -86,6 +88,7 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("--srt", help="also write subtitles (.srt)")
     p.add_argument("--vtt", help="also write subtitles (.vtt)")
     p.add_argument("--no-fillers", action="store_true", help="do not look for 'uh'/'um' in pauses")
+    p.add_argument("--force", action="store_true", help="replace an existing output file that is not a transcript")
     p.set_defaults(func=_transcribe)
 
     p = subparsers.add_parser("text", help="the transcript's editable text (words, fillers, [pause 1.2s] tokens)",

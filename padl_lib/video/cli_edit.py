@@ -13,7 +13,7 @@ from padl_lib.progress import tqdm_progress
 from padl_lib.video.edit import EditList, edit_list
 from padl_lib.video.export import timeline_text, write_subtitles
 from padl_lib.video.media import load_audio
-from padl_lib.video.render import TRANSITIONS, render
+from padl_lib.video.render import TRANSITIONS, render, written_by_render
 from padl_lib.video.transcript import Transcript
 
 __all__ = ["add_edit_commands", "load_edit"]
@@ -44,6 +44,9 @@ def _refuse_overwriting_inputs(outputs: list[str], inputs: list[str | Path]) -> 
 
 def _render(args: argparse.Namespace) -> None:
     _refuse_overwriting_inputs([args.output], [args.media, args.transcript, args.edited])
+    if Path(args.output).exists() and not args.force and not written_by_render(args.output):
+        raise ValueError(f"{args.output} exists and is not a render of padl's (a recording of yours?); choose "
+                         f"another name or pass --force")
     transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
     result = render(transcript.media, [(s.start, s.end) for s in edits.spans], args.output,
                     fade=args.fade_ms / 1000, transition=args.transition, progress=tqdm_progress("frame"))
@@ -78,6 +81,8 @@ def add_edit_commands(subparsers) -> None:
                    help="output file (.mp4, .mov, .mkv, .webm; audio: .m4a, .wav, .mp3, .flac, .ogg)")
     p.add_argument("--transition", choices=TRANSITIONS, default="none", help="hide jump cuts (default: none)")
     p.add_argument("--fade-ms", type=float, default=10.0, help="audio fade at every cut, 5-20 ms (default 10)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output file that padl did not render (its own renders are replaced)")
     p.set_defaults(func=_render)
 
     p = subparsers.add_parser("export", help="export the edit as EDL / FCPXML / OTIO and subtitles of the edit")

@@ -45,6 +45,7 @@ TRANSITIONS = ("none", "dissolve", "morph")
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".m4a": "mp4",
               ".wav": "wav", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg"}
 AUDIO_ONLY = {".m4a", ".wav", ".mp3", ".flac", ".ogg"}
+RENDER_COMMENT = "rendered by padl"  # the container comment of every render
 TIME_BASE = Fraction(1, 90_000)  # output video timestamps (the MPEG clock)
 LONGEST_SLOT = 0.042  # s: output frames start on a grid at least this fine (24 fps); see `slot_rate`
 UNTAGGED = (0, 2)  # FFmpeg's AVCOL_SPC_RGB and _UNSPECIFIED: YUV<->RGB then uses swscale's default (BT.601)
@@ -56,7 +57,7 @@ AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other ou
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
-__all__ = ["RenderResult", "FrameClock", "render", "frame_grid", "frame_rate", "slot_seconds", "snap_spans",
+__all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "frame_grid", "frame_rate", "slot_seconds", "snap_spans",
            "sync_spans", "span_frame_counts", "transition_windows", "frame_ranges", "TRANSITIONS"]
 
 
@@ -437,6 +438,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
         duration = sum(b - a for a, b in audio_spans)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out, \
                 tempfile.TemporaryFile(dir=output.parent, prefix=".padl-audio-") as scratch:  # decoded audio
+            out.metadata["comment"] = RENDER_COMMENT  # `written_by_render`: a later render may replace it
             audio_packets: Iterator[av.Packet] = iter(())
             if audio_in is not None:
                 samples, rate, layout, first = decode_track(
@@ -480,6 +482,16 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             mux_audio_until(float("inf"))
             report(progress, total, total, "render")
     return RenderResult(output, duration, count, spans, strategy)
+
+
+def written_by_render(path: str | os.PathLike) -> bool:
+    """Whether `path` is a file `render` wrote (its container's comment says so)."""
+    try:
+        with av.open(str(path)) as container:  # Matroska says COMMENT; Ogg keeps it on the stream
+            tags = [container.metadata, *(stream.metadata for stream in container.streams)]
+            return any({k.lower(): v for k, v in t.items()}.get("comment") == RENDER_COMMENT for t in tags)
+    except (av.error.FFmpegError, OSError):
+        return False
 
 
 def benchmark() -> list[tuple[str, object, str]]:

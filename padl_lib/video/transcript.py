@@ -39,8 +39,8 @@ FORMAT_VERSION = 1
 KINDS = ("word", "filler", "pause")
 MIN_PAUSE = 0.3
 PAUSE_TOKEN = re.compile(r"\[pause (\d+(?:\.\d*)?)s\]")
-__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "read_json", "check_format",
-           "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
+__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "is_transcript_file",
+           "read_json", "check_format", "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
 
 
 class TranscriptError(ValueError):
@@ -64,6 +64,15 @@ def check_format(doc: object, fmt: str, version: int, what: str, error: type[Exc
     if doc.get("version") != version:
         raise error(f"{what} format version {doc.get('version')!r} is not supported "
                     f"(this padl reads version {version}); create it again")
+
+
+def is_transcript_file(path: str | os.PathLike) -> bool:
+    """Whether `path` holds a padl transcript (of any version): one that may be written over."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
 def parse_pause_token(token: str) -> float | None:

@@ -140,6 +140,17 @@ def test_a_transcript_that_cannot_be_written_is_refused_before_the_work(tmp_path
     assert "is read-only to you; choose a place with -o" in capsys.readouterr().err
 
 
+def test_transcribe_replaces_a_transcript_but_no_other_file(tmp_path, capsys, transcript_of_sentence):
+    path, _ = transcript_of_sentence
+    media, script = path.parent / "sentence.wav", path.parent / "script.txt"
+    assert main(["transcribe", str(media), "--script", str(script), "-o", str(path)]) == 0  # again: replaced
+    edited = tmp_path / "EDITED.txt"
+    edited.write_text("He was not an ill-disposed man.\n")
+    assert main(["transcribe", str(media), "--script", str(script), "-o", str(edited)]) == 2
+    assert "exists and is not a transcript" in capsys.readouterr().err
+    assert edited.read_text() == "He was not an ill-disposed man.\n"
+
+
 def test_transcribing_a_recording_without_speech_says_so(tmp_path, capsys):
     from padl_lib.video.media import write_wav
 

@@ -177,3 +177,20 @@ def test_command_line_export_writes_nothing_when_one_timeline_cannot_be_made(tmp
     assert "FCPXML export needs a video track" in capsys.readouterr().err and not (tmp_path / "e.edl").exists()
     assert main(["export", str(t_json), str(tmp_path), "--edl", str(tmp_path / "e.edl")]) == 2  # a folder as the text
     assert capsys.readouterr().err == f"error: {tmp_path} is a folder: give the edited text file\n"
+
+
+def test_render_replaces_its_own_output_but_not_a_file_it_did_not_write(edit, tmp_path, capsys):
+    from padl_lib.video.__main__ import main
+
+    transcript, _ = edit
+    t_json = transcript.save(tmp_path / "lecture.transcript.json")
+    edited = tmp_path / "edited.txt"
+    edited.write_text("he was amiable himself he might\n", encoding="utf-8")
+    render = ["render", str(SCREENCAST), str(t_json), str(edited), "-o"]
+    assert main([*render, str(tmp_path / "out.mp4")]) == 0 and main([*render, str(tmp_path / "out.mp4")]) == 0
+    recording = tmp_path / "take2.mp4"  # another recording of the user's
+    recording.write_bytes(Path(SCREENCAST).read_bytes())
+    assert main([*render, str(recording)]) == 2
+    assert "is not a render of padl's" in capsys.readouterr().err
+    assert recording.read_bytes() == Path(SCREENCAST).read_bytes()
+    assert main([*render, str(recording), "--force"]) == 0
