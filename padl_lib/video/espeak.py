@@ -120,8 +120,10 @@ def _speak_here(request: dict) -> bytes:
 
 def _speak_in_fresh_process(text: str, voice: str, words_per_minute: int) -> tuple[np.ndarray, int, np.ndarray]:
     request = json.dumps({"text": text, "voice": voice, "words_per_minute": words_per_minute})
+    here = str(Path(__file__).resolve().parents[2])  # padl_lib's folder, importable however the caller found it
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "padl_lib.video.espeak"], input=request.encode(),
-                          capture_output=True, timeout=300)
+                          capture_output=True, timeout=300, env=env)
     if done.returncode != 0:
         kind, _, message = done.stderr.decode(errors="replace").strip().rpartition("\n")[2].partition(": ")
         raise _ERRORS.get(kind, RuntimeError)(message or f"espeak-ng failed (exit status {done.returncode})")
