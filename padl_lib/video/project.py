@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,14 +68,18 @@ class Project:
         """Resume the saved session of the transcript's media, or start a new one.
 
         A project saved for other content of the media (the file changed) is kept as
-        ``<stem>.old.padlproj.json`` and a new session starts.
+        ``<stem>.old.padlproj.json`` (``.old-2``, ``.old-3``, ... after further changes), with a
+        warning, and a new session starts.
         """
         path = Path(path) if path is not None else project_path(transcript.media)
         if path.is_file():
             project = cls.load(path, verify=False)
             if project.transcript.checksum == transcript.checksum:
                 return project
-            path.replace(path.with_name(path.name.replace(".padlproj.json", ".old.padlproj.json")))
+            aside = _set_aside_name(path)
+            path.replace(aside)
+            warnings.warn(f"{transcript.media.name} changed since its editing session was saved: that session is "
+                          f"kept as {aside.name}, and a new one starts", stacklevel=2)
         project = cls(transcript=transcript, text=transcript.text(), path=path)
         project.save()
         return project
@@ -195,6 +201,14 @@ def _history(current: str, changes: list) -> list[str]:
         newer = newer[:head] + middle + newer[len(newer) - tail:]
         texts.append(newer)
     return texts[::-1]
+
+
+def _set_aside_name(path: Path) -> Path:
+    """A free name for an older session of the project at `path`: <stem>.old.padlproj.json,
+    then .old-2, .old-3, ..."""
+    stem = path.name.removesuffix(".padlproj.json")
+    names = (f"{stem}.old{'' if k == 1 else f'-{k}'}.padlproj.json" for k in itertools.count(1))
+    return next(path.with_name(name) for name in names if not path.with_name(name).exists())
 
 
 @functools.lru_cache(maxsize=2 * HISTORY_LIMIT + 8)  # each save re-encodes the same pairs

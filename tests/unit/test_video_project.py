@@ -97,6 +97,22 @@ def test_changed_media_or_broken_files_are_clear_errors(transcript):
         Project.load(project.path)
 
 
+def test_every_session_of_a_changing_media_file_is_kept(transcript):
+    """The media changes twice: both earlier sessions stay on disk (the second change overwrote
+    the first's)."""
+    from dataclasses import replace
+
+    Project.open(transcript).edit("he was not an ill disposed young man")
+    with pytest.warns(UserWarning, match="kept as lecture.old.padlproj.json"):
+        Project.open(replace(transcript, checksum="1" * 64)).edit("he might")
+    with pytest.warns(UserWarning, match="kept as lecture.old-2.padlproj.json"):
+        latest = Project.open(replace(transcript, checksum="2" * 64))
+    folder = transcript.media.parent
+    assert Project.load(folder / "lecture.old.padlproj.json", verify=False).text == "he was not an ill disposed young man"
+    assert Project.load(folder / "lecture.old-2.padlproj.json", verify=False).text == "he might"
+    assert latest.text == transcript.text() and not latest.undo_stack
+
+
 def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     path = project_path(SCREENCAST)
