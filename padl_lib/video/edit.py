@@ -14,6 +14,8 @@ text must have been said somewhere in the recording.
    boundary into the quietest moment of the gap between the kept word and its source
    neighbour (the audio's energy envelope), keeping a margin around the kept speech. The cut
    never enters either word: where the two touch (connected speech), it lies on their boundary.
+   The recording's head and tail belong to its first and last items: the unedited text renders
+   the whole recording.
 """
 from __future__ import annotations
 
@@ -328,18 +330,26 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
     words = transcript.words
     if duration is None:
         duration = len(audio) / SAMPLE_RATE if audio is not None else (words[-1].end if words else 0.0)
+    late = [w for w in words if w.start >= duration > 0]
+    if late:
+        raise EditError(f"the transcript has words after the recording's end ({late[0].text or 'a pause'!r} at "
+                        f"{late[0].start:.2f} s of {duration:.2f} s): is it the transcript of this recording?")
     envelope = frame_energy_db(audio) if audio is not None else None
     before, after = _spoken_bounds(words, duration)
     spans = []
     for start, end, items, word_start, word_end in _runs(words, align(words, edited_text)):
         first, last = words[items[0]], words[items[-1]]
-        if word_start and first.kind == "pause":  # a kept pause after deleted speech: cut inside it
+        if word_start and items[0] == 0:  # the recording's head is the first item's: nothing is cut there
+            start = 0.0
+        elif word_start and first.kind == "pause":  # a kept pause after deleted speech: cut inside it
             start = min(start + settings.margin, first.end)
         elif word_start:
             lo = min(max(before[items[0]], start - settings.reach), start)
             target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
             start = _quietest(envelope, lo, start, target, settings)
-        if word_end and last.kind == "pause":
+        if word_end and items[-1] == len(words) - 1:  # and its tail the last item's
+            end = duration
+        elif word_end and last.kind == "pause":
             end = max(end - settings.margin, last.start)
         elif word_end:
             hi = max(min(after[items[-1]], end + settings.reach), end)

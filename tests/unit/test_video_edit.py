@@ -114,6 +114,24 @@ def test_a_lengthened_pause_is_kept_whole_with_a_warning():
     assert longer.duration == pytest.approx(edit_list(t, t.text()).duration)
 
 
+def test_the_unedited_text_keeps_the_whole_recording_and_only_cuts_move_its_edges():
+    """The head before the first item and the tail after the last are theirs (they lost the
+    recording's lead-in and 40 ms of its last pause); the other spans' edges are cuts."""
+    t = make_transcript()
+    audio = speech_like(t)
+    duration = len(audio) / 16_000
+    full = edit_list(t, t.text(), audio=audio)
+    assert [(s.start, s.end) for s in full.spans] == [(0.0, duration)]
+    cut = edit_list(t, " ".join(t.text().split()[1:-1]), audio=audio)  # first and last items deleted
+    assert cut.spans[0].start > t.words[0].end - 0.05 and cut.spans[-1].end < duration
+
+
+def test_a_transcript_of_another_recording_with_words_after_its_end_is_a_clear_error():
+    t = make_transcript()
+    with pytest.raises(EditError, match="words after the recording's end .* transcript of this recording"):
+        edit_list(t, "he was", audio=speech_like(t)[:16_000 * 2])
+
+
 def test_text_sharing_nothing_with_the_transcript_is_a_clear_error():
     t = make_transcript()
     with pytest.raises(EditError, match="shares no words"):

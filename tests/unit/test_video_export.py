@@ -7,12 +7,12 @@ from xml.etree import ElementTree
 import opentimelineio as otio
 import pysubs2
 import pytest
-from test_video_edit import make_transcript
+from test_video_edit import make_transcript, speech_like
 
 from padl_lib.video.edit import edit_list
 from padl_lib.video.export import (FCPXML_RATES, edited_transcript, timeline, timeline_rate, write_subtitles,
                                    write_timeline)
-from padl_lib.video.media import sha256_file
+from padl_lib.video.media import sha256_file, write_wav
 from padl_lib.video.samples import SCREENCAST
 
 RATE = 30  # the screencast's frame rate
@@ -168,7 +168,8 @@ def test_command_line_export_writes_nothing_when_one_timeline_cannot_be_made(tmp
     from padl_lib.video.__main__ import main
 
     transcript = make_transcript()
-    transcript.media, transcript.checksum = LIBRIVOX, sha256_file(LIBRIVOX)
+    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
+    transcript.media, transcript.checksum = media, sha256_file(media)
     t_json = transcript.save(tmp_path / "talk.transcript.json")
     edited = tmp_path / "edited.txt"
     edited.write_text("he was amiable himself he might\n", encoding="utf-8")
