@@ -24,6 +24,7 @@ atomically); `load()` checks the format, its version and the media's SHA-256 che
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -50,7 +51,7 @@ class TranscriptError(ValueError):
 def read_json(path: Path, what: str, error: type[Exception]) -> object:
     """The JSON document at `path`; a missing or unreadable file raises `error` naming `what`."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write
     except FileNotFoundError as exc:
         raise error(f"{what} file not found: {path}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -79,6 +80,29 @@ def parse_pause_token(token: str) -> float | None:
     """Seconds requested by a pause token like ``[pause 1.2s]``; None if `token` is not one."""
     match = PAUSE_TOKEN.fullmatch(token.strip())
     return float(match.group(1)) if match else None
+
+
+def _word_from_json(n: int, item: object) -> "Word":
+    """Item `n` (1-based) of a transcript file's "words"; TranscriptError naming it if malformed."""
+    def bad(problem: str) -> TranscriptError:
+        return TranscriptError(f"malformed transcript: item {n} {problem}")
+
+    if not isinstance(item, dict):
+        raise bad("is not an object")
+    kind = item.get("kind", "word")
+    text = "" if kind == "pause" else item.get("text")
+    if not isinstance(text, str):
+        raise bad(f"needs its text as a string, not {text!r}")
+    if kind != "pause" and (len(text.split()) != 1 or parse_pause_token(text) is not None):
+        raise bad(f"must be one word, not {text!r}")
+    times = [item.get(key) for key in ("start", "end", "confidence")]
+    times[2] = 1.0 if times[2] is None else times[2]
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) for t in times):
+        raise bad("needs finite numbers for start, end (seconds) and confidence")
+    try:
+        return Word(text=text, start=float(times[0]), end=float(times[1]), kind=str(kind), confidence=float(times[2]))
+    except TranscriptError as exc:
+        raise bad(f"({text or 'a pause'!r}): {exc}") from exc
 
 
 def default_path(media: str | os.PathLike) -> Path:
@@ -168,20 +192,18 @@ class Transcript:
     def from_dict(cls, doc: dict, base: Path = Path(".")) -> "Transcript":
         """Build a transcript from its JSON document (media paths resolved against `base`)."""
         check_format(doc, FORMAT, FORMAT_VERSION, "transcript", TranscriptError)
-        try:
-            words = [Word(text="" if w.get("kind") == "pause" else str(w["text"]), start=float(w["start"]),
-                          end=float(w["end"]), kind=str(w.get("kind", "word")),
-                          confidence=float(w.get("confidence", 1.0)))
-                     for w in doc["words"]]
-            media = Path(doc["media"])
-            checksum = str(doc["checksum"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TranscriptError(f"malformed transcript: {exc!r}") from exc
+        items, extra = doc.get("words"), doc.get("extra") or {}
+        if not isinstance(items, list) or not isinstance(doc.get("media"), str) or \
+                not isinstance(doc.get("checksum"), str) or not isinstance(extra, dict):
+            raise TranscriptError('malformed transcript: it needs "words" (a list), "media" and "checksum" '
+                                  '(strings), and "extra" must be an object')
+        words = [_word_from_json(n, item) for n, item in enumerate(items, start=1)]
         if any(b.start < a.start for a, b in zip(words, words[1:])):
             raise TranscriptError("malformed transcript: items are not in time order")
-        return cls(words=words, media=media if media.is_absolute() else base / media, checksum=checksum,
+        media = Path(doc["media"])
+        return cls(words=words, media=media if media.is_absolute() else base / media, checksum=doc["checksum"],
                    language=str(doc.get("language", "en")), model=str(doc.get("model", "")),
-                   aligner=str(doc.get("aligner", "")), extra=dict(doc.get("extra") or {}))
+                   aligner=str(doc.get("aligner", "")), extra=dict(extra))
 
     @classmethod
     def load(cls, path: str | os.PathLike, media: str | os.PathLike | None = None,

@@ -66,6 +66,12 @@ def test_load_refuses_changed_media(transcript, media):
     (lambda d: d.pop("format"), "not a padl transcript"),
     (lambda d: d["words"][0].pop("start"), "malformed"),
     (lambda d: d["words"].reverse(), "time order"),
+    (lambda d: d["words"].__setitem__(1, "so"), "item 2 is not an object"),
+    (lambda d: d["words"][0].update(text=None), "item 1 needs its text as a string, not None"),
+    (lambda d: d["words"][0].update(text="then again"), "item 1 must be one word, not 'then again'"),
+    (lambda d: d["words"][1].update(end=float("inf")), "item 2 needs finite numbers"),
+    (lambda d: d["words"][0].update(start=-0.5), r"item 1 \('He'\): bad times"),
+    (lambda d: d.update(extra=[1]), '"extra" must be an object'),
 ])
 def test_load_names_the_problem(transcript, tmp_path, mutate, message):
     doc = transcript.to_dict(relative_to=tmp_path)
