@@ -33,8 +33,11 @@ from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause
 FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
 PAUSE_KEY = "[pause]"
 FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
-_TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\S+")
-_EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
+# a pause token, else a garbled one ("[pause 1.2]", one token to name in the error), else a run
+# of other characters up to white space or a pause token ("man.[pause 1s]")
+_TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\[\s*pause\b[^\]\n]*\]|\[?(?:(?!\[\s*pause\s)\S)+", re.IGNORECASE)
+_EDGE_PUNCT = re.compile(r"^\W+|\W+$")  # quotes included: "‘It’s ok.’" -> "it's", "ok"
+_LOOKS_LIKE_PAUSE = re.compile(r"\[\s*pause\b", re.IGNORECASE)
 __all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "phrases", "align",
            "edit_list", "rough_cuts", "remove_fillers", "shorten_pauses", "CutSettings"]
 
@@ -56,7 +59,7 @@ def token_key(token: str) -> str:
     """What must agree for two tokens to be 'the same word': case and edge punctuation are ignored."""
     if parse_pause_token(token) is not None:
         return PAUSE_KEY
-    key = _EDGE_PUNCT.sub("", token.lower().replace("\u2019", "'")).strip("'")
+    key = _EDGE_PUNCT.sub("", token.lower().replace("\u2019", "'"))
     return key or token
 
 
@@ -82,14 +85,15 @@ def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:
 
 def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
     """One click: every pause token longer than `max_seconds` shortened to `max_seconds`."""
-    if max_seconds < 0:
+    if not max_seconds >= 0:  # NaN too
         raise ValueError(f"max_seconds must be >= 0, not {max_seconds}")
+    keep = f"[pause {max_seconds:.2f}".rstrip("0").rstrip(".") + "s]"  # 0.3 -> [pause 0.3s], 0.25 -> [pause 0.25s]
 
     def shorten(token: str) -> str:
         seconds = parse_pause_token(token)
         if seconds is None or seconds <= max_seconds:
             return token
-        return f"[pause {max_seconds:.1f}s]" if max_seconds > 0 else ""
+        return keep if max_seconds > 0 else ""
 
     return " ".join(s for s in (shorten(t) for t in tokenize(text)) if s)
 
@@ -139,6 +143,10 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
     missing = [(n, t) for n, (t, k) in enumerate(zip(tokens, keys)) if k not in found]
     if len(missing) == len(tokens):
         raise EditError("the edited text shares no words with the transcript: is it the text of another recording?")
+    garbled = [(n, t) for n, t in missing if _LOOKS_LIKE_PAUSE.match(t)]
+    if garbled:
+        n, t = garbled[0]
+        raise EditError(f"{t!r} (token {n + 1}) is not a pause token: write a pause as [pause 0.3s]")
     if missing:
         listed = ", ".join(f"{t!r} (token {n + 1})" for n, t in missing[:8])
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""

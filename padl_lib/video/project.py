@@ -102,7 +102,9 @@ class Project:
                                f"(this padl reads versions {', '.join(map(str, READABLE_VERSIONS))})")
         try:
             transcript = Transcript.from_dict(doc["transcript"], base=path.parent)
-            text = str(doc["text"])
+            text = doc["text"]
+            if not isinstance(text, str):
+                raise TypeError(f'"text" must be a string, not {text!r}')
             stacks = [[str(t) for t in doc.get(key, [])] if version == 1 else _history(text, doc.get(key, []))
                       for key in ("undo", "redo")]
             project = cls(transcript=transcript, text=text, path=path, undo_stack=stacks[0], redo_stack=stacks[1])

@@ -39,7 +39,8 @@ FORMAT = "padl-transcript"
 FORMAT_VERSION = 1
 KINDS = ("word", "filler", "pause")
 MIN_PAUSE = 0.3
-PAUSE_TOKEN = re.compile(r"\[pause (\d+(?:\.\d*)?)s\]")
+# as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]"
+PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:\.\d*)?|\.\d+)\s*s\s*\]", re.IGNORECASE)
 __all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "is_transcript_file",
            "read_json", "check_format", "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
 

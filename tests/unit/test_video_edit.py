@@ -1,4 +1,5 @@
 """The edit algebra: edited text -> aligned source items -> spans with cut points in quiet moments."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,25 @@ def test_reordered_sentences_keep_contiguous_runs():
     runs = sum(1 for a, b in zip(pieces, pieces[1:]) if b.index != a.index + 1) + 1
     assert runs == 2
     assert indices(pieces)[0] == 10  # the second "he"
+
+
+def test_typed_pause_tokens_and_quoted_words_are_read_as_meant():
+    assert tokenize("man.[pause 1.4s] [PAUSE  .5S] [pause\n1.4s]") == ["man.", "[pause 1.4s]", "[PAUSE  .5S]",
+                                                                      "[pause\n1.4s]"]
+    assert [token_key(t) for t in ["ok.'", "man.\u2019", "\u2018It\u2019s", "don't", "--"]] == \
+        ["ok", "man", "it's", "don't", "--"]
+    t = make_transcript()
+    for garbled in ["[pause 1.2]", "[pause]"]:  # a missing "s", no seconds
+        with pytest.raises(EditError, match=re.escape(f"{garbled!r} (token 3) is not a pause token")):
+            edit_list(t, f"he was {garbled} not")
+
+
+def test_shortened_pauses_keep_what_was_asked():
+    text = "he [pause 1.2s] was"
+    assert [shorten_pauses(text, s) for s in (0.04, 0.25, 0.3, 1)] == \
+        ["he [pause 0.04s] was", "he [pause 0.25s] was", "he [pause 0.3s] was", "he [pause 1s] was"]
+    with pytest.raises(ValueError, match="must be >= 0"):
+        shorten_pauses(text, float("nan"))
 
 
 def test_one_click_filler_removal_and_pause_shortening():

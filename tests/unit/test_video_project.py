@@ -89,6 +89,10 @@ def test_changed_media_or_broken_files_are_clear_errors(transcript):
         f.write(b"\0")
     with pytest.raises(ProjectError, match="does not match"):
         Project.load(project.path)
+    doc = json.loads(project.path.read_text())
+    project.path.write_text(json.dumps({**doc, "text": None}))
+    with pytest.raises(ProjectError, match='"text" must be a string, not None'):  # it opened as the text "None"
+        Project.load(project.path, verify=False)
     project.path.write_text("{not json")
     with pytest.raises(ProjectError, match="not valid JSON"):
         Project.load(project.path)
