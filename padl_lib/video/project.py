@@ -67,18 +67,20 @@ class Project:
     def open(cls, transcript: Transcript, path: str | os.PathLike | None = None) -> "Project":
         """Resume the saved session of the transcript's media, or start a new one.
 
-        A project saved for other content of the media (the file changed) is kept as
+        A project saved for other content of the media (the file changed) or with another
+        transcript of it (transcribed again, e.g. with a script) is kept as
         ``<stem>.old.padlproj.json`` (``.old-2``, ``.old-3``, ... after further changes), with a
         warning, and a new session starts.
         """
         path = Path(path) if path is not None else project_path(transcript.media)
         if path.is_file():
             project = cls.load(path, verify=False)
-            if project.transcript.checksum == transcript.checksum:
+            if project.transcript.checksum == transcript.checksum and project.transcript.words == transcript.words:
                 return project
+            changed = "changed" if project.transcript.checksum != transcript.checksum else "was transcribed again"
             aside = _set_aside_name(path)
             path.replace(aside)
-            warnings.warn(f"{transcript.media.name} changed since its editing session was saved: that session is "
+            warnings.warn(f"{transcript.media.name} {changed} since its editing session was saved: that session is "
                           f"kept as {aside.name}, and a new one starts", stacklevel=2)
         project = cls(transcript=transcript, text=transcript.text(), path=path)
         project.save()

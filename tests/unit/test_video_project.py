@@ -102,8 +102,8 @@ def test_changed_media_or_broken_files_are_clear_errors(transcript):
 
 
 def test_every_session_of_a_changing_media_file_is_kept(transcript):
-    """The media changes twice: both earlier sessions stay on disk (the second change overwrote
-    the first's)."""
+    """The media changes twice, then is transcribed again: every earlier session stays on disk
+    (the second change overwrote the first's; a new transcript was ignored)."""
     from dataclasses import replace
 
     Project.open(transcript).edit("he was not an ill disposed young man")
@@ -116,6 +116,9 @@ def test_every_session_of_a_changing_media_file_is_kept(transcript):
     assert first.text == "he was not an ill disposed young man"
     assert Project.load(folder / "lecture.old-2.padlproj.json", verify=False).text == "he might"
     assert latest.text == transcript.text() and not latest.undo_stack
+    retranscribed = replace(transcript, checksum="2" * 64, words=transcript.words[:-1])
+    with pytest.warns(UserWarning, match="was transcribed again .* kept as lecture.old-3.padlproj.json"):
+        assert Project.open(retranscribed).transcript.words == retranscribed.words
 
 
 def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
