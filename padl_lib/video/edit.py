@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,7 +52,24 @@ def tokenize(text: str) -> list[str]:
 
     Stray punctuation left behind by an edit ("." after deleting the sentence's last words) is no token.
     """
-    return [m.group(0) for m in _TOKEN.finditer(text) if re.search(r"[\w\[]", m.group(0))]
+    return [m.group(0) for m in _TOKEN.finditer(text) if _is_token(m.group(0))]
+
+
+def _is_token(chars: str) -> bool:
+    return re.search(r"[\w\[]", chars) is not None
+
+
+def _rewrite_tokens(text: str, change: Callable[[str], str]) -> str:
+    """`text` with every token replaced by `change(token)` ("" deletes it), keeping the user's
+    lines: only the spaces a deleted token leaves behind go."""
+    parts, pos = [], 0
+    for m in _TOKEN.finditer(text):
+        if _is_token(m.group(0)):
+            parts += [text[pos:m.start()], change(m.group(0))]
+            pos = m.end()
+    parts.append(text[pos:])
+    joined = re.sub(r"[ \t]{2,}", " ", "".join(parts))
+    return re.sub(r"[ \t]+(?=\n)|(?<=\n)[ \t]+", "", joined).strip(" \t")
 
 
 def token_key(token: str) -> str:
@@ -80,7 +97,7 @@ def phrases(text: str) -> list[str]:
 
 def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:
     """One click: the edited text without filler tokens ("um", "uh", ...)."""
-    return " ".join(t for t in tokenize(text) if token_key(t) not in fillers)
+    return _rewrite_tokens(text, lambda t: "" if token_key(t) in fillers else t)
 
 
 def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
@@ -95,7 +112,7 @@ def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
             return token
         return keep if max_seconds > 0 else ""
 
-    return " ".join(s for s in (shorten(t) for t in tokenize(text)) if s)
+    return _rewrite_tokens(text, shorten)
 
 
 # --- alignment ----------------------------------------------------------------------------------

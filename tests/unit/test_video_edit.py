@@ -108,6 +108,12 @@ def test_typed_pause_tokens_and_quoted_words_are_read_as_meant():
             edit_list(t, f"he was {garbled} not")
 
 
+def test_one_click_edits_keep_the_users_lines():
+    text = "So um [pause 1.3s] today\nwe look um at networks. [pause 2.0s]\n\nUh next part.\n"
+    assert remove_fillers(text) == "So [pause 1.3s] today\nwe look at networks. [pause 2.0s]\n\nnext part.\n"
+    assert shorten_pauses(text, 0) == "So um today\nwe look um at networks.\n\nUh next part.\n"
+
+
 def test_shortened_pauses_keep_what_was_asked():
     text = "he [pause 1.2s] was"
     assert [shorten_pauses(text, s) for s in (0.04, 0.25, 0.3, 1)] == \
