@@ -417,8 +417,8 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     if suffix not in CONTAINERS:
         raise ValueError(f"unsupported output type {output.suffix!r}: use one of {', '.join(CONTAINERS)}")
     spans = [(float(a), float(b)) for a, b in spans]
-    if not spans or any(not 0 <= a < b for a, b in spans):
-        raise ValueError("render needs at least one span, each with 0 <= start < end")
+    if not spans or any(b <= a for a, b in spans):  # a start may be < 0: video that begins before the audio
+        raise ValueError("render needs at least one span, each with end > start")
     length = probe(media).duration
     beyond = [(a, b) for a, b in spans if b > length + END_SLACK]
     if beyond:

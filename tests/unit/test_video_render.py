@@ -253,9 +253,8 @@ def test_bad_requests_are_clear_errors(tmp_path):
         render(SCREENCAST, SPANS, tmp_path / "x.mp4", transition="wipe")
     with pytest.raises(ValueError, match="5-20 ms"):
         render(SCREENCAST, SPANS, tmp_path / "x.mp4", fade=0.1)
-    for bad in [(2.0, 1.0), (-1.0, 1.0)]:
-        with pytest.raises(ValueError, match="each with 0 <= start < end"):
-            render(SCREENCAST, [bad], tmp_path / "x.mp4")
+    with pytest.raises(ValueError, match="end > start"):
+        render(SCREENCAST, [(2.0, 1.0)], tmp_path / "x.mp4")
     with pytest.raises(ValueError, match=r"span 8.00-9.50 s ends after movie-hello.mp4, which lasts 8.3"):
         render(SCREENCAST, [(1.0, 2.0), (8.0, 9.5)], tmp_path / "x.mp4")
     corrupt = tmp_path / "corrupt.mp4"
