@@ -39,6 +39,8 @@ FORMAT = "padl-transcript"
 FORMAT_VERSION = 1
 KINDS = ("word", "filler", "pause")
 MIN_PAUSE = 0.3
+# words whose full stop ends no sentence: a subtitle cue runs on after them
+ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
 # as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]"
 PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:\.\d*)?|\.\d+)\s*s\s*\]", re.IGNORECASE)
 __all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "is_transcript_file",
@@ -254,7 +256,7 @@ class Transcript:
                 if length > max_chars or w.end - group[0].start > max_seconds or w.start - group[-1].end >= max_gap:
                     flush()
             group.append(w)
-            if w.text.endswith((".", "?", "!")):
+            if w.text.endswith((".", "?", "!")) and w.text.lower() not in ABBREVIATIONS:
                 flush()
         flush()
         return cues

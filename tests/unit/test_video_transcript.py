@@ -1,6 +1,7 @@
 """The transcript model: editable text, versioned JSON tied to the media, subtitles."""
 import json
 import shutil
+from pathlib import Path
 
 import pysubs2
 import pytest
@@ -101,6 +102,12 @@ def test_subtitles_group_words_into_cues(transcript, tmp_path):
     assert pysubs2.load(str(vtt))[1].start == 1840
     with pytest.raises(ValueError, match=".srt or .vtt"):
         transcript.save_subtitles(tmp_path / "t.txt")
+
+
+def test_a_title_abbreviation_ends_no_cue():
+    words = [Word(t, 0.3 * i, 0.3 * i + 0.25) for i, t in enumerate("And, Mr. John Dashwood left. Dr. Smith".split())]
+    assert [text for _, _, text in Transcript(words, Path("x.mp4"), "0" * 64).cues()] == \
+        ["And, Mr. John Dashwood left.", "Dr. Smith"]
 
 
 def test_long_cues_are_split_by_length():
