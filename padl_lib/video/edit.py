@@ -118,10 +118,12 @@ def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
 # --- alignment ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Piece:
-    """One edited token, mapped to the source item `index`; `keep` seconds of a shortened pause."""
+    """One edited token, mapped to the source item `index`; `keep` seconds of a shortened pause;
+    `text`: the token as the user wrote it."""
 
     index: int
     keep: float | None = None
+    text: str = ""
 
 
 def _nearest_jumps(items: np.ndarray, dist: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,18 +207,20 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
                           f"{words[j].start:.2f} s; the whole pause is kept (pauses can be shortened, not lengthened)",
                           stacklevel=3)
         keep = None if seconds is None or seconds >= words[j].duration - 0.05 else max(0.0, seconds)
-        pieces.append(Piece(j, keep))
+        pieces.append(Piece(j, keep, token))
     return pieces
 
 
 # --- spans and cut points -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Span:
-    """A piece of the source kept in the output: [start, end) in source seconds, its items."""
+    """A piece of the source kept in the output: [start, end) in source seconds, its items, and
+    how the edited text spells each (in case or punctuation it may differ from the transcript)."""
 
     start: float
     end: float
     items: tuple[int, ...] = ()
+    spellings: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -267,11 +271,12 @@ class EditList:
         """The kept items on the output timeline (for subtitles of the edited video)."""
         out: list[Word] = []
         for n, span in enumerate(self.spans):
-            for i in span.items:
+            for k, i in enumerate(span.items):
                 w = transcript.words[i]
                 start, end = self.output_time(n, w.start), self.output_time(n, w.end)
+                typed = span.spellings[k] if k < len(span.spellings) and w.kind != "pause" else w.text
                 if end > start or w.kind != "pause":
-                    out.append(replace(w, start=start, end=end))
+                    out.append(replace(w, text=typed or w.text, start=start, end=end))
         return out
 
 
@@ -314,33 +319,33 @@ def _spoken_bounds(words: Sequence[Word], duration: float) -> tuple[list[float],
     return before, after
 
 
-def _runs(words: Sequence[Word], pieces: Sequence[Piece]) -> list[tuple[float, float, list[int], bool, bool]]:
-    """Contiguous source runs: (start, end, items, start is a word edge, end is a word edge).
+def _runs(words: Sequence[Word], pieces: Sequence[Piece]) -> list[tuple[float, float, list[Piece], bool, bool]]:
+    """Contiguous source runs: (start, end, pieces, start is a word edge, end is a word edge).
 
     A shortened pause ends one run after its first half and starts the next before its last half,
     so those cut points lie inside silence and are not moved.
     """
-    runs: list[tuple[float, float, list[int], bool, bool]] = []
+    runs: list[tuple[float, float, list[Piece], bool, bool]] = []
     for piece in pieces:
         w = words[piece.index]
         if piece.keep is not None:
             if piece.keep <= 0:
                 continue
             half = piece.keep / 2
-            first = (w.start, w.start + half, [piece.index], True, False)
-            second = (w.end - half, w.end, [piece.index], False, True)
-            if runs and runs[-1][4] and runs[-1][2][-1] + 1 == piece.index:
-                s, _, items, se, _ = runs[-1]
-                runs[-1] = (s, first[1], items + [piece.index], se, False)
+            first = (w.start, w.start + half, [piece], True, False)
+            second = (w.end - half, w.end, [piece], False, True)
+            if runs and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index:
+                s, _, run, se, _ = runs[-1]
+                runs[-1] = (s, first[1], run + [piece], se, False)
             else:
                 runs.append(first)
             runs.append(second)
             continue
-        if runs and runs[-1][4] and runs[-1][2][-1] + 1 == piece.index:
-            s, _, items, se, _ = runs[-1]
-            runs[-1] = (s, w.end, items + [piece.index], se, True)
+        if runs and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index:
+            s, _, run, se, _ = runs[-1]
+            runs[-1] = (s, w.end, run + [piece], se, True)
         else:
-            runs.append((w.start, w.end, [piece.index], True, True))
+            runs.append((w.start, w.end, [piece], True, True))
     return runs
 
 
@@ -362,7 +367,8 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
     envelope = frame_energy_db(audio) if audio is not None else None
     before, after = _spoken_bounds(words, duration)
     spans = []
-    for start, end, items, word_start, word_end in _runs(words, align(words, edited_text)):
+    for start, end, run, word_start, word_end in _runs(words, align(words, edited_text)):
+        items = [piece.index for piece in run]
         first, last = words[items[0]], words[items[-1]]
         if word_start and items[0] == 0:  # the recording's head is the first item's: nothing is cut there
             start = 0.0
@@ -381,7 +387,7 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
             target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)
             end = _quietest(envelope, end, hi, target, settings)
         if end > start:
-            spans.append(Span(max(0.0, start), min(duration, end), tuple(items)))
+            spans.append(Span(max(0.0, start), min(duration, end), tuple(items), tuple(p.text for p in run)))
     if not spans:
         raise EditError("the edited text keeps nothing of the recording (only zero-length pauses)")
     return EditList(spans, duration)

@@ -131,6 +131,14 @@ def test_subtitles_follow_the_edited_timeline(edit, tmp_path):
     assert words[2].text == "amiable" and words[2].start < 1.5 < transcript.words[16].start
 
 
+def test_subtitles_spell_the_words_as_the_edited_text_does(edit):
+    """Case and punctuation the user changed (the match ignores them) show in the subtitles."""
+    transcript, _ = edit
+    edits = edit_list(transcript, "He was NOT amiable himself! He might")
+    assert [w.text for w in edited_transcript(transcript, edits).spoken()] == \
+        ["He", "was", "NOT", "amiable", "himself!", "He", "might"]
+
+
 def test_unknown_formats_are_refused(edit, tmp_path):
     _, edits = edit
     with pytest.raises(ValueError, match="unknown timeline format"):
