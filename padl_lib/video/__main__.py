@@ -44,8 +44,11 @@ def _transcribe(args: argparse.Namespace) -> None:
     if not os.access(folder, os.W_OK):  # said before the work, not after it
         raise ValueError(f"cannot write the transcript {output}: {folder} is read-only to you; choose a place with -o")
     progress = tqdm_progress("s")
+    if args.audio_track is not None and args.audio_track < 1:
+        raise ValueError(f"--audio-track counts from 1, not {args.audio_track}")
     transcript = transcribe(args.media, model=args.model, script=script, progress=progress,
-                            fillers=not args.no_fillers)
+                            fillers=not args.no_fillers,
+                            audio_track=None if args.audio_track is None else args.audio_track - 1)
     path = transcript.save(output)
     if args.srt:
         transcript.save_subtitles(args.srt)
@@ -88,6 +91,8 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("--srt", help="also write subtitles (.srt)")
     p.add_argument("--vtt", help="also write subtitles (.vtt)")
     p.add_argument("--no-fillers", action="store_true", help="do not look for 'uh'/'um' in pauses")
+    p.add_argument("--audio-track", type=int, metavar="N", help="the audio track with the speech, from 1 (default: the "
+                   "first that holds speech); renders of the transcript's edits keep its sound")
     p.add_argument("--force", action="store_true", help="replace an existing output file that is not a transcript")
     p.set_defaults(func=_transcribe)
 

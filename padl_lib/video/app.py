@@ -210,7 +210,7 @@ class TranscriptEditor:
                 warnings.simplefilter("always")
                 self.project = Project.open(transcribe(media, progress=self.progress), path)
             notes = list(dict.fromkeys(str(w.message) for w in caught))
-        self.audio = load_audio(media)
+        self.audio = load_audio(media, track=self.project.transcript.audio_track)
         self.view.tokens = [w.token for w in self.project.transcript.words]
         self.view.selected = -1
         self._change(True)
@@ -268,7 +268,7 @@ class TranscriptEditor:
             raise ValueError("the selected word is cut from the edit; select a kept word to preview")
         spans = self.edits.source_spans(max(0.0, at - PREVIEW_SECONDS), at + PREVIEW_SECONDS)
         result = render(self.project.media, spans, self._output("preview"), transition=self.transition.value,
-                        draft=True, progress=self.progress)
+                        draft=True, audio_track=self.project.transcript.audio_track, progress=self.progress)
         self.result_player.load(result.path)
         self.result_player.play(0.0)
         self.shell.status.set(f"Preview: {result.duration:.2f} s around the selected word.", "ok")
@@ -280,7 +280,7 @@ class TranscriptEditor:
         self.shell.status.set("Rendering …")
         output = self._output("edited")
         result = render(self.project.media, self.edits.source_spans(), output, transition=self.transition.value,
-                        progress=self.progress)
+                        audio_track=self.project.transcript.audio_track, progress=self.progress)
         self.result_player.load(result.path)
         self.download.load(result.path)
         self.shell.status.set(f"Rendered {result.duration:.2f} s to {result.path}", "ok")

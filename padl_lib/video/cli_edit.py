@@ -31,7 +31,7 @@ def load_edit(transcript_path: str | Path, edited_path: str | Path,
         raise ValueError(f"{edited_path} is a folder: give the edited text file") from exc
     except UnicodeDecodeError as exc:
         raise ValueError(f"{edited_path} is not UTF-8 text: {exc}") from exc
-    return transcript, edit_list(transcript, text, audio=load_audio(transcript.media))
+    return transcript, edit_list(transcript, text, audio=load_audio(transcript.media, track=transcript.audio_track))
 
 
 def _refuse_overwriting_inputs(outputs: list[str], inputs: list[str | Path]) -> None:
@@ -49,7 +49,8 @@ def _render(args: argparse.Namespace) -> None:
                          f"another name or pass --force")
     transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
     result = render(transcript.media, [(s.start, s.end) for s in edits.spans], args.output,
-                    fade=args.fade_ms / 1000, transition=args.transition, progress=tqdm_progress("frame"))
+                    fade=args.fade_ms / 1000, transition=args.transition, audio_track=transcript.audio_track,
+                    progress=tqdm_progress("frame"))
     print(f"wrote {result.path}: {result.duration:.2f} s from {edits.source_duration:.2f} s, "
           f"{len(result.spans)} span(s), {result.frames} frames")
 

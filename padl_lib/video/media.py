@@ -20,8 +20,8 @@ from padl_lib.io import atomic_path
 SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
 SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
-__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "load_audio",
-           "seek_keyframe", "write_wav", "sha256_file"]
+__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
+           "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -96,14 +96,29 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         return MediaInfo(**info)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode the first audio track to mono float32 in [-1, 1] at `sample_rate` Hz.
+def audio_stream(container, track: int = 0):
+    """Audio track `track` (0-based) of an open container. Tracks other than the first must start
+    with it: media time is seconds from the first track's first sample."""
+    tracks = container.streams.audio
+    if not tracks:
+        raise NoAudioError(f"{container.name} has no audio track; transcription needs speech")
+    if not 0 <= track < len(tracks):
+        raise MediaError(f"{container.name} has no audio track {track + 1}: it has {len(tracks)}")
+    chosen, first = tracks[track], tracks[0]
+    starts = [float(s.start_time * s.time_base) if s.start_time is not None else 0.0 for s in (chosen, first)]
+    if abs(starts[0] - starts[1]) > 0.001:
+        raise MediaError(f"audio track {track + 1} of {container.name} starts at {starts[0]:.3f} s, the first at "
+                         f"{starts[1]:.3f} s: padl needs its tracks to start together")
+    return chosen
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: int = 0) -> np.ndarray:
+    """Decode audio track `track` (0-based; default the first) to mono float32 in [-1, 1] at
+    `sample_rate` Hz.
 
     Sample 0 is the track's first sample: transcript times are seconds from it (media time)."""
     with _open(path) as container:
-        if not container.streams.audio:
-            raise NoAudioError(f"{path} has no audio track; transcription needs speech")
-        stream = container.streams.audio[0]
+        stream = audio_stream(container, track)
         expected = _stream_seconds(stream)  # 0 when the container does not say (mkv, webm)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []

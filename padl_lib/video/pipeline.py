@@ -37,15 +37,35 @@ def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: 
 
 
 def transcribe(media: str | os.PathLike, model: str | None = None, script: str | None = None,
-               progress: Progress | None = None, fillers: bool = True) -> Transcript:
+               progress: Progress | None = None, fillers: bool = True, audio_track: int | None = None) -> Transcript:
     """Transcribe a media file with word timings.
 
     `model`: a faster-whisper model (default: the bundled tiny.en). `script`: the spoken text,
     if known; then ASR is skipped (or, for recordings over a minute, only used for rough times)
     and the script's words are aligned as written. `fillers`: detect "uh"/"um" in gaps.
+    `audio_track` (0-based): the track with the speech; by default the first, or, when it holds
+    no speech, the first of the others that does (with a warning). The transcript keeps it
+    (`Transcript.audio_track`), and renders of its edits keep that track's sound.
     """
     media = Path(media)
-    audio = load_audio(media)
+    tracks = probe(media).audio_tracks
+    candidates = [audio_track] if audio_track is not None else list(range(max(tracks, 1)))
+    transcript = None
+    for track in candidates:
+        found = _transcribe_track(media, track, model, script, progress, fillers)
+        transcript = transcript or found  # the first track's, if no track holds speech
+        if any(w.kind == "word" for w in found.words):
+            transcript = found
+            break
+    if audio_track is None and transcript.audio_track:
+        warnings.warn(f"no speech in the first audio track of {media.name}; transcribed track "
+                      f"{transcript.audio_track + 1} of {tracks}, whose sound renders keep", stacklevel=2)
+    return transcript
+
+
+def _transcribe_track(media: Path, track: int, model: str | None, script: str | None, progress: Progress | None,
+                      fillers: bool) -> Transcript:
+    audio = load_audio(media, track=track)
     if script is not None:
         tokens, language, source = _script_tokens(script, audio, model, progress), "en", "script"
     else:
@@ -54,10 +74,6 @@ def transcribe(media: str | os.PathLike, model: str | None = None, script: str |
             raise ValueError(f"{media.name}: the speech is in {language!r}; padl's aligner knows English only")
         tokens, source = asr_tokens(segments), model or DEFAULT_MODEL
     words = align(audio, tokens, progress=progress, fillers=fillers, script=script is not None)
-    tracks = probe(media).audio_tracks
-    if tracks > 1 and not any(w.kind == "word" for w in words):
-        warnings.warn(f"no speech in the first audio track of {media.name}, which has {tracks}: padl transcribes "
-                      f"and renders the first; make the speech track the first (e.g. ffmpeg -map 0:v -map 0:a:1)",
-                      stacklevel=2)
+    extra = {"duration": round(len(audio) / SAMPLE_RATE, 3), **({"audio_track": track} if track else {})}
     return Transcript(words=words, media=media, checksum=sha256_file(media), language=language, model=source,
-                      aligner=ALIGNER, extra={"duration": round(len(audio) / SAMPLE_RATE, 3)})
+                      aligner=ALIGNER, extra=extra)

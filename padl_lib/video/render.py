@@ -37,7 +37,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import MediaError, _open, probe, seek_keyframe, video_stream
+from padl_lib.video.media import MediaError, _open, audio_stream, probe, seek_keyframe, video_stream
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, tag_colours, write_smart_video
 
@@ -393,7 +393,8 @@ def frame_ranges(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list
 
 def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], output: str | os.PathLike, *,
            fade: float = 0.01, transition: str = "none", transition_seconds: float = 0.2, crf: int = 23,
-           smart: bool = True, draft: bool = False, progress: Progress | None = None) -> RenderResult:
+           smart: bool = True, draft: bool = False, audio_track: int = 0,
+           progress: Progress | None = None) -> RenderResult:
     """Write the kept `spans` (media seconds, in output order) of `media` to `output`.
 
     Audio is cut at the spans' exact times, video on frames in sync with it (`sync_spans`); every
@@ -407,6 +408,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     `draft` (previews of a few seconds) trades exactness for speed: every frame is re-encoded (no
     GOP index), and audio late in Matroska, WebM and MPEG-TS recordings is decoded from a seek,
     where those containers' timestamps may place it up to a few ms off (`decode_track`).
+    `audio_track` (0-based) is the track whose sound is kept (the transcript's).
     """
     media, output = Path(media), Path(output)
     if transition not in TRANSITIONS:
@@ -426,7 +428,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                          f"{length:.2f} s")
     with _open(media) as source:
         video_in = video_stream(source) if suffix not in AUDIO_ONLY else None
-        audio_in = source.streams.audio[0] if source.streams.audio else None
+        audio_in = audio_stream(source, audio_track) if source.streams.audio else None
         if video_in is None and audio_in is None:
             raise MediaError(f"{media} has nothing to render for a {suffix} file (no audio track)")
         origin = _origin(source)
@@ -444,7 +446,7 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             if audio_in is not None:
                 samples, rate, layout, first = decode_track(
                     source, scratch, AUDIO_RATES.get(suffix), since=max(0.0, min(a for a, _ in audio_spans) - 1.0),
-                    until=max(b for _, b in audio_spans) + 1.0, exact=not draft)
+                    until=max(b for _, b in audio_spans) + 1.0, exact=not draft, track=audio_track)
                 audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
                 kept = [(a - first / rate, b - first / rate) for a, b in audio_spans]  # times in `samples`
                 audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, kept, fade), layout)

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from padl_lib.video.media import MediaError
+from padl_lib.video.media import MediaError, audio_stream
 
 BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
 INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
@@ -30,8 +30,8 @@ __all__ = ["decode_track", "apply_fades", "cut_blocks", "encode_blocks"]
 
 
 def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: float = 0.0,
-                 until: float | None = None, exact: bool = True) -> tuple[np.ndarray, int, str, int]:
-    """The first audio track as float32 (channels, samples), memory-mapped from the open binary
+                 until: float | None = None, exact: bool = True, track: int = 0) -> tuple[np.ndarray, int, str, int]:
+    """Audio track `track` as float32 (channels, samples), memory-mapped from the open binary
     file `scratch`; its rate (`rate` if given, else the track's own), layout (mono, or stereo
     for two channels or more) and the track sample the array starts at. Only the samples from
     `since` seconds on are kept, and decoding stops once `until` seconds are decoded (a preview
@@ -40,7 +40,7 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     does. (AAC's noise substitution draws its noise at random, so such bands then decode to
     other noise of the same spectrum.) Without `exact`, decoding also starts from a seek in
     Matroska, WebM and MPEG-TS, where the samples may then lie a few ms off (DRAFT_SEEK_FORMATS)."""
-    stream = container.streams.audio[0]
+    stream = audio_stream(container, track)
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2
     layout = "mono" if channels == 1 else "stereo"
@@ -52,7 +52,7 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
             scratch.seek(0)  # the seek landed too late (or past the end): from the start, freshly opened
             scratch.truncate()
             with av.open(container.name) as again:
-                count = _decode(again, again.streams.audio[0], scratch, rate, layout, first, limit, seeked=False)
+                count = _decode(again, audio_stream(again, track), scratch, rate, layout, first, limit, seeked=False)
     except av.error.FFmpegError as exc:
         raise MediaError(f"the audio track is corrupt: {exc}") from exc
     if not count:

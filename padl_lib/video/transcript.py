@@ -224,6 +224,11 @@ class Transcript:
             transcript.verify_media()
         return transcript
 
+    @property
+    def audio_track(self) -> int:
+        """The audio track (0-based) the transcript was made from (`pipeline.transcribe`)."""
+        return int(self.extra.get("audio_track", 0))
+
     def verify_media(self) -> None:
         """Raise TranscriptError unless the media file exists and has the recorded checksum."""
         try:

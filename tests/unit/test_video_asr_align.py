@@ -13,11 +13,12 @@ from padl_lib.video.asr import mean_logprob, pieces, recognize
 from padl_lib.video.bench import _room_tone, normalize, onset_errors, word_error_rate
 from padl_lib.video.espeak import synthesize
 from padl_lib.video.g2p import arpabet, to_arpabet
-from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
+from padl_lib.video.media import SAMPLE_RATE, MediaError, load_audio, write_wav
 from padl_lib.video.pipeline import transcribe
 from padl_lib.video.samples import sample
 from padl_lib.video.spoken import spoken_alternatives, spoken_words
-from padl_lib.video.transcript import Word
+from padl_lib.video.render import render
+from padl_lib.video.transcript import Transcript, Word
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
 ITALIAN = ("Benvenuti alla lezione. Oggi parliamo di reti neurali con pesi binari. Il calcolo è molto veloce, ma la "
@@ -414,15 +415,22 @@ def test_speech_in_another_language_is_flagged_as_doubtful(tmp_path):
     assert mean_logprob(segments) > -0.3
 
 
-def test_a_silent_first_audio_track_is_named_when_another_track_exists(tmp_path):
-    """Recorders may write several audio tracks; padl reads the first."""
+def test_speech_on_a_later_audio_track_is_found_kept_and_rendered(tmp_path):
+    """Recorders may write several audio tracks (the speech on the second): padl transcribes the
+    first that holds speech, says so, and its renders keep that track's sound."""
     media = tmp_path / "two-tracks.mkv"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-i",
                     LIBRIVOX.format("0930"), "-t", "3", "-map", "0:a", "-map", "1:a", "-c:a", "flac", str(media)],
                    check=True)
-    with pytest.warns(UserWarning, match="no speech in the first audio track of two-tracks.mkv, which has 2"):
+    with pytest.warns(UserWarning, match="no speech in the first audio track of two-tracks.mkv; transcribed track 2"):
         transcript = transcribe(media)
-    assert not transcript.spoken()
+    assert transcript.spoken() and transcript.audio_track == 1
+    assert Transcript.load(transcript.save(tmp_path / "t.json")).audio_track == 1
+    assert not transcribe(media, audio_track=0).spoken()  # asked for: the silent first track
+    kept = render(media, [(0.0, 2.5)], tmp_path / "out.wav", audio_track=transcript.audio_track)
+    assert np.abs(load_audio(kept.path)).max() > 0.1  # the speech, not the silent first track
+    with pytest.raises(MediaError, match="has no audio track 3: it has 2"):
+        load_audio(media, track=2)
 
 
 def test_a_long_recording_is_recognized_in_pieces_cut_in_pauses(monkeypatch):
