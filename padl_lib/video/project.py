@@ -57,6 +57,7 @@ class Project:
     undo_stack: list[str] = field(default_factory=list)
     redo_stack: list[str] = field(default_factory=list)
     autosave: bool = True
+    _on_disk: tuple[int, int] | None = field(default=None, repr=False, compare=False)  # the file as last read/written
 
     @property
     def media(self) -> Path:
@@ -90,6 +91,7 @@ class Project:
     def load(cls, path: str | os.PathLike, verify: bool = True) -> "Project":
         """Read a project file (and check that its media is unchanged)."""
         path = Path(path)
+        on_disk = _identity(path)  # before reading: a save in between shows as a change
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -109,7 +111,8 @@ class Project:
                 raise TypeError(f'"text" must be a string, not {text!r}')
             stacks = [[str(t) for t in doc.get(key, [])] if version == 1 else _history(text, doc.get(key, []))
                       for key in ("undo", "redo")]
-            project = cls(transcript=transcript, text=text, path=path, undo_stack=stacks[0], redo_stack=stacks[1])
+            project = cls(transcript=transcript, text=text, path=path, undo_stack=stacks[0], redo_stack=stacks[1],
+                          _on_disk=on_disk)
         except (KeyError, TypeError, ValueError, TranscriptError) as exc:
             raise ProjectError(f"{path}: malformed project: {exc}") from exc
         if verify:
@@ -125,8 +128,12 @@ class Project:
                "transcript": self.transcript.to_dict(relative_to=self.path.parent),
                "text": self.text, "undo": _changes(self.text, self.undo_stack),
                "redo": _changes(self.text, self.redo_stack)}
+        if self._on_disk is not None and _identity(self.path) not in (None, self._on_disk):
+            raise ProjectError(f"{self.path} was saved by another editing session of {self.media.name} since this one "
+                               f"last saved; open it again to continue from there (nothing was overwritten)")
         with atomic_path(self.path, protect=(self.media,)) as tmp:
             tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        self._on_disk = _identity(self.path)
         return self.path
 
     def _changed(self) -> None:
@@ -205,6 +212,15 @@ def _history(current: str, changes: list) -> list[str]:
         newer = newer[:head] + middle + newer[len(newer) - tail:]
         texts.append(newer)
     return texts[::-1]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(inode, modification time) of a file: every atomic save gives it a new inode."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def _set_aside_name(path: Path) -> Path:

@@ -121,6 +121,17 @@ def test_every_session_of_a_changing_media_file_is_kept(transcript):
         assert Project.open(retranscribed).transcript.words == retranscribed.words
 
 
+def test_a_session_never_overwrites_what_another_session_saved(transcript):
+    """Two tabs of the app on one lecture: the second to save is refused, not the first's edits lost."""
+    first, second = Project.open(transcript), Project.load(project_path(transcript.media), verify=False)
+    first.edit("he was not an ill disposed young man")
+    with pytest.raises(ProjectError, match=r"saved by another editing session .* \(nothing was overwritten\)"):
+        second.edit("he might")
+    assert Project.load(first.path).text == "he was not an ill disposed young man"
+    again = Project.load(first.path)  # opened again, it continues from there
+    assert again.edit("he might") and first.path.is_file()
+
+
 def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     path = project_path(SCREENCAST)
