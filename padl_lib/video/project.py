@@ -145,6 +145,11 @@ class Project:
         """Make `text` the current edit (undoable); return False if nothing changed."""
         if text == self.text:
             return False
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, pasted: it could never be saved
+            raise ProjectError(f"the text holds a character that cannot be saved ({text[exc.start]!r} at "
+                               f"{exc.start}); remove it") from exc
         self.undo_stack = (self.undo_stack + [self.text])[-HISTORY_LIMIT:]
         self.redo_stack = []
         self.text = text

@@ -130,6 +130,9 @@ def test_a_session_never_overwrites_what_another_session_saved(transcript):
     assert Project.load(first.path).text == "he was not an ill disposed young man"
     again = Project.load(first.path)  # opened again, it continues from there
     assert again.edit("he might") and first.path.is_file()
+    with pytest.raises(ProjectError, match="cannot be saved"):
+        again.edit("he \ud800 might")  # a lone surrogate: saving failed, and every later edit with it
+    assert again.text == "he might" and again.edit("he was")
 
 
 def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
