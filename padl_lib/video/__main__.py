@@ -43,9 +43,9 @@ def _transcribe(args: argparse.Namespace) -> None:
     folder = next(p for p in (output.parent, *output.parent.parents) if p.exists())  # `save` makes the rest
     if not os.access(folder, os.W_OK):  # said before the work, not after it
         raise ValueError(f"cannot write the transcript {output}: {folder} is read-only to you; choose a place with -o")
-    progress = tqdm_progress("s")
     if args.audio_track is not None and args.audio_track < 1:
         raise ValueError(f"--audio-track counts from 1, not {args.audio_track}")
+    progress = tqdm_progress("s")
     transcript = transcribe(args.media, model=args.model, script=script, progress=progress,
                             fillers=not args.no_fillers,
                             audio_track=None if args.audio_track is None else args.audio_track - 1)

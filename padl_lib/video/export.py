@@ -68,8 +68,9 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
     # OTIO's FCPXML writer finds NTSC rates by their names (29.97), not their values
     rate = float(round(exact, 2)) if adapter == "fcpx_xml" else float(exact)
 
+    per_frame = exact / own  # timeline frames per video frame
+
     def frame(t: float) -> int:  # on a frame of the video: a multiple of frames stays whole
-        per_frame = exact / own
         return round(t * own) * int(per_frame) if per_frame.denominator == 1 else round(t * exact)
 
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),

@@ -12,7 +12,7 @@ from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
 from padl_lib.video.asr import ANNOTATION, DEFAULT_MODEL, AsrSegment, recognize
 from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, sha256_file
 from padl_lib.video.spoken import spoken_words
-from padl_lib.video.transcript import Transcript
+from padl_lib.video.transcript import Transcript, Word
 
 LONG_SCRIPT_SECONDS = 60.0  # longer scripted recordings get rough word times from ASR first
 __all__ = ["transcribe", "asr_tokens", "LONG_SCRIPT_SECONDS"]
@@ -50,21 +50,25 @@ def transcribe(media: str | os.PathLike, model: str | None = None, script: str |
     media = Path(media)
     tracks = probe(media).audio_tracks
     candidates = [audio_track] if audio_track is not None else list(range(max(tracks, 1)))
-    transcript = None
+    found = None
     for track in candidates:
-        found = _transcribe_track(media, track, model, script, progress, fillers)
-        transcript = transcript or found  # the first track's, if no track holds speech
-        if any(w.kind == "word" for w in found.words):
-            transcript = found
+        result = _words_of_track(media, track, model, script, progress, fillers)
+        found = found or result  # the first track's, if no track holds speech
+        if any(w.kind == "word" for w in result[1]):
+            found = result
             break
-    if audio_track is None and transcript.audio_track:
-        warnings.warn(f"no speech in the first audio track of {media.name}; transcribed track "
-                      f"{transcript.audio_track + 1} of {tracks}, whose sound renders keep", stacklevel=2)
-    return transcript
+    track, words, language, source, seconds = found
+    if audio_track is None and track:
+        warnings.warn(f"no speech in the first audio track of {media.name}; transcribed track {track + 1} of "
+                      f"{tracks}, whose sound renders keep", stacklevel=2)
+    extra = {"duration": round(seconds, 3), **({"audio_track": track} if track else {})}
+    return Transcript(words=words, media=media, checksum=sha256_file(media), language=language, model=source,
+                      aligner=ALIGNER, extra=extra)
 
 
-def _transcribe_track(media: Path, track: int, model: str | None, script: str | None, progress: Progress | None,
-                      fillers: bool) -> Transcript:
+def _words_of_track(media: Path, track: int, model: str | None, script: str | None, progress: Progress | None,
+                    fillers: bool) -> tuple[int, list[Word], str, str, float]:
+    """(track, its aligned items, language, text source, seconds of audio) of one audio track."""
     audio = load_audio(media, track=track)
     if script is not None:
         tokens, language, source = _script_tokens(script, audio, model, progress), "en", "script"
@@ -74,6 +78,4 @@ def _transcribe_track(media: Path, track: int, model: str | None, script: str | 
             raise ValueError(f"{media.name}: the speech is in {language!r}; padl's aligner knows English only")
         tokens, source = asr_tokens(segments), model or DEFAULT_MODEL
     words = align(audio, tokens, progress=progress, fillers=fillers, script=script is not None)
-    extra = {"duration": round(len(audio) / SAMPLE_RATE, 3), **({"audio_track": track} if track else {})}
-    return Transcript(words=words, media=media, checksum=sha256_file(media), language=language, model=source,
-                      aligner=ALIGNER, extra=extra)
+    return track, words, language, source, len(audio) / SAMPLE_RATE

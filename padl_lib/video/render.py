@@ -406,8 +406,8 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     .webm with VP9 and Opus; audio-only: .m4a, .wav, .mp3, .flac, .ogg with Opus). The source is never
     overwritten and the output appears atomically.
     `draft` (previews of a few seconds) trades exactness for speed: every frame is re-encoded (no
-    GOP index), and audio late in Matroska, WebM and MPEG-TS recordings is decoded from a seek,
-    where those containers' timestamps may place it up to a few ms off (`decode_track`).
+    GOP index), and audio late in the recording is decoded from a seek also where the container's
+    timestamps may then be a few ms off (Matroska, WebM, MPEG-TS, audio files, AVI: `decode_track`).
     `audio_track` (0-based) is the track whose sound is kept (the transcript's).
     """
     media, output = Path(media), Path(output)

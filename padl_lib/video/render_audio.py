@@ -39,7 +39,8 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     seeks sample-exactly (MP4, MOV), decoding starts shortly before `since`, as `ffmpeg -ss`
     does. (AAC's noise substitution draws its noise at random, so such bands then decode to
     other noise of the same spectrum.) Without `exact`, decoding also starts from a seek in
-    Matroska, WebM and MPEG-TS, where the samples may then lie a few ms off (DRAFT_SEEK_FORMATS)."""
+    Matroska, WebM, MPEG-TS, audio files and AVI, where the samples may lie a few ms off
+    (DRAFT_SEEK_FORMATS)."""
     stream = audio_stream(container, track)
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2

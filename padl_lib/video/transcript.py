@@ -73,8 +73,8 @@ def check_format(doc: object, fmt: str, version: int, what: str, error: type[Exc
 def is_transcript_file(path: str | os.PathLike) -> bool:
     """Whether `path` holds a padl transcript (of any version): one that may be written over."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        doc = read_json(Path(path), "transcript", TranscriptError)
+    except (TranscriptError, OSError):
         return False
     return isinstance(doc, dict) and doc.get("format") == FORMAT
 
