@@ -8,12 +8,13 @@ segment arrives, so long recordings show where they are. Each window is decoded 
 previous window's text as context: with it, tiny.en skipped 20 s of speech in the benchmark's
 3-minute signal; without it, every utterance was transcribed.
 
-Whisper also invents text: a sign-off such as "We'll see you next time." where a recording ends
-abruptly, or an echo of its prompt in a recording without speech. `recognize` drops a segment
-whose words no speaker could utter in its time (more than `MAX_WORDS_PER_SECOND`, or most words
-of no duration) if whisper itself doubts it (mean token log-probability below `INVENTED_LOGPROB`)
-or finds no speech in it (no-speech probability above `NO_SPEECH`; both are the thresholds of
-whisper's own rules); a warning names what was dropped.
+Whisper also invents text: a sign-off such as "We'll see you next time." or a lone "You" where a
+recording ends abruptly, or an echo of its prompt in a recording without speech. Its words are
+anomalous by whisper's own measure (`word_anomaly`: improbable, of next to no duration, or
+stretched) or packed faster than anyone speaks. `recognize` drops such a segment if whisper
+itself doubts it (mean token log-probability below `INVENTED_LOGPROB`, or no-speech probability
+above `NO_SPEECH`; both are the thresholds of whisper's own rules) or if there is no sound under
+it at all; a warning names what was dropped.
 """
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thi
 INVENTED_LOGPROB = -1.0  # whisper's `log_prob_threshold`: a segment scoring below it is in doubt
 NO_SPEECH = 0.6  # whisper's `no_speech_threshold`
 MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
+# whisper's word anomaly (openai-whisper's hallucination check): a word scores a point if less
+# probable than this, up to two more the shorter it is than SHORT_WORD s, and its seconds beyond
+# MAX_WORD_SECONDS; a segment whose words average a point each is anomalous
+IMPROBABLE_WORD = 0.15
+SHORT_WORD = 0.133
 MAX_WORD_SECONDS = 2.0  # per spoken word: longer is whisper stretching one word over speech it skipped
 RECOVERY_CONTEXT = 3.0  # s of audio on either side when such a stretch is recognized again
 MIN_SKIPPED_SECONDS = 0.4  # loud, voiced sound between two words that whisper must have skipped
@@ -55,7 +61,7 @@ PIECE_REACH = 10.0  # s around a piece's nominal end searched for its quietest m
 ROUGH_SECONDS = 0.25  # how far whisper's word times may be off
 ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
-           "pieces", "mean_logprob", "recover_skipped", "ANNOTATION"]
+           "pieces", "mean_logprob", "recover_skipped", "word_anomaly", "ANNOTATION"]
 
 
 class ModelError(RuntimeError):
@@ -83,14 +89,28 @@ class AsrSegment:
     avg_logprob: float = 0.0  # whisper's mean log-probability of the segment's tokens
     no_speech_prob: float = 0.0  # whisper's probability that the segment's window holds no speech
 
-    def likely_invented(self) -> bool:
-        """Whisper doubts the segment or hears no speech in it, and its words are packed faster
-        than anyone speaks."""
-        if self.avg_logprob >= INVENTED_LOGPROB and self.no_speech_prob <= NO_SPEECH:
-            return False
-        seconds = max(self.end - self.start, 1e-3)
-        instant = sum(w.end - w.start <= 0 for w in self.words)
-        return len(self.words) / seconds > MAX_WORDS_PER_SECOND or instant > len(self.words) / 2
+    def anomalous(self) -> bool:
+        """Its spoken words score at least one point of `word_anomaly` each, on average."""
+        words = [w for w in self.words if spoken_words(w.text)]
+        return bool(words) and sum(map(word_anomaly, words)) + 0.01 >= len(words)
+
+    def packed(self) -> bool:
+        """More words than anyone speaks in its time."""
+        return len(self.words) / max(self.end - self.start, 1e-3) > MAX_WORDS_PER_SECOND
+
+    def likely_invented(self, silent: bool = False) -> bool:
+        """Its words are packed or anomalous, and whisper doubts the segment or hears no speech in
+        it; or they are anomalous and there is no sound under the segment (`silent`)."""
+        doubted = self.avg_logprob < INVENTED_LOGPROB or self.no_speech_prob > NO_SPEECH
+        return (doubted and self.packed()) or ((doubted or silent) and self.anomalous())
+
+
+def word_anomaly(word: AsrWord) -> float:
+    """Whisper's measure of a word that was likely not heard: a point if improbable, up to two
+    for a word of next to no duration, and a point per second it lasts beyond MAX_WORD_SECONDS."""
+    seconds = word.end - word.start
+    return (float(word.probability < IMPROBABLE_WORD) + max(0.0, SHORT_WORD - seconds) * 2 / SHORT_WORD
+            + max(0.0, seconds - MAX_WORD_SECONDS))
 
 
 def bundled_model_path() -> Path:
@@ -126,6 +146,7 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     # decoding; in a window that opens with seconds of room tone, whisper invents words mid-speech
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
                    vad_filter=True, initial_prompt=prompt)
+    loud = _loud_frames(audio)
     result: list[AsrSegment] = []
     heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
     report(progress, 0, duration, "recognizing speech")
@@ -133,15 +154,15 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
         segments, info = whisper.transcribe(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)], **options)
         for seg in segments:
             heard.append(seg)
-            result += [_shifted(kept, start) for kept in _kept(seg)]
+            result += _kept(seg, start, loud)
             report(progress, min(start + seg.end, duration), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
 
     def again(start: float, end: float) -> list[AsrSegment]:
         part = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
-        return [_shifted(kept, start) for seg in whisper.transcribe(part, **options)[0] for kept in _kept(seg)]
+        return [kept for seg in whisper.transcribe(part, **options)[0] for kept in _kept(seg, start, loud)]
 
-    result = recover_skipped(result, audio, again)
+    result = recover_skipped(result, audio, again, loud)
     sureness = mean_logprob(heard)
     if sureness is not None and sureness < UNSURE_LOGPROB:
         other = "" if whisper.model.is_multilingual else "in another language than English (all the model knows), "
@@ -170,16 +191,16 @@ def pieces(audio: np.ndarray, seconds: float = PIECE_SECONDS) -> list[tuple[floa
     return list(zip([0.0, *cuts], [*cuts, duration]))
 
 
-def recover_skipped(segments: list[AsrSegment], audio: np.ndarray,
-                    again: Callable[[float, float], list[AsrSegment]]) -> list[AsrSegment]:
+def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callable[[float, float], list[AsrSegment]],
+                    loud: np.ndarray | None = None) -> list[AsrSegment]:
     """Whisper sometimes skips speech: it stretches one word over it ("he" lasting 5 s), or
     leaves a gap between two words where someone speaks. Such a stretch is recognized again on
     its own with RECOVERY_CONTEXT s around it (`again(start, end)`, in seconds); the new words
     between the nearest neighbours both passes agree on replace the old ones there if they are
-    more. Words are kept in the segment of the first word they replace (or precede)."""
+    more. Words are kept in the segment of the first word they replace (or precede). `loud`: the
+    audio's loud 10 ms frames, if known."""
     duration = len(audio) / SAMPLE_RATE
     flat = [(k, w) for k, seg in enumerate(segments) for w in seg.words]  # (segment index, word)
-    loud: np.ndarray | None = None
     i = 0
     while flat and i <= len(flat):
         first, last, hole = i, i, None  # old words [first, last) under suspicion, and where
@@ -189,8 +210,7 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray,
             gap = (flat[i - 1][1].end if i else 0.0, flat[i][1].start if i < len(flat) else duration)
             if gap[1] - gap[0] >= MIN_SKIPPED_SECONDS + 2 * ROUGH_SECONDS:
                 if loud is None:
-                    energy = acoustics.frame_energy_db(audio)
-                    loud = energy > acoustics.speech_threshold_db(energy)
+                    loud = _loud_frames(audio)
                 hole = gap if _speech_in(audio, loud, gap[0] + ROUGH_SECONDS, gap[1] - ROUGH_SECONDS) else None
         if hole is None:
             i += 1
@@ -248,27 +268,34 @@ def _key(word: AsrWord) -> str:
     return " ".join(spoken_words(word.text))
 
 
-def _kept(seg) -> list[AsrSegment]:
-    """A faster-whisper segment as an AsrSegment ([] without words, or if invented, with a warning)."""
-    words = _join_pieces(seg.words or [])
-    segment = AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words, float(seg.avg_logprob),
-                         float(seg.no_speech_prob))
-    if words and segment.likely_invented():
+def _loud_frames(audio: np.ndarray) -> np.ndarray:
+    """Which 10 ms frames of `audio` are loud enough to be speech."""
+    energy = acoustics.frame_energy_db(audio)
+    return energy > acoustics.speech_threshold_db(energy)
+
+
+def _kept(seg, offset: float, loud: np.ndarray) -> list[AsrSegment]:
+    """A faster-whisper segment of a clip that starts `offset` s into the recording, as an
+    AsrSegment on the recording's times ([] without words, or if invented, with a warning;
+    `loud`: the recording's loud 10 ms frames)."""
+    words = _join_pieces(seg.words or [], offset)
+    segment = AsrSegment(float(seg.start) + offset, float(seg.end) + offset, seg.text.strip(), words,
+                         float(seg.avg_logprob), float(seg.no_speech_prob))
+    first = max(int(segment.start * 100), 0)
+    silent = not loud[first:max(int(np.ceil(segment.end * 100)), first + 1)].any()
+    if words and segment.likely_invented(silent):
+        why = ("no sound under it" if silent else f"{len(words)} words spoken impossibly fast" if segment.packed()
+               else "words whisper is unsure it heard")
         warnings.warn(f"dropped {segment.text!r} ({segment.start:.2f}-{segment.end:.2f} s): invented, it seems "
                       f"(mean log-probability {segment.avg_logprob:.2f}, no-speech probability "
-                      f"{segment.no_speech_prob:.2f}, {len(words)} words spoken impossibly fast)", stacklevel=4)
+                      f"{segment.no_speech_prob:.2f}, {why})", stacklevel=4)
         return []
     return [segment] if words else []
 
 
-def _shifted(seg: AsrSegment, offset: float) -> AsrSegment:
-    """A segment recognized in a clip, moved to the clip's place (`offset` s) in the recording."""
-    words = tuple(AsrWord(w.text, w.start + offset, w.end + offset, w.probability) for w in seg.words)
-    return AsrSegment(seg.start + offset, seg.end + offset, seg.text, words, seg.avg_logprob, seg.no_speech_prob)
-
-
-def _join_pieces(words) -> tuple[AsrWord, ...]:
-    """Whisper's words, with pieces that continue a word ("ill" + "-disposed") joined to it."""
+def _join_pieces(words, offset: float) -> tuple[AsrWord, ...]:
+    """Whisper's words moved by `offset` s, with pieces that continue a word ("ill" + "-disposed")
+    joined to it."""
     joined: list[AsrWord] = []
     for w in words:
         text = w.word.strip()
@@ -276,7 +303,7 @@ def _join_pieces(words) -> tuple[AsrWord, ...]:
             continue
         if joined and not w.word[:1].isspace():
             prev = joined.pop()
-            joined.append(AsrWord(prev.text + text, prev.start, float(w.end), min(prev.probability, float(w.probability))))
+            joined.append(AsrWord(prev.text + text, prev.start, w.end + offset, min(prev.probability, w.probability)))
         else:
-            joined.append(AsrWord(text, float(w.start), float(w.end), float(w.probability)))
+            joined.append(AsrWord(text, w.start + offset, w.end + offset, w.probability))
     return tuple(joined)
