@@ -21,7 +21,7 @@ SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
 SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
-           "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
+           "track_offset", "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -96,20 +96,26 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         return MediaInfo(**info)
 
 
-def audio_stream(container, track: int = 0):
-    """Audio track `track` (0-based) of an open container. Tracks other than the first must start
-    with it: media time is seconds from the first track's first sample."""
+def audio_stream(container, track: int = 0, together: bool = True):
+    """Audio track `track` (0-based) of an open container. With `together`, a track other than the
+    first must start with it: media time is seconds from the first track's first sample."""
     tracks = container.streams.audio
     if not tracks:
         raise NoAudioError(f"{container.name} has no audio track; transcription needs speech")
     if not 0 <= track < len(tracks):
         raise MediaError(f"{container.name} has no audio track {track + 1}: it has {len(tracks)}")
-    chosen, first = tracks[track], tracks[0]
+    offset = track_offset(container, track)
+    if together and abs(offset) > 0.001:
+        raise MediaError(f"audio track {track + 1} of {container.name} starts {offset:+.3f} s from the first: padl "
+                         f"needs the track it transcribes to start with the first")
+    return tracks[track]
+
+
+def track_offset(container, track: int) -> float:
+    """Seconds by which audio track `track` of an open container starts after the first one."""
+    first, chosen = container.streams.audio[0], container.streams.audio[track]
     starts = [float(s.start_time * s.time_base) if s.start_time is not None else 0.0 for s in (chosen, first)]
-    if abs(starts[0] - starts[1]) > 0.001:
-        raise MediaError(f"audio track {track + 1} of {container.name} starts at {starts[0]:.3f} s, the first at "
-                         f"{starts[1]:.3f} s: padl needs its tracks to start together")
-    return chosen
+    return starts[0] - starts[1]
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: int = 0) -> np.ndarray:

@@ -23,7 +23,9 @@ speed against a plain `ffmpeg -preset ultrafast` re-encode of the kept material.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import heapq
 import math
 import os
 import tempfile
@@ -37,7 +39,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import MediaError, _open, audio_stream, probe, seek_keyframe, video_stream
+from padl_lib.video.media import MediaError, _open, audio_stream, probe, seek_keyframe, track_offset, video_stream
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, tag_colours, write_smart_video
 
@@ -408,7 +410,9 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     `draft` (previews of a few seconds) trades exactness for speed: every frame is re-encoded (no
     GOP index), and audio late in the recording is decoded from a seek also where the container's
     timestamps may then be a few ms off (Matroska, WebM, MPEG-TS, audio files, AVI: `decode_track`).
-    `audio_track` (0-based) is the track whose sound is kept (the transcript's).
+    `audio_track` (0-based) is the transcript's track: an audio file or a preview keeps its sound, a
+    video keeps every audio track (OBS records the microphone and the desktop's sound on tracks
+    of their own), each cut alike.
     """
     media, output = Path(media), Path(output)
     if transition not in TRANSITIONS:
@@ -440,16 +444,13 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             audio_spans, spans = [a for a, _ in pairs], [v for _, v in pairs]
         duration = sum(b - a for a, b in audio_spans)
         with atomic_path(output, protect=(media,)) as tmp, av.open(str(tmp), "w", format=CONTAINERS[suffix]) as out, \
-                tempfile.TemporaryFile(dir=output.parent, prefix=".padl-audio-") as scratch:  # decoded audio
+                contextlib.ExitStack() as scratch:  # decoded audio, and the containers of further tracks
             out.metadata["comment"] = RENDER_COMMENT  # `written_by_render`: a later render may replace it
             audio_packets: Iterator[av.Packet] = iter(())
             if audio_in is not None:
-                samples, rate, layout, first = decode_track(
-                    source, scratch, AUDIO_RATES.get(suffix), since=max(0.0, min(a for a, _ in audio_spans) - 1.0),
-                    until=max(b for _, b in audio_spans) + 1.0, exact=not draft, track=audio_track)
-                audio_out = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
-                kept = [(a - first / rate, b - first / rate) for a, b in audio_spans]  # times in `samples`
-                audio_packets = encode_blocks(audio_out, cut_blocks(samples, rate, kept, fade), layout)
+                tracks = [audio_track] if draft or suffix in AUDIO_ONLY else list(range(len(source.streams.audio)))
+                audio_packets = _audio_packets(source, out, tracks, audio_spans, fade, exact=not draft,
+                                               suffix=suffix, scratch=scratch, folder=output.parent)
             if video_in is None:
                 for packet in audio_packets:
                     out.mux(packet)
@@ -485,6 +486,35 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
             mux_audio_until(float("inf"))
             report(progress, total, total, "render")
     return RenderResult(output, duration, count, spans, strategy)
+
+
+def _audio_packets(source, out, tracks: list[int], spans: Sequence[tuple[float, float]], fade: float, *,
+                   exact: bool, suffix: str, scratch: contextlib.ExitStack, folder: Path) -> Iterator[av.Packet]:
+    """Encoded packets of each audio track in `tracks`, cut at `spans` (media seconds) with fades,
+    in time order. Each track is decoded to a scratch file in `folder` (the first from `source`,
+    the others from containers of their own, opened in `scratch`); one that starts after the
+    first track is shifted to play in sync with it. Each gets an output stream with its title and
+    language."""
+    encoded = []
+    for n, track in enumerate(tracks):
+        container = source if n == 0 else scratch.enter_context(_open(source.name))
+        offset = track_offset(container, track)
+        own = [(a - offset, b - offset) for a, b in spans]  # on the track's own clock
+        file = scratch.enter_context(tempfile.TemporaryFile(dir=folder, prefix=".padl-audio-"))
+        samples, rate, layout, first = decode_track(container, file, AUDIO_RATES.get(suffix),
+                                                    since=max(0.0, min(a for a, _ in own) - 1.0),
+                                                    until=max(b for _, b in own) + 1.0, exact=exact, track=track)
+        stream = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
+        stream.metadata.update(_track_names(audio_stream(container, track, together=False).metadata))
+        kept = [(a - first / rate, b - first / rate) for a, b in own]  # times in `samples`
+        encoded.append(encode_blocks(stream, cut_blocks(samples, rate, kept, fade), layout))
+    return heapq.merge(*encoded, key=lambda packet: packet.pts * packet.time_base)
+
+
+def _track_names(tags: dict[str, str]) -> dict[str, str]:
+    """A track's title and language from its tags (MP4 and MOV read a title back as "name")."""
+    title = tags.get("title") or tags.get("name")
+    return {**({"title": title} if title else {}), **({"language": tags["language"]} if "language" in tags else {})}
 
 
 def written_by_render(path: str | os.PathLike) -> bool:

@@ -33,15 +33,16 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
                  until: float | None = None, exact: bool = True, track: int = 0) -> tuple[np.ndarray, int, str, int]:
     """Audio track `track` as float32 (channels, samples), memory-mapped from the open binary
     file `scratch`; its rate (`rate` if given, else the track's own), layout (mono, or stereo
-    for two channels or more) and the track sample the array starts at. Only the samples from
-    `since` seconds on are kept, and decoding stops once `until` seconds are decoded (a preview
-    late in a long lecture needs neither the hour before it nor after it); where the container
+    for two channels or more) and the track sample the array starts at (times here are the
+    track's own, from its first sample). Only the samples from `since` seconds on are kept, and
+    decoding stops once `until` seconds are decoded (a preview late in a long lecture needs
+    neither the hour before it nor after it); where the container
     seeks sample-exactly (MP4, MOV), decoding starts shortly before `since`, as `ffmpeg -ss`
     does. (AAC's noise substitution draws its noise at random, so such bands then decode to
     other noise of the same spectrum.) Without `exact`, decoding also starts from a seek in
     Matroska, WebM, MPEG-TS, audio files and AVI, where the samples may lie a few ms off
     (DRAFT_SEEK_FORMATS)."""
-    stream = audio_stream(container, track)
+    stream = audio_stream(container, track, together=False)
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2
     layout = "mono" if channels == 1 else "stereo"
@@ -53,7 +54,8 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
             scratch.seek(0)  # the seek landed too late (or past the end): from the start, freshly opened
             scratch.truncate()
             with av.open(container.name) as again:
-                count = _decode(again, audio_stream(again, track), scratch, rate, layout, first, limit, seeked=False)
+                count = _decode(again, audio_stream(again, track, together=False), scratch, rate, layout, first, limit,
+                                seeked=False)
     except av.error.FFmpegError as exc:
         raise MediaError(f"the audio track is corrupt: {exc}") from exc
     if not count:

@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from padl_lib.video.media import load_audio, probe, sha256_file
+from padl_lib.video.media import MediaError, load_audio, probe, sha256_file, track_offset
 from padl_lib.video.render import AUDIO_ONLY, frame_grid, render, span_frame_counts, transition_windows
 from padl_lib.video import render_audio
 from padl_lib.video.render_audio import BLOCK_SECONDS, apply_fades, cut_blocks
@@ -130,6 +130,35 @@ def test_every_cut_fades_the_audio(counter_video, tmp_path):
     at_cut = rms(cut - int(0.002 * rate), cut + int(0.002 * rate))
     assert steady > 0.05  # ffmpeg sine: amplitude 1/8
     assert at_cut < 0.3 * steady
+
+
+def test_a_video_render_keeps_every_audio_track_cut_alike(tmp_path):
+    """OBS records the microphone and the desktop's sound on tracks of their own: a video render
+    keeps each track, cut at the same spans and with its title; one that starts later than the
+    first stays in sync with it."""
+    media = tmp_path / "tracks.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+                    "-f", "lavfi", "-i", "aevalsrc=0.1*t*sin(2*PI*880*t):s=48000:d=4",  # its level tells the time
+                    "-itsoffset", "1", "-f", "lavfi", "-i", "aevalsrc=0.1*t*sin(2*PI*660*t):s=48000:d=3",  # from 1 s
+                    "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:a", "-c:v", "libx264", "-g", "25",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-metadata:s:a:1", "title=desktop", str(media)], check=True)
+    out = render(media, [(0.5, 1.5), (2.5, 3.5)], tmp_path / "out.mp4").path
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 3 and "desktop" in c.streams.audio[1].metadata.values()
+        assert all(abs(track_offset(c, track)) < 0.001 for track in range(3))  # the render starts them together
+    for track, starts in ((1, 0.0), (2, 1.0)):
+        sound = load_audio(out, sample_rate=48000, track=track)
+        level = lambda t: float(np.sqrt(2 * np.mean(sound[int((t - 0.1) * 48000):int((t + 0.1) * 48000)] ** 2)))  # noqa: E731
+        # output 0.5 s and 1.5 s show source 1 s and 3 s: the track's own times 1 - starts and 3 - starts
+        assert level(0.5) == pytest.approx(0.1 * (1 - starts), abs=0.01)
+        assert level(1.5) == pytest.approx(0.1 * (3 - starts), abs=0.01)
+    assert np.abs(load_audio(out, sample_rate=48000)).max() > 0.1  # the first track's tone
+    draft = render(media, [(0.5, 1.5)], tmp_path / "draft.mp4", draft=True, audio_track=1).path
+    with pytest.raises(MediaError, match=r"audio track 3 of .* starts \+[01]\.\d+ s from the first"):
+        load_audio(media, track=2)  # transcript times are the first track's: a later one cannot be transcribed
+    with av.open(str(draft)) as c:  # a preview keeps the transcript's track alone
+        assert len(c.streams.audio) == 1
 
 
 def test_fade_shape_is_a_raised_cosine_at_both_sides_of_a_join():
