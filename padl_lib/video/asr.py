@@ -6,7 +6,9 @@ or a local CTranslate2 folder; names other than the default may need a download)
 Whisper decodes 30 s windows one after another; `recognize` reports progress as each
 segment arrives, so long recordings show where they are. Each window is decoded without the
 previous window's text as context: with it, tiny.en skipped 20 s of speech in the benchmark's
-3-minute signal; without it, every utterance was transcribed.
+3-minute signal; without it, every utterance was transcribed. A long recording is recognized in
+pieces (`pieces`, cut in pauses), each heard with a few seconds of what follows it, so that no
+piece ends abruptly.
 
 Whisper also invents text: a sign-off such as "We'll see you next time." or a lone "You" where a
 recording ends abruptly, or an echo of its prompt in a recording without speech. Its words are
@@ -23,7 +25,7 @@ import functools
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,9 @@ UNSURE_LOGPROB = -0.6
 # peak for an hour); a long recording is recognized in pieces of about this length, cut in a pause
 PIECE_SECONDS = 600.0
 PIECE_REACH = 10.0  # s around a piece's nominal end searched for its quietest moment
+# s of what follows a piece that whisper hears with it: a piece that ended abruptly drew
+# inventions ("See you soon!") from whisper; the words heard there are the next piece's
+PIECE_CONTEXT = 5.0
 ROUGH_SECONDS = 0.25  # how far whisper's word times may be off
 ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
@@ -151,11 +156,14 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
     report(progress, 0, duration, "recognizing speech")
     for start, end in pieces(audio, PIECE_SECONDS):
-        segments, info = whisper.transcribe(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)], **options)
+        until = end if end >= duration else min(duration, end + PIECE_CONTEXT)
+        segments, info = whisper.transcribe(audio[int(start * SAMPLE_RATE):int(until * SAMPLE_RATE)], **options)
         for seg in segments:
+            if start + seg.start >= end:
+                break  # the next piece's
             heard.append(seg)
-            result += _kept(seg, start, loud)
-            report(progress, min(start + seg.end, duration), duration, "recognizing speech")
+            result += _before(_kept(seg, start, loud), end)
+            report(progress, min(start + seg.end, end), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
 
     def again(start: float, end: float) -> list[AsrSegment]:
@@ -266,6 +274,16 @@ def _speech_in(audio: np.ndarray, loud: np.ndarray, start: float, end: float) ->
 
 def _key(word: AsrWord) -> str:
     return " ".join(spoken_words(word.text))
+
+
+def _before(segments: list[AsrSegment], end: float) -> list[AsrSegment]:
+    """The segments' words whose middle lies before `end` (s), in their segments."""
+    out = []
+    for seg in segments:
+        words = tuple(w for w in seg.words if (w.start + w.end) / 2 < end)
+        if words:
+            out.append(seg if words == seg.words else replace(seg, text=" ".join(w.text for w in words), words=words))
+    return out
 
 
 def _loud_frames(audio: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Recognition and forced alignment on real shipped speech (LibriVox sentences, the screencast)."""
 import subprocess
+import types
 import warnings
 import wave
 
@@ -438,6 +439,36 @@ def test_speech_on_a_later_audio_track_is_found_kept_and_rendered(tmp_path):
     assert np.abs(load_audio(kept.path)).max() > 0.1  # the speech, not the silent first track
     with pytest.raises(MediaError, match="has no audio track 3: it has 2"):
         load_audio(media, track=2)
+
+
+def test_each_piece_is_heard_with_what_follows_it(monkeypatch):
+    """A piece that ends abruptly drew inventions from whisper ("See you soon!" where the piece
+    was cut): whisper hears PIECE_CONTEXT s more of the recording, and the words it finds there
+    are left to the next piece, so none is written twice."""
+    given = []
+
+    class Whisper:  # writes a word in the middle of every second it is given
+        model = types.SimpleNamespace(is_multilingual=False)
+
+        def transcribe(self, audio, **options):
+            seconds = len(audio) / SAMPLE_RATE
+            given.append(seconds)
+            words = [types.SimpleNamespace(word=f" w{k}", start=k + 0.3, end=k + 0.7, probability=0.9)
+                     for k in range(int(seconds))]
+            segment = types.SimpleNamespace(start=0.0, end=seconds, text="", words=words, avg_logprob=-0.2,
+                                            no_speech_prob=0.01)
+            return iter([segment]), types.SimpleNamespace(language="en")
+
+    monkeypatch.setattr(asr, "load_model", lambda *args, **kwargs: Whisper())
+    monkeypatch.setattr(asr, "PIECE_SECONDS", 20.0)
+    audio = np.zeros(60 * SAMPLE_RATE, np.float32)
+    cuts = pieces(audio, 20.0)
+    segments, _ = recognize(audio)
+    assert given == pytest.approx([b - a + asr.PIECE_CONTEXT for a, b in cuts[:-1]] + [cuts[-1][1] - cuts[-1][0]],
+                                  abs=1e-3)
+    middles = [(w.start + w.end) / 2 for seg in segments for w in seg.words]
+    expected = [a + k + 0.5 for (a, b), seconds in zip(cuts, given) for k in range(int(seconds)) if a + k + 0.5 < b]
+    assert middles == pytest.approx(expected)  # each piece's own words, in order, none twice
 
 
 def test_a_long_recording_is_recognized_in_pieces_cut_in_pauses(monkeypatch):
