@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from padl_lib.video import acoustics, asr
-from padl_lib.video.align import (Token, _doubtful_stretches, align, filler_form, plan_chunks, spelling,
-                                  tokens_with_hints)
+from padl_lib.video.align import (HEARD_WORD, Token, _doubtful_stretches, _drop_silent, align, filler_form,
+                                  plan_chunks, spelling, tokens_with_hints)
 from padl_lib.video.asr import mean_logprob, pieces, recognize
-from padl_lib.video.bench import _room_tone, normalize, onset_errors, word_error_rate
+from padl_lib.video.bench import _room_tone, _sound_span, normalize, onset_errors, with_noise, word_error_rate
 from padl_lib.video.espeak import synthesize
 from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, MediaError, load_audio, write_wav
@@ -326,6 +326,28 @@ def test_segments_whisper_doubts_and_packs_impossibly_fast_count_as_invented():
     unsure_words = segment(("Thank", 26.75, 27.11, 0.0), ("you.", 27.11, 27.11, 0.97), logprob=-0.98)
     assert not unsure_words.likely_invented() and unsure_words.likely_invented(silent=True)
     assert not doubted_but_spoken.likely_invented(silent=True)  # its words were heard: whisper's times may be off
+
+
+def test_words_whisper_heard_are_kept_where_the_speech_is_quiet(tmp_path):
+    """The aligner's words in frames under the speech threshold were all dropped as inventions:
+    the quieter words of speech with noise 10 dB under it ("might be as") and the last word of a
+    recording that ends on it. Words whisper heard clearly are kept; whisper's inventions next to
+    speech it hardly heard ("Thank" at 0.0) still go."""
+    audio = load_audio(LIBRIVOX.format("0870"))  # "... in his power to do for them."
+    a, b = (x / SAMPLE_RATE for x in _sound_span(audio))
+    noisy = write_wav(tmp_path / "noisy.wav", with_noise(audio, 10))
+    abrupt = write_wav(tmp_path / "abrupt.wav", audio[int((a + 0.05) * SAMPLE_RATE):int(b * SAMPLE_RATE)])
+    for path in (noisy, abrupt):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            words = transcribe(path).spoken()
+        assert not [w.message for w in caught if "no sound" in str(w.message)]
+    assert normalize(words[-1].text) == "them"
+    loud = np.ones(300, bool)
+    loud[200:] = False  # sound for 2 s, then none
+    placed = [Word("them.", 2.05, 2.2, "word", 0.98), Word("Thank", 2.3, 2.6, "word", 0.02)]  # both in silence
+    with pytest.warns(UserWarning, match="dropped 'Thank'"):
+        assert [w.text for w in _drop_silent(placed, loud, heard=HEARD_WORD)] == ["them."]
 
 
 def test_speech_that_ends_abruptly_keeps_its_last_word_aligned(tmp_path):
