@@ -505,7 +505,7 @@ def _audio_packets(source, out, tracks: list[int], spans: Sequence[tuple[float, 
                                                     since=max(0.0, min(a for a, _ in own) - 1.0),
                                                     until=max(b for _, b in own) + 1.0, exact=exact, track=track)
         stream = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
-        stream.metadata.update(_track_names(audio_stream(container, track, together=False).metadata))
+        stream.metadata.update(_track_names(container.streams.audio[track].metadata))
         kept = [(a - first / rate, b - first / rate) for a, b in own]  # times in `samples`
         encoded.append(encode_blocks(stream, cut_blocks(samples, rate, kept, fade), layout))
     return heapq.merge(*encoded, key=lambda packet: packet.pts * packet.time_base)
@@ -513,8 +513,8 @@ def _audio_packets(source, out, tracks: list[int], spans: Sequence[tuple[float, 
 
 def _track_names(tags: dict[str, str]) -> dict[str, str]:
     """A track's title and language from its tags (MP4 and MOV read a title back as "name")."""
-    title = tags.get("title") or tags.get("name")
-    return {**({"title": title} if title else {}), **({"language": tags["language"]} if "language" in tags else {})}
+    names = {"title": tags.get("title") or tags.get("name"), "language": tags.get("language")}
+    return {key: value for key, value in names.items() if value}
 
 
 def written_by_render(path: str | os.PathLike) -> bool:

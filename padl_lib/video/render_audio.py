@@ -36,12 +36,11 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     for two channels or more) and the track sample the array starts at (times here are the
     track's own, from its first sample). Only the samples from `since` seconds on are kept, and
     decoding stops once `until` seconds are decoded (a preview late in a long lecture needs
-    neither the hour before it nor after it); where the container
-    seeks sample-exactly (MP4, MOV), decoding starts shortly before `since`, as `ffmpeg -ss`
-    does. (AAC's noise substitution draws its noise at random, so such bands then decode to
-    other noise of the same spectrum.) Without `exact`, decoding also starts from a seek in
-    Matroska, WebM, MPEG-TS, audio files and AVI, where the samples may lie a few ms off
-    (DRAFT_SEEK_FORMATS)."""
+    neither the hour before it nor after it); where the container seeks sample-exactly (MP4,
+    MOV), decoding starts shortly before `since`, as `ffmpeg -ss` does. (AAC's noise
+    substitution draws its noise at random, so such bands then decode to other noise of the same
+    spectrum.) Without `exact`, decoding also starts from a seek in Matroska, WebM, MPEG-TS,
+    audio files and AVI, where the samples may lie a few ms off (DRAFT_SEEK_FORMATS)."""
     stream = audio_stream(container, track, together=False)
     rate = rate or stream.codec_context.sample_rate
     channels = 1 if stream.codec_context.channels == 1 else 2
