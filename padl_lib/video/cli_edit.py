@@ -60,6 +60,10 @@ def _export(args: argparse.Namespace) -> None:
     if not targets:
         raise ValueError("nothing to export: give --edl, --fcpxml, --otio, --srt and/or --vtt")
     _refuse_overwriting_inputs(targets, [args.media, args.transcript, args.edited])
+    existing = [p for p in targets if Path(p).exists()]
+    if existing and not args.force:
+        raise ValueError(f"{', '.join(existing)} exist(s) and may hold your own changes; choose other names or pass "
+                         f"--force to replace them")
     transcript, edits = load_edit(args.transcript, args.edited, media=args.media)
     _refuse_overwriting_inputs(targets, [transcript.media])
     # every timeline is made before any is written: one the media cannot have writes none
@@ -95,4 +99,5 @@ def add_edit_commands(subparsers) -> None:
     p.add_argument("--otio", help="OpenTimelineIO JSON")
     p.add_argument("--srt", help="SubRip subtitles of the edited video")
     p.add_argument("--vtt", help="WebVTT subtitles of the edited video")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(func=_export)

@@ -157,6 +157,12 @@ def test_command_line_render_and_export(edit, tmp_path, capsys):
     assert main(["export", str(t_json), str(edited), "--edl", str(tmp_path / "e.edl"),
                  "--fcpxml", str(tmp_path / "e.fcpxml"), "--srt", str(tmp_path / "e.srt")]) == 0
     assert all((tmp_path / f"e.{s}").is_file() for s in ("edl", "fcpxml", "srt"))
+    (tmp_path / "e.srt").write_text("my own subtitles", encoding="utf-8")  # hand-corrected since
+    assert main(["export", str(t_json), str(edited), "--srt", str(tmp_path / "e.srt")]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert (tmp_path / "e.srt").read_text(encoding="utf-8") == "my own subtitles"
+    assert main(["export", str(t_json), str(edited), "--srt", str(tmp_path / "e.srt"), "--force"]) == 0
+    assert (tmp_path / "e.srt").read_text(encoding="utf-8") != "my own subtitles"
     out = tmp_path / "out.mp4"
     assert main(["render", str(SCREENCAST), str(t_json), str(edited), "-o", str(out)]) == 0
     _, snapped = load_edit(t_json, edited)  # cuts snapped to the real audio, as the command does
