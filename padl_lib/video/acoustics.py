@@ -13,7 +13,9 @@ HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms analysis window centred on each frame
 FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
 BLOCK_FRAMES = 4096  # frames analysed at once (an hour's frames at once would need gigabytes)
-__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "speech_threshold_db", "voiced_frames", "quietest_time"]
+DIGITAL_SILENCE_DB = -90.0  # frames this quiet hold no signal (16-bit quantization noise is ~-96 dB)
+ROOM_TONE_REACH = 0.1  # s beside digital silence where its room tone is read
+__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "fill_digital_silence", "speech_threshold_db", "voiced_frames", "quietest_time"]
 
 
 def _frames(audio: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
@@ -36,11 +38,30 @@ def frame_energy_db(audio: np.ndarray, hop: int = HOP) -> np.ndarray:
     return (10 * np.log10(power + 1e-10)).astype(np.float32)
 
 
+def fill_digital_silence(energy_db: np.ndarray, hop: int = HOP) -> np.ndarray:
+    """`energy_db` with each run of digital silence (frames at or under DIGITAL_SILENCE_DB: a
+    recorder's lead-in, a muted microphone, a noise gate) set to the level of the room tone it
+    replaced: the lower quartile of the frames within ROOM_TONE_REACH s on either side (a gate's
+    hold keeps some room tone beside its silence). As the zero it is, it would be taken for the
+    room's noise floor and make the room tone beside it count as sound. Runs with no signal
+    beside them stay."""
+    silent = np.concatenate([[False], energy_db <= DIGITAL_SILENCE_DB, [False]]).astype(np.int8)
+    starts, ends = np.flatnonzero(np.diff(silent) == 1), np.flatnonzero(np.diff(silent) == -1)
+    reach, filled = round(ROOM_TONE_REACH * SAMPLE_RATE / hop), energy_db.copy()
+    for a, b in zip(starts, ends):
+        beside = np.concatenate([energy_db[max(0, a - reach):a], energy_db[b:b + reach]])
+        if len(beside) and beside.min() > DIGITAL_SILENCE_DB:
+            filled[a:b] = np.percentile(beside, 25)
+    return filled
+
+
 def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: int = 100,
                         reach: int = 2) -> np.ndarray:
     """Per-frame energy (dB) above which a frame counts as sound: the local noise floor (5th
     percentile of the surrounding ±`reach` blocks of `block` frames) plus `margin_db`, or half
-    way to the recording's speech level (its 95th percentile) if that is closer."""
+    way to the recording's speech level (its 95th percentile) if that is closer. Digital silence
+    counts at the level of the room tone beside it (`fill_digital_silence`)."""
+    energy_db = fill_digital_silence(energy_db)
     n = len(energy_db)
     if n == 0:
         return np.zeros(0, np.float32)

@@ -529,5 +529,6 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
         report(progress, end, duration, "aligning words")
     words = _drop_silent(words, loud, heard=HEARD_WORD)
     if refine:
-        words = _fit_silence_edges(_refine_edges(words, loud), acoustics.frame_energy_db(audio, acoustics.FINE_HOP))
+        words = _fit_silence_edges(_refine_edges(words, loud), acoustics.fill_digital_silence(
+            acoustics.frame_energy_db(audio, acoustics.FINE_HOP), acoustics.FINE_HOP))
     return _gaps_to_items(words, audio, loud, aligner, duration, fillers, speech)

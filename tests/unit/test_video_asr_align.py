@@ -510,3 +510,21 @@ def test_a_long_recording_is_recognized_in_pieces_cut_in_pauses(monkeypatch):
     text = lambda t: normalize(" ".join(w.text for w in t.spoken()))  # noqa: E731
     assert word_error_rate([text(whole)], [text(pieced)]) <= 0.03  # 2 of 70: whisper flips a word with context
     assert [round(w.start, 1) for w in pieced.spoken()][-3:] == [round(w.start, 1) for w in whole.spoken()][-3:]
+
+
+def test_digital_silence_is_read_at_the_room_tone_beside_it(tmp_path):
+    """A recorder's lead-in of exact zeros is no noise floor: taken for one, the room tone after
+    it counted as sound and the first word began where the zeros end, 0.25 s early."""
+    speech = load_audio(LIBRIVOX.format("0880"))
+    energy = acoustics.frame_energy_db(speech)
+    muted = energy.copy()
+    muted[50:150] = -100.0  # a muted microphone in the middle
+    filled = acoustics.fill_digital_silence(muted)
+    assert np.all(filled[50:150] == np.percentile(np.r_[energy[40:50], energy[150:160]], 25))
+    assert np.array_equal(acoustics.fill_digital_silence(np.full(50, -100.0)), np.full(50, -100.0))
+
+    plain = transcribe(write_wav(tmp_path / "plain.wav", speech)).spoken()
+    lead_in = np.concatenate([np.zeros(2 * SAMPLE_RATE, np.float32), speech])
+    padded = transcribe(write_wav(tmp_path / "lead-in.wav", lead_in)).spoken()
+    assert [w.text for w in padded] == [w.text for w in plain]
+    assert abs(padded[0].start - 2.0 - plain[0].start) <= 0.03
