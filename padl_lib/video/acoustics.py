@@ -15,7 +15,8 @@ FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
 BLOCK_FRAMES = 4096  # frames analysed at once (an hour's frames at once would need gigabytes)
 DIGITAL_SILENCE_DB = -90.0  # frames this quiet hold no signal (16-bit quantization noise is ~-96 dB)
 ROOM_TONE_REACH = 0.1  # s beside digital silence where its room tone is read
-__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "fill_digital_silence", "speech_threshold_db", "voiced_frames", "quietest_time"]
+__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "fill_digital_silence", "speech_threshold_db", "voiced_frames",
+           "quietest_time"]
 
 
 def _frames(audio: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
