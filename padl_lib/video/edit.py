@@ -28,11 +28,13 @@ import numpy as np
 
 from padl_lib.video.acoustics import HOP, frame_energy_db
 from padl_lib.video.media import SAMPLE_RATE
+from padl_lib.video.spoken import spoken_alternatives, spoken_words
 from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause_token
 
 FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
 PAUSE_KEY = "[pause]"
 FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
+LATE_END = 0.1  # s an item may end past the recording (decoders differ by some ms in a file's length)
 # a pause token, else a garbled one ("[pause 1.2]", one token to name in the error), else a run
 # of other characters up to white space or a pause token ("man.[pause 1s]")
 _TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\[\s*pause\b[^\]\n]*\]|\[?(?:(?!\[\s*pause\s)\S)+", re.IGNORECASE)
@@ -150,21 +152,59 @@ def _nearest_jumps(items: np.ndarray, dist: np.ndarray, targets: np.ndarray) -> 
     return np.where(use_right, from_right, from_left), via
 
 
+def _spelled_out(words: Sequence[Word], tokens: list[str], keys: list[str],
+                 found: dict[str, list[int]]) -> tuple[list[str], list[str], list[int]]:
+    """`tokens`, their `keys` and their places in the text (from 0) with each run of tokens that never stands as written in the
+    transcript, but says what one of its items writes otherwise ("forty two" or "four two" for
+    "42", "mister" for "Mr."), merged into one token with that item's key."""
+    readings: dict[tuple[str, ...], str] = {}
+    for word in words:
+        if word.kind == "word":
+            for reading in [spoken_words(word.text), *spoken_alternatives(word.text)]:
+                if reading and [_item_key(word)] != reading:
+                    readings.setdefault(tuple(reading), _item_key(word))
+    longest = max(map(len, readings), default=0)
+    merged_tokens, merged_keys, places, n = [], [], [], 0
+    while n < len(tokens):
+        for length in range(min(longest, len(tokens) - n), 0, -1):
+            said = tuple(w for t in tokens[n:n + length] for w in spoken_words(t))
+            if said in readings and any(k not in found for k in keys[n:n + length]):
+                merged_tokens.append(" ".join(tokens[n:n + length]))
+                merged_keys.append(readings[said])
+                places.append(n)
+                n += length
+                break
+        else:
+            merged_tokens.append(tokens[n])
+            merged_keys.append(keys[n])
+            places.append(n)
+            n += 1
+    return merged_tokens, merged_keys, places
+
+
 def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
     """Map every token of `edited_text` to the source item it was cut from (see the module doc)."""
     tokens = tokenize(edited_text)
     if not tokens:
         raise EditError("the edited text is empty: nothing would be left to render")
+    if not words:
+        raise EditError("the transcript has no words to cut from (was any speech recognized?)")
+    if all(parse_pause_token(t) is not None for t in tokens):
+        raise EditError("the edited text keeps only pauses: nothing would be heard")
     found: dict[str, list[int]] = {}
     for i, word in enumerate(words):
         found.setdefault(_item_key(word), []).append(i)
-    keys = [token_key(t) for t in tokens]
-    missing = [(n, t) for n, (t, k) in enumerate(zip(tokens, keys)) if k not in found]
+    keys, places = [token_key(t) for t in tokens], list(range(len(tokens)))
+    if any(k not in found for k in keys):
+        tokens, keys, places = _spelled_out(words, tokens, keys, found)
+    missing = [(n, t) for n, t, k in zip(places, tokens, keys) if k not in found]
     if len(missing) == len(tokens):
         raise EditError("the edited text shares no words with the transcript: is it the text of another recording?")
     garbled = [(n, t) for n, t in missing if _LOOKS_LIKE_PAUSE.match(t)]
     if garbled:
         n, t = garbled[0]
+        if parse_pause_token(t) is not None:
+            raise EditError(f"{t} (token {n + 1}): the transcript has no pauses to cut one from")
         raise EditError(f"{t!r} (token {n + 1}) is not a pause token: write a pause as [pause 0.3s]")
     if missing:
         listed = ", ".join(f"{t!r} (token {n + 1})" for n, t in missing[:8])
@@ -319,17 +359,19 @@ def _spoken_bounds(words: Sequence[Word], duration: float) -> tuple[list[float],
     return before, after
 
 
-def _runs(words: Sequence[Word], pieces: Sequence[Piece]) -> list[tuple[float, float, list[Piece], bool, bool]]:
+def _runs(words: Sequence[Word], pieces: Sequence[Piece],
+          min_keep: float = 0.0) -> list[tuple[float, float, list[Piece], bool, bool]]:
     """Contiguous source runs: (start, end, pieces, start is a word edge, end is a word edge).
 
     A shortened pause ends one run after its first half and starts the next before its last half,
-    so those cut points lie inside silence and are not moved.
+    so those cut points lie inside silence and are not moved. A pause shortened to `min_keep`
+    or less is cut like a deleted one (its cut points then keep their margins from the words).
     """
     runs: list[tuple[float, float, list[Piece], bool, bool]] = []
     for piece in pieces:
         w = words[piece.index]
         if piece.keep is not None:
-            if piece.keep <= 0:
+            if piece.keep <= min_keep:
                 continue
             half = piece.keep / 2
             first = (w.start, w.start + half, [piece], True, False)
@@ -360,20 +402,24 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
     words = transcript.words
     if duration is None:
         duration = len(audio) / SAMPLE_RATE if audio is not None else (words[-1].end if words else 0.0)
-    late = [w for w in words if w.start >= duration > 0]
+    late = [w for w in words if w.end > duration + LATE_END > LATE_END]
     if late:
-        raise EditError(f"the transcript has words after the recording's end ({late[0].text or 'a pause'!r} at "
-                        f"{late[0].start:.2f} s of {duration:.2f} s): is it the transcript of this recording?")
+        raise EditError(f"the transcript has words past the recording's end ({late[0].text or 'a pause'!r} at "
+                        f"{late[0].start:.2f}-{late[0].end:.2f} s of {duration:.2f} s): is it the transcript of "
+                        f"this recording?")
     envelope = frame_energy_db(audio) if audio is not None else None
     before, after = _spoken_bounds(words, duration)
     spans = []
-    for start, end, run, word_start, word_end in _runs(words, align(words, edited_text)):
+    for start, end, run, word_start, word_end in _runs(words, align(words, edited_text), 2 * settings.margin):
         items = [piece.index for piece in run]
         first, last = words[items[0]], words[items[-1]]
         if word_start and items[0] == 0:  # the recording's head is the first item's: nothing is cut there
             start = 0.0
         elif word_start and first.kind == "pause":  # a kept pause after deleted speech: cut inside it
-            start = min(start + settings.margin, first.end)
+            shift = min(settings.margin, first.end - start)
+            start += shift
+            if not word_end:  # the first half of a shortened pause keeps its length
+                end = min(end + shift, first.end)
         elif word_start:
             lo = min(max(before[items[0]], start - settings.reach), start)
             target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
@@ -381,7 +427,10 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
         if word_end and items[-1] == len(words) - 1:  # and its tail the last item's
             end = duration
         elif word_end and last.kind == "pause":
-            end = max(end - settings.margin, last.start)
+            shift = min(settings.margin, end - last.start)
+            end -= shift
+            if not word_start:  # and so does its last half
+                start = max(start - shift, last.start)
         elif word_end:
             hi = max(min(after[items[-1]], end + settings.reach), end)
             target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)

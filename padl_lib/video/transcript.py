@@ -38,6 +38,8 @@ from padl_lib.video.media import MediaError, sha256_file
 FORMAT = "padl-transcript"
 FORMAT_VERSION = 1
 KINDS = ("word", "filler", "pause")
+CLOSING_QUOTES = "\"'”’»)"  # a sentence may end inside them: 'man.”'
+OVERLAP = 0.001  # s two items may overlap (rounding) before a transcript counts as malformed
 MIN_PAUSE = 0.3
 # words whose full stop ends no sentence: a subtitle cue runs on after them
 ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
@@ -203,6 +205,11 @@ class Transcript:
         words = [_word_from_json(n, item) for n, item in enumerate(items, start=1)]
         if any(b.start < a.start for a, b in zip(words, words[1:])):
             raise TranscriptError("malformed transcript: items are not in time order")
+        for n, (a, b) in enumerate(zip(words, words[1:]), start=1):
+            if b.start < a.end - OVERLAP:  # a render would play the later one's sound with the earlier
+                raise TranscriptError(f"malformed transcript: item {n} ({a.text or 'a pause'!r}, {a.start:.2f}-"
+                                      f"{a.end:.2f} s) overlaps item {n + 1} ({b.text or 'a pause'!r} from "
+                                      f"{b.start:.2f} s)")
         media = Path(doc["media"])
         return cls(words=words, media=media if media.is_absolute() else base / media, checksum=doc["checksum"],
                    language=str(doc.get("language", "en")), model=str(doc.get("model", "")),
@@ -261,7 +268,7 @@ class Transcript:
                 if length > max_chars or w.end - group[0].start > max_seconds or w.start - group[-1].end >= max_gap:
                     flush()
             group.append(w)
-            if w.text.endswith((".", "?", "!")) and w.text.lower() not in ABBREVIATIONS:
+            if w.text.rstrip(CLOSING_QUOTES).endswith((".", "?", "!", "…")) and w.text.lower() not in ABBREVIATIONS:
                 flush()
         flush()
         return cues

@@ -1,5 +1,6 @@
 """The edit algebra: edited text -> aligned source items -> spans with cut points in quiet moments."""
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -154,8 +155,46 @@ def test_the_unedited_text_keeps_the_whole_recording_and_only_cuts_move_its_edge
 
 def test_a_transcript_of_another_recording_with_words_after_its_end_is_a_clear_error():
     t = make_transcript()
-    with pytest.raises(EditError, match="words after the recording's end .* transcript of this recording"):
+    with pytest.raises(EditError, match="words past the recording's end .* transcript of this recording"):
         edit_list(t, "he was", audio=speech_like(t)[:16_000 * 2])
+    stretched = Transcript([*t.words[:-1], replace(t.words[-1], end=40.0)], t.media, t.checksum)
+    with pytest.raises(EditError, match="'himself' at 7.80-40.00 s of 8.60 s"):  # would render to 40 s
+        edit_list(stretched, "himself", audio=speech_like(t))
+
+
+def test_a_moved_or_shortened_pause_plays_as_long_as_typed():
+    """The margins kept inside a pause next to deleted speech are taken from the rest of it,
+    and a pause shorter than those margins is cut like a deleted one."""
+    t = make_transcript()  # the pause: 3.8-5.0 s
+    audio = speech_like(t)
+    moved = edit_list(t, "he was not [pause 0.3s] young man", audio=audio)
+    pause_spans = [s for s in moved.spans if s.items == (9,)]
+    assert len(pause_spans) == 2 and sum(s.duration for s in pause_spans) == pytest.approx(0.3)
+    assert pause_spans[0].start == pytest.approx(3.84) and pause_spans[1].end == pytest.approx(4.96)
+    tiny = edit_list(t, "young man [pause 0.01s] he might", audio=audio)
+    deleted = edit_list(t, "young man he might", audio=audio)
+    assert [(s.start, s.end) for s in tiny.spans] == [(s.start, s.end) for s in deleted.spans]
+
+
+def test_a_number_retyped_as_said_is_the_number():
+    said = "we took 42 samples in 2019 with Mr. Li".split()
+    t = Transcript([Word(w, 0.5 * n, 0.5 * n + 0.4) for n, w in enumerate(said)], Path("talk.mp4"), "0" * 64)
+    for typed, spelled in [("forty two", 2), ("forty-two", 2), ("four two", 2), ("twenty nineteen", 5),
+                           ("two thousand and nineteen", 5), ("mister", 7)]:
+        pieces = align(t.words, f"we {typed} samples")
+        assert [p.index for p in pieces] == [0, spelled, 3] and pieces[1].text == typed
+    with pytest.raises(EditError, match="never said.*'forty' \\(token 2\\), 'three' \\(token 3\\)"):
+        align(t.words, "we forty three samples")
+
+
+def test_pause_tokens_need_pauses_and_words():
+    t = make_transcript("he was not an ill disposed young man")
+    with pytest.raises(EditError, match="has no pauses to cut one from"):
+        edit_list(t, "he was [pause 0.3s] not")
+    with pytest.raises(EditError, match="only pauses"):
+        edit_list(make_transcript(), "[pause 0.8s] [pause 0.6s]")
+    with pytest.raises(EditError, match="has no words"):
+        edit_list(Transcript([], Path("talk.mp4"), "0" * 64), "he was")
 
 
 def test_text_sharing_nothing_with_the_transcript_is_a_clear_error():

@@ -73,6 +73,7 @@ def test_load_refuses_changed_media(transcript, media):
     (lambda d: d["words"][1].update(end=float("inf")), "item 2 needs finite numbers"),
     (lambda d: d["words"][0].update(start=-0.5), r"item 1 \('He'\): bad times"),
     (lambda d: d.update(extra=[1]), '"extra" must be an object'),
+    (lambda d: d["words"][0].update(end=5.0), r"item 1 \('He', 0.10-5.00 s\) overlaps item 2 \('um' from 0.30 s\)"),
 ])
 def test_load_names_the_problem(transcript, tmp_path, mutate, message):
     doc = transcript.to_dict(relative_to=tmp_path)
@@ -104,10 +105,11 @@ def test_subtitles_group_words_into_cues(transcript, tmp_path):
         transcript.save_subtitles(tmp_path / "t.txt")
 
 
-def test_a_title_abbreviation_ends_no_cue():
-    words = [Word(t, 0.3 * i, 0.3 * i + 0.25) for i, t in enumerate("And, Mr. John Dashwood left. Dr. Smith".split())]
+def test_a_title_abbreviation_ends_no_cue_and_a_quoted_sentence_end_does():
+    said = "And, Mr. John Dashwood left. Dr. Smith said “Fine.” Then (quietly!) he left…".split()
+    words = [Word(t, 0.3 * i, 0.3 * i + 0.25) for i, t in enumerate(said)]
     assert [text for _, _, text in Transcript(words, Path("x.mp4"), "0" * 64).cues()] == \
-        ["And, Mr. John Dashwood left.", "Dr. Smith"]
+        ["And, Mr. John Dashwood left.", "Dr. Smith said “Fine.”", "Then (quietly!)", "he left…"]
 
 
 def test_long_cues_are_split_by_length():
