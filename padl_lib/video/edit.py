@@ -154,9 +154,10 @@ def _nearest_jumps(items: np.ndarray, dist: np.ndarray, targets: np.ndarray) -> 
 
 def _spelled_out(words: Sequence[Word], tokens: list[str], keys: list[str],
                  found: dict[str, list[int]]) -> tuple[list[str], list[str], list[int]]:
-    """`tokens`, their `keys` and their places in the text (from 0) with each run of tokens that never stands as written in the
-    transcript, but says what one of its items writes otherwise ("forty two" or "four two" for
-    "42", "mister" for "Mr."), merged into one token with that item's key."""
+    """`tokens`, their `keys` and their places in the text (from 0), with each run of tokens that
+    is not all in the transcript as written but says what one of its items writes otherwise
+    ("forty two" or "four two" for "42", "mister" for "Mr.") merged into one token with that
+    item's key."""
     readings: dict[tuple[str, ...], str] = {}
     for word in words:
         if word.kind == "word":
