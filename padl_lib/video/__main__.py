@@ -45,6 +45,11 @@ def _transcribe(args: argparse.Namespace) -> None:
         raise ValueError(f"cannot write the transcript {output}: {folder} is read-only to you; choose a place with -o")
     if args.audio_track is not None and args.audio_track < 1:
         raise ValueError(f"--audio-track counts from 1, not {args.audio_track}")
+    for subtitles, suffix in ((args.srt, ".srt"), (args.vtt, ".vtt")):
+        if subtitles and Path(subtitles).suffix.lower() != suffix:
+            raise ValueError(f"subtitles {subtitles} need a {suffix} name")
+        if subtitles and Path(subtitles).exists() and not args.force:
+            raise ValueError(f"{subtitles} exists and may hold your own changes; choose another name or pass --force")
     progress = tqdm_progress("s")
     transcript = transcribe(args.media, model=args.model, script=script, progress=progress,
                             fillers=not args.no_fillers,
@@ -65,7 +70,10 @@ def _transcribe(args: argparse.Namespace) -> None:
 def _text(args: argparse.Namespace) -> None:
     from padl_lib.video.edit import remove_fillers, shorten_pauses
 
-    text = Transcript.load(args.transcript, verify=False).text()
+    transcript = Transcript.load(args.transcript, verify=False)
+    text = transcript.text()
+    if not transcript.words:
+        print(f"note: {args.transcript} holds no words (was any speech recognized?)", file=sys.stderr)
     if args.remove_fillers:
         text = remove_fillers(text)
     if args.shorten_pauses is not None:
@@ -73,7 +81,7 @@ def _text(args: argparse.Namespace) -> None:
     if args.output is None:
         sys.stdout.write(text + "\n")
         return
-    with atomic_path(args.output, protect=(args.transcript,)) as tmp:
+    with atomic_path(args.output, protect=(args.transcript, transcript.media)) as tmp:
         if Path(args.output).exists() and not args.force:
             raise ValueError(f"{args.output} exists and may hold your edits; choose another name or pass --force")
         tmp.write_text(text + "\n", encoding="utf-8")
@@ -93,7 +101,8 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("--no-fillers", action="store_true", help="do not look for 'uh'/'um' in pauses")
     p.add_argument("--audio-track", type=int, metavar="N", help="the audio track with the speech, from 1 (default: the "
                    "first that holds speech); renders of the transcript's edits keep its sound")
-    p.add_argument("--force", action="store_true", help="replace an existing output file that is not a transcript")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output file that is not a transcript, and existing subtitle files")
     p.set_defaults(func=_transcribe)
 
     p = subparsers.add_parser("text", help="the transcript's editable text (words, fillers, [pause 1.2s] tokens)",

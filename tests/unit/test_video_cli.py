@@ -60,6 +60,9 @@ def test_text_command_gives_the_text_to_edit(tmp_path, capsys, transcript_of_sen
     assert (tmp_path / "EDITED.txt").read_text() == "He was young.\n"
     assert main(["text", str(path), "-o", str(tmp_path / "EDITED.txt"), "--force"]) == 0
     assert (tmp_path / "EDITED.txt").read_text() == transcript.text() + "\n"
+    recording = transcript.media.read_bytes()
+    assert main(["text", str(path), "-o", str(transcript.media), "--force"]) == 2  # not even with --force
+    assert "refusing to overwrite" in capsys.readouterr().err and transcript.media.read_bytes() == recording
 
 
 def test_text_command_removes_fillers_and_shortens_pauses(tmp_path, capsys):
@@ -121,6 +124,18 @@ def test_transcript_is_never_written_over_the_media(tmp_path, capsys):
     before = media.read_bytes()
     assert main(["transcribe", str(media), "-o", str(media)]) == 2
     assert "source" in capsys.readouterr().err and media.read_bytes() == before
+
+
+def test_existing_or_misnamed_subtitles_are_refused_before_the_work(tmp_path, capsys):
+    media = tmp_path / "sentence.wav"
+    shutil.copy(LIBRIVOX, media)
+    mine = tmp_path / "mine.srt"
+    mine.write_text("1\n00:00:00,000 --> 00:00:01,000\nmy own words\n")
+    assert main(["transcribe", str(media), "--srt", str(mine)]) == 2
+    assert "mine.srt exists and may hold your own changes" in capsys.readouterr().err
+    assert main(["transcribe", str(media), "--vtt", str(tmp_path / "subs.txt")]) == 2
+    assert "need a .vtt name" in capsys.readouterr().err
+    assert not (tmp_path / "sentence.transcript.json").exists()  # nothing was transcribed
 
 
 def test_a_transcript_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
