@@ -18,7 +18,7 @@ import traitlets
 from padl_lib.settings import work_dir
 from padl_lib.video.edit import EditList, rough_cuts
 from padl_lib.video.media import load_audio, sha256_file
-from padl_lib.video.project import Project, project_path
+from padl_lib.video.project import Project, ProjectError, project_path
 from padl_lib.video.render import render
 from padl_lib.video.samples import SAMPLES, sample
 from padl_lib.widgets import AppShell, DownloadLink, LargeFileUpload, MediaPlayer, ProgressBar
@@ -198,7 +198,10 @@ class TranscriptEditor:
         self.shell.status.set(f"Loading {media.name} …")
         self.player.load(media)
         path = project_path(media)
-        saved = Project.load(path, verify=False) if path.is_file() else None
+        try:
+            saved = Project.load(path, verify=False) if path.is_file() else None
+        except ProjectError:  # unreadable: Project.open below keeps it aside, with a warning
+            saved = None
         notes: list[str] = []
         if saved is not None and saved.transcript.checksum == sha256_file(media):
             self.project = saved

@@ -1,8 +1,9 @@
 """The editing session: transcript, the current edited text and its undo/redo history.
 
 Every change is saved at once (autosave, atomically) to a project file next to the media
-(``<stem>.padlproj.json``); media in system, read-only or cache folders (the bundled samples)
-keep their project in the work folder instead. Opening the same media again resumes the session.
+(``<stem>.padlproj.json``, or ``<name>.padlproj.json`` beside another recording of that stem);
+media in system, read-only or cache folders (the bundled samples) keep their project in the work
+folder instead. Opening the same media again resumes the session.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import numpy as np
 from padl_lib.io import atomic_path
 from padl_lib.settings import cache_dir, work_dir
 from padl_lib.video.edit import FILLERS, EditList, edit_list, remove_fillers, shorten_pauses, token_key
-from padl_lib.video.transcript import Transcript, TranscriptError
+from padl_lib.video.transcript import Transcript, TranscriptError, beside_media
 
 FORMAT = "padl-video-project"
 FORMAT_VERSION = 2  # 2: undo/redo entries saved as changes to their neighbours, not whole texts
@@ -42,7 +43,7 @@ def project_path(media: str | os.PathLike) -> Path:
     folder = media.parent
     elsewhere = (*SYSTEM_PREFIXES, str(cache_dir().resolve()))
     if os.access(folder, os.W_OK) and not any(str(folder).startswith(p) for p in elsewhere if p):
-        return folder / f"{media.stem}.padlproj.json"
+        return beside_media(media, ".padlproj.json", lambda doc: doc["transcript"]["media"])
     digest = hashlib.sha256(str(media).encode()).hexdigest()[:8]
     return work_dir() / "projects" / f"{media.stem}-{digest}.padlproj.json"
 
@@ -68,21 +69,26 @@ class Project:
     def open(cls, transcript: Transcript, path: str | os.PathLike | None = None) -> "Project":
         """Resume the saved session of the transcript's media, or start a new one.
 
-        A project saved for other content of the media (the file changed) or with another
-        transcript of it (transcribed again, e.g. with a script) is kept as
-        ``<stem>.old.padlproj.json`` (``.old-2``, ``.old-3``, ... after further changes), with a
-        warning, and a new session starts.
+        A project saved for other content of the media (the file changed), with another
+        transcript of it (transcribed again, e.g. with a script) or that cannot be read (cut
+        short, of a newer padl) is kept as ``<stem>.old.padlproj.json`` (``.old-2``, ``.old-3``,
+        ... after further changes), with a warning, and a new session starts.
         """
         path = Path(path) if path is not None else project_path(transcript.media)
         if path.is_file():
-            project = cls.load(path, verify=False)
-            if project.transcript.checksum == transcript.checksum and project.transcript.words == transcript.words:
-                return project
-            changed = "changed" if project.transcript.checksum != transcript.checksum else "was transcribed again"
+            try:
+                project = cls.load(path, verify=False)
+                if project.transcript.checksum != transcript.checksum:
+                    why = f"{transcript.media.name} changed since its editing session was saved"
+                elif project.transcript.words != transcript.words:
+                    why = f"{transcript.media.name} was transcribed again since its editing session was saved"
+                else:
+                    return project
+            except ProjectError as exc:
+                why = f"the editing session of {transcript.media.name} cannot be read ({exc})"
             aside = _set_aside_name(path)
             path.replace(aside)
-            warnings.warn(f"{transcript.media.name} {changed} since its editing session was saved: that session is "
-                          f"kept as {aside.name}, and a new one starts", stacklevel=2)
+            warnings.warn(f"{why}: that session is kept as {aside.name}, and a new one starts", stacklevel=2)
         project = cls(transcript=transcript, text=transcript.text(), path=path)
         project.save()
         return project
@@ -109,11 +115,16 @@ class Project:
             text = doc["text"]
             if not isinstance(text, str):
                 raise TypeError(f'"text" must be a string, not {text!r}')
+            for key in ("undo", "redo"):
+                if not isinstance(doc.get(key, []), list):
+                    raise TypeError(f'"{key}" must be a list, not {doc[key]!r}')
             stacks = [[str(t) for t in doc.get(key, [])] if version == 1 else _history(text, doc.get(key, []))
                       for key in ("undo", "redo")]
             project = cls(transcript=transcript, text=text, path=path, undo_stack=stacks[0], redo_stack=stacks[1],
                           _on_disk=on_disk)
-        except (KeyError, TypeError, ValueError, TranscriptError) as exc:
+        except KeyError as exc:
+            raise ProjectError(f"{path}: malformed project: it has no {exc}") from exc
+        except (TypeError, ValueError, TranscriptError) as exc:
             raise ProjectError(f"{path}: malformed project: {exc}") from exc
         if verify:
             try:
@@ -136,9 +147,17 @@ class Project:
         self._on_disk = _identity(self.path)
         return self.path
 
-    def _changed(self) -> None:
+    def _commit(self, text: str, undo: list[str], redo: list[str]) -> None:
+        """Make `text` and the stacks the session's state and autosave it; a failed save
+        leaves the session as it was."""
+        before = self.text, self.undo_stack, self.redo_stack
+        self.text, self.undo_stack, self.redo_stack = text, undo, redo
         if self.autosave:
-            self.save()
+            try:
+                self.save()
+            except BaseException:
+                self.text, self.undo_stack, self.redo_stack = before
+                raise
 
     # --- editing ----------------------------------------------------------------------------
     def edit(self, text: str) -> bool:
@@ -150,28 +169,22 @@ class Project:
         except UnicodeEncodeError as exc:  # a lone surrogate, pasted: it could never be saved
             raise ProjectError(f"the text holds a character that cannot be saved ({text[exc.start]!r} at "
                                f"{exc.start}); remove it") from exc
-        self.undo_stack = (self.undo_stack + [self.text])[-HISTORY_LIMIT:]
-        self.redo_stack = []
-        self.text = text
-        self._changed()
-        return True
-
-    def _step(self, source: list[str], target: list[str]) -> bool:
-        """Move the current text onto `target` and take the last text of `source`."""
-        if not source:
-            return False
-        target.append(self.text)
-        self.text = source.pop()
-        self._changed()
+        self._commit(text, (self.undo_stack + [self.text])[-HISTORY_LIMIT:], [])
         return True
 
     def undo(self) -> bool:
         """Go back one edit; False if there is nothing to undo."""
-        return self._step(self.undo_stack, self.redo_stack)
+        if not self.undo_stack:
+            return False
+        self._commit(self.undo_stack[-1], self.undo_stack[:-1], self.redo_stack + [self.text])
+        return True
 
     def redo(self) -> bool:
         """Re-apply the last undone edit; False if there is nothing to redo."""
-        return self._step(self.redo_stack, self.undo_stack)
+        if not self.redo_stack:
+            return False
+        self._commit(self.redo_stack[-1], self.undo_stack + [self.text], self.redo_stack[:-1])
+        return True
 
     def reset(self) -> bool:
         """Back to the full transcript (undoable)."""
@@ -210,10 +223,11 @@ def _changes(current: str, stack: list[str]) -> list[list]:
 def _history(current: str, changes: list) -> list[str]:
     """The stack of texts that `_changes` saved."""
     texts, newer = [], current
-    for head, tail, middle in reversed(changes):
+    for change in reversed(changes):
+        head, tail, middle = change if isinstance(change, list) and len(change) == 3 else (None, None, None)
         if not (isinstance(head, int) and isinstance(tail, int) and 0 <= head and 0 <= tail
                 and head + tail <= len(newer) and isinstance(middle, str)):
-            raise ValueError(f"a history entry does not fit its text: {[head, tail, middle[:40]]!r}")
+            raise ValueError(f"a history entry does not fit its text: {str(change)[:60]}")
         newer = newer[:head] + middle + newer[len(newer) - tail:]
         texts.append(newer)
     return texts[::-1]

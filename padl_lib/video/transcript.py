@@ -19,7 +19,8 @@ for the edit parser:
   and `PAUSE_TOKEN` is the regular expression it uses.
 
 Files: `save()` writes versioned JSON next to the media (default ``<media stem>.transcript.json``,
-atomically); `load()` checks the format, its version and the media's SHA-256 checksum.
+or ``<media name>.transcript.json`` beside another recording of that stem; atomically);
+`load()` checks the format, its version and the media's SHA-256 checksum.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,8 +47,8 @@ MIN_PAUSE = 0.3
 ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
 # as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]"
 PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:\.\d*)?|\.\d+)\s*s\s*\]", re.IGNORECASE)
-__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "is_transcript_file",
-           "read_json", "check_format", "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
+__all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "beside_media",
+           "is_transcript_file", "read_json", "check_format", "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
 
 
 class TranscriptError(ValueError):
@@ -110,10 +112,26 @@ def _word_from_json(n: int, item: object) -> "Word":
         raise bad(f"({text or 'a pause'!r}): {exc}") from exc
 
 
-def default_path(media: str | os.PathLike) -> Path:
-    """Where a media file's transcript lives by default: ``<folder>/<stem>.transcript.json``."""
+def beside_media(media: str | os.PathLike, suffix: str, stored_media: Callable[[dict], object]) -> Path:
+    """The file ``<folder>/<stem><suffix>`` that belongs to `media`, or ``<folder>/<name><suffix>``
+    if the first already belongs to another recording of the same stem (lecture.mp4 and
+    lecture.wav): `stored_media` reads the recording's path, relative to the file's folder, from
+    such a file's JSON."""
     media = Path(media)
-    return media.with_name(f"{media.stem}.transcript.json")
+    plain = media.with_name(media.stem + suffix)
+    try:
+        other = stored_media(json.loads(plain.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):  # none yet, or not ours: nobody else's either
+        return plain
+    if isinstance(other, str) and (plain.parent / other).resolve() != media.resolve():
+        return media.with_name(media.name + suffix)
+    return plain
+
+
+def default_path(media: str | os.PathLike) -> Path:
+    """Where a media file's transcript lives by default: ``<folder>/<stem>.transcript.json``
+    (``<name>.transcript.json`` if that is another recording's, see `beside_media`)."""
+    return beside_media(media, ".transcript.json", lambda doc: doc["media"])
 
 
 @dataclass(frozen=True)

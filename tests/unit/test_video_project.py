@@ -127,12 +127,51 @@ def test_a_session_never_overwrites_what_another_session_saved(transcript):
     first.edit("he was not an ill disposed young man")
     with pytest.raises(ProjectError, match=r"saved by another editing session .* \(nothing was overwritten\)"):
         second.edit("he might")
+    assert second.text == transcript.text() and not second.undo_stack  # the refused edit is not half made
     assert Project.load(first.path).text == "he was not an ill disposed young man"
     again = Project.load(first.path)  # opened again, it continues from there
     assert again.edit("he might") and first.path.is_file()
     with pytest.raises(ProjectError, match="cannot be saved"):
         again.edit("he \ud800 might")  # a lone surrogate: saving failed, and every later edit with it
     assert again.text == "he might" and again.edit("he was")
+
+
+def test_an_unreadable_session_is_kept_aside_and_a_new_one_starts(transcript):
+    project = Project.open(transcript)
+    project.edit("he was not an ill disposed young man")
+    saved = project.path.read_bytes()
+    project.path.write_bytes(saved[:len(saved) // 2])  # cut short
+    with pytest.warns(UserWarning, match="cannot be read .* kept as lecture.old.padlproj.json"):
+        fresh = Project.open(transcript)
+    assert fresh.text == transcript.text() and fresh.path.is_file()
+    assert project.path.with_name("lecture.old.padlproj.json").read_bytes() == saved[:len(saved) // 2]
+    doc = json.loads(fresh.path.read_text())
+    for broken, message in [({"undo": 5}, '"undo" must be a list, not 5'), ({"undo": [[1, 2]]}, r"\[1, 2\]")]:
+        fresh.path.write_text(json.dumps({**doc, **broken}))
+        with pytest.raises(ProjectError, match=message):
+            Project.load(fresh.path)
+    fresh.path.write_text(json.dumps({k: v for k, v in doc.items() if k != "text"}))
+    with pytest.raises(ProjectError, match="malformed project: it has no 'text'"):
+        Project.load(fresh.path)
+
+
+def test_recordings_of_one_name_keep_transcripts_and_sessions_apart(transcript):
+    """lecture.mp4 and lecture.wav in one folder: the second gets lecture.wav.transcript.json
+    and lecture.wav.padlproj.json instead of taking over the first's files."""
+    from dataclasses import replace
+
+    from padl_lib.video.transcript import default_path
+
+    other = transcript.media.with_name("lecture.wav")
+    other.write_bytes(b"RIFF another recording")
+    assert transcript.save() == transcript.media.with_name("lecture.transcript.json")
+    first = Project.open(transcript)
+    first.edit("he was not an ill disposed young man")
+    assert default_path(other) == other.with_name("lecture.wav.transcript.json")
+    assert default_path(transcript.media) == transcript.media.with_name("lecture.transcript.json")
+    second = Project.open(replace(transcript, media=other, checksum=sha256_file(other)))
+    assert second.path == other.with_name("lecture.wav.padlproj.json")
+    assert Project.open(transcript).text == "he was not an ill disposed young man"
 
 
 def test_system_media_keep_their_project_in_the_work_folder(monkeypatch, tmp_path):
