@@ -39,6 +39,9 @@ LATE_END = 0.1  # s an item may end past the recording (decoders differ by some 
 # of other characters up to white space or a pause token ("man.[pause 1s]")
 _TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\[\s*pause\b[^\]\n]*\]|\[?(?:(?!\[\s*pause\s)\S)+", re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")  # quotes included: "‘It’s ok.’" -> "it's", "ok"
+# typed forms of the same characters: a curly apostrophe, hyphens of word processors, invisible spaces
+_TYPED_FORMS = str.maketrans({"\u2019": "'", "\u2010": "-", "\u2011": "-", "\u200b": None, "\u200c": None,
+                              "\u200d": None, "\u2060": None, "\ufeff": None})
 _LOOKS_LIKE_PAUSE = re.compile(r"\[\s*pause\b", re.IGNORECASE)
 __all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "phrases", "align",
            "edit_list", "rough_cuts", "remove_fillers", "shorten_pauses", "CutSettings"]
@@ -78,7 +81,7 @@ def token_key(token: str) -> str:
     """What must agree for two tokens to be 'the same word': case and edge punctuation are ignored."""
     if parse_pause_token(token) is not None:
         return PAUSE_KEY
-    key = _EDGE_PUNCT.sub("", token.lower().replace("\u2019", "'"))
+    key = _EDGE_PUNCT.sub("", token.lower().translate(_TYPED_FORMS))
     return key or token
 
 

@@ -46,6 +46,8 @@ def test_tokens_ignore_case_and_punctuation_and_keep_pause_tokens():
     assert tokenize("Hello, world! [pause 1.2s] it's .") == ["Hello,", "world!", "[pause 1.2s]", "it's"]
     assert token_key("Hello,") == token_key("hello") == "hello"
     assert token_key("\u201cIt\u2019s\u201d") == "it's"
+    assert token_key("ill\u2011disposed") == token_key("ill\u2010disposed") == token_key("ill-disposed")
+    assert token_key("young\u200b") == token_key("\ufeffyoung") == "young"  # invisible characters, pasted
 
 
 def test_unchanged_text_is_one_span_of_everything():
