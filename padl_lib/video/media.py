@@ -159,7 +159,9 @@ def seek_keyframe(container, stream, pts: int) -> None:
     for target in dict.fromkeys(targets):
         container.seek(target, stream=stream, backward=True, any_frame=False)
         first = _first_packet(container, stream)
-        if first is not None and first.is_keyframe and first.pts <= max(pts, start):
+        # at the stream's start the first keyframe is the earliest there is, even if B-frames put
+        # it after the start (H.264 in AVI: its first keyframe shows at pts 2)
+        if first is not None and first.is_keyframe and (first.pts <= max(pts, start) or target <= start):
             container.seek(target, stream=stream, backward=True, any_frame=False)
             return
     raise MediaError(f"{container.name}: cannot seek to a keyframe before {float(pts * stream.time_base):.3f} s "

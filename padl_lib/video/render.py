@@ -82,6 +82,17 @@ def _origin(container) -> float:
     return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
 
 
+def _packet_length(media: str | os.PathLike) -> float:
+    """How long `media` lasts in media seconds by the end of its last audio or video packet: what
+    a container that does not say (streamed WebM) or only estimates (raw AAC, VBR MP3 without a
+    header) really holds. Reads the packets, decodes nothing."""
+    with _open(media) as container:
+        streams = [s for s in (*container.streams.audio[:1], video_stream(container)) if s is not None]
+        end = max((float((p.pts + (p.duration or 0)) * p.time_base) for p in container.demux(*streams)
+                   if p.pts is not None), default=0.0)
+        return end - _origin(container)
+
+
 def frame_grid(media: str | os.PathLike) -> np.ndarray:
     """Start times of every video frame in media seconds, plus the end of the last frame.
 
@@ -426,6 +437,8 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
     if not spans or any(b <= a for a, b in spans):  # a start may be < 0: video that begins before the audio
         raise ValueError("render needs at least one span, each with end > start")
     length = probe(media).duration
+    if any(b > length + END_SLACK for _, b in spans):  # the container's figure may be missing or an estimate
+        length = _packet_length(media)
     beyond = [(a, b) for a, b in spans if b > length + END_SLACK]
     if beyond:
         raise ValueError(f"span {beyond[0][0]:.2f}-{beyond[0][1]:.2f} s ends after {media.name}, which lasts "

@@ -134,8 +134,13 @@ def index_video(container, stream) -> VideoIndex:
         blocker = "not H.264 in an avcC container"
     elif ctx.pix_fmt != "yuv420p" or ctx.width % 2 or ctx.height % 2:
         blocker = f"pixel format {ctx.pix_fmt} {ctx.width}x{ctx.height} (needs even-sized yuv420p)"
+    if blocker is not None:
+        return VideoIndex([], [], 0, blocker)
     decoded, keys = [], []  # pts in decode order; decode indices of keyframes
-    container.seek(0, stream=stream, backward=True)
+    try:
+        container.seek(0, stream=stream, backward=True)
+    except av.error.FFmpegError as exc:  # a file without an index, or cut short
+        return VideoIndex([], [], 0, f"the file cannot seek ({exc.strerror or exc})")
     for packet in container.demux(stream):
         if packet.pts is None or packet.is_discard:
             continue

@@ -16,6 +16,7 @@ from padl_lib.video.smart import AvcConfig, Piece, parameter_set_id, plan_pieces
 from padl_lib.video.sync_check import SYNC_SOURCES, SYNC_SPANS, make_sync_video, sync_errors
 
 SPANS = [(0.5, 2.0), (3.0, 4.2), (1.0, 1.5), (6.0, 8.3)]
+SCREENCAST_AVI = "/usr/share/forensics-samples/original-files/movie2/movie-hello.avi"
 
 
 def make_counter_video(path: Path, extra: list[str]) -> Path:
@@ -99,6 +100,28 @@ def test_cuts_are_frame_exact_where_the_container_seeks_by_bytes(tmp_path, suffi
     spans = [(0.4, 1.0), (2.2, 3.5), (0.0, 0.2), (1.1, 4.0)]
     result = render(source, spans, tmp_path / "cut.mp4")
     assert_frames_are_the_kept_ones(source, spans, result.path)
+
+
+def test_containers_that_hide_their_length_or_cannot_seek_render_every_kept_frame(tmp_path):
+    """A browser's MediaRecorder WebM says no duration (the span check read 0 s), the screencast's
+    H.264 AVI shows its first keyframe at pts 2 (no seek found a keyframe 'before' 0 s), and an
+    MKV cut short may not seek at all (smart render's scan failed)."""
+    streamed = tmp_path / "recorded.webm"
+    with open(streamed, "wb") as pipe:
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4", "-c:v", "libvpx",
+                        "-deadline", "realtime", "-c:a", "libopus", "-f", "webm", "pipe:1"], stdout=pipe, check=True)
+    assert probe(streamed).duration == 0.0
+    avi = Path(SCREENCAST_AVI)
+    whole = make_counter_video(tmp_path / "whole.mkv", [])
+    cut_short = tmp_path / "cut-short.mkv"
+    cut_short.write_bytes(whole.read_bytes()[:whole.stat().st_size * 3 // 4])
+    spans = [(0.0, 0.6), (2.2, 2.8), (1.0, 1.4)]
+    for source in (streamed, avi, cut_short):
+        result = render(source, spans, tmp_path / f"{source.stem}-cut.mp4")
+        assert abs(probe(result.path).duration - sum(b - a for a, b in spans)) <= 0.04
+        if source != avi:  # the screencast's frames repeat: which one was kept cannot be told by looking
+            assert_frames_are_the_kept_ones(source, spans, result.path)
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".ts"])
