@@ -17,6 +17,8 @@ def atomic_path(dest: str | os.PathLike, protect: tuple[str | os.PathLike, ...] 
     never overwritten). On error the temporary file is removed and `dest` is untouched.
     """
     dest = Path(dest)
+    if dest.is_dir():
+        raise ValueError(f"{dest} is a folder: give a file name")
     for source in protect:
         if Path(source).exists() and dest.exists() and dest.resolve() == Path(source).resolve():
             raise ValueError(f"refusing to overwrite the source file {source}; choose another output path")

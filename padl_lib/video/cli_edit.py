@@ -44,6 +44,8 @@ def _refuse_overwriting_inputs(outputs: list[str], inputs: list[str | Path]) -> 
 
 def _render(args: argparse.Namespace) -> None:
     _refuse_overwriting_inputs([args.output], [args.media, args.transcript, args.edited])
+    if Path(args.output).is_dir():
+        raise ValueError(f"{args.output} is a folder: give a file name")
     if Path(args.output).exists() and not args.force and not written_by_render(args.output):
         raise ValueError(f"{args.output} exists and is not a render of padl's (a recording of yours?); choose "
                          f"another name or pass --force")

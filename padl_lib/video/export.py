@@ -23,7 +23,7 @@ import opentimelineio as otio
 from padl_lib.io import atomic_path
 from padl_lib.video.edit import EditList
 from padl_lib.video.media import probe
-from padl_lib.video.render import frame_grid, frame_rate
+from padl_lib.video.render import frame_grid, frame_rate, video_start
 from padl_lib.video.transcript import Transcript
 
 ADAPTERS = {".edl": "cmx_3600", ".fcpxml": "fcpx_xml", ".otio": "otio_json"}
@@ -64,6 +64,8 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
     info = probe(media)
     has_video, has_audio = info.has_video, info.has_audio
     own = frame_rate(frame_grid(media)) if has_video else AUDIO_ONLY_RATE
+    # editors count a file's time from its first video frame, padl from its first audio sample
+    start = video_start(media) if has_video else 0.0
     exact = timeline_rate(own, RATES[adapter])
     # OTIO's FCPXML writer finds NTSC rates by their names (29.97), not their values
     rate = float(round(exact, 2)) if adapter == "fcpx_xml" else float(exact)
@@ -71,6 +73,7 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
     per_frame = exact / own  # timeline frames per video frame
 
     def frame(t: float) -> int:  # on a frame of the video: a multiple of frames stays whole
+        t = max(0.0, t - start)
         return round(t * own) * int(per_frame) if per_frame.denominator == 1 else round(t * exact)
 
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
@@ -84,7 +87,7 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
             first, last = frame(span.start), frame(span.end)
             if last > first:
                 track.append(otio.schema.Clip(
-                    name=f"{media.name} #{n}",
+                    name=_clip_name(media, n),
                     media_reference=otio.schema.ExternalReference(target_url=media.as_uri(),
                                                                   available_range=available),
                     source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(first, rate),
@@ -92,6 +95,12 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
                     metadata={"cmx_3600": {"reel": reel}}))
         result.tracks.append(track)
     return result
+
+
+def _clip_name(media: Path, n: int) -> str:
+    """Clip `n` of `media`, named without straight quotes: OTIO's FCPXML writer finds clips by
+    name in an XPath predicate, which a quote in the name ("Bob's talk.mp4") ends."""
+    return f"{media.name} #{n}".replace("'", "\u2019").replace('"', "\u201d")
 
 
 def timeline_text(edits: EditList, media: str | os.PathLike, path: str | os.PathLike) -> str:

@@ -19,6 +19,7 @@ from padl_lib.io import atomic_path
 
 SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
+TRACKS_TOGETHER = 0.02  # s apart two audio tracks may start and count as together (OBS's are some ms apart)
 SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
            "track_offset", "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
@@ -105,7 +106,7 @@ def audio_stream(container, track: int = 0, together: bool = True):
     if not 0 <= track < len(tracks):
         raise MediaError(f"{container.name} has no audio track {track + 1}: it has {len(tracks)}")
     offset = track_offset(container, track)
-    if together and abs(offset) > 0.001:
+    if together and abs(offset) > TRACKS_TOGETHER:
         raise MediaError(f"audio track {track + 1} of {container.name} starts {offset:+.3f} s from the first: padl "
                          f"needs the track it transcribes to start with the first")
     return tracks[track]

@@ -59,8 +59,8 @@ AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other ou
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
-__all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "frame_grid", "frame_rate", "slot_rate",
-           "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts", "transition_windows", "frame_ranges",
+__all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "video_start", "frame_grid", "frame_rate",
+           "slot_rate", "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts", "transition_windows", "frame_ranges",
            "TRANSITIONS"]
 
 
@@ -91,6 +91,17 @@ def _packet_length(media: str | os.PathLike) -> float:
         end = max((float((p.pts + (p.duration or 0)) * p.time_base) for p in container.demux(*streams)
                    if p.pts is not None), default=0.0)
         return end - _origin(container)
+
+
+def video_start(media: str | os.PathLike) -> float:
+    """Where the video's first frame is shown, in media seconds (below 0 for video that starts
+    before the audio)."""
+    with _open(media) as container:
+        stream = video_stream(container)
+        if stream is None:
+            raise MediaError(f"{media} has no video stream")
+        first = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        return first - _origin(container)
 
 
 def frame_grid(media: str | os.PathLike) -> np.ndarray:

@@ -60,6 +60,9 @@ def test_text_command_gives_the_text_to_edit(tmp_path, capsys, transcript_of_sen
     assert (tmp_path / "EDITED.txt").read_text() == "He was young.\n"
     assert main(["text", str(path), "-o", str(tmp_path / "EDITED.txt"), "--force"]) == 0
     assert (tmp_path / "EDITED.txt").read_text() == transcript.text() + "\n"
+    (tmp_path / "folder.txt").mkdir()
+    assert main(["text", str(path), "-o", str(tmp_path / "folder.txt"), "--force"]) == 2
+    assert "folder.txt is a folder: give a file name" in capsys.readouterr().err
     recording = transcript.media.read_bytes()
     assert main(["text", str(path), "-o", str(transcript.media), "--force"]) == 2  # not even with --force
     assert "refusing to overwrite" in capsys.readouterr().err and transcript.media.read_bytes() == recording

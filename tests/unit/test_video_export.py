@@ -92,6 +92,25 @@ def test_timelines_at_rates_timecode_lacks_keep_their_cuts(tmp_path, rate, suffi
         assert float(duration) == pytest.approx(span.duration, abs=1 / float(own)) and (duration * own).denominator == 1
 
 
+def test_timelines_count_from_the_first_video_frame_and_take_any_file_name(tmp_path):
+    """Audio that starts 1.5 s after the video (padl's time 0): an editor's source time 1.5 s is
+    padl's 0, so the exported cuts lie 1.5 s later. A quote in the file name broke FCPXML."""
+    media = tmp_path / "Bob's \"late\" talk.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=12",
+                    "-f", "lavfi", "-i", "sine=duration=9", "-c:v", "libx264", "-c:a", "aac", str(media)], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(media), "-itsoffset", "1.5", "-i", str(media), "-map", "0:v",
+                    "-map", "1:a", "-c", "copy", str(tmp_path / "late.mp4")], check=True)
+    late = tmp_path / "late.mp4"
+    transcript = make_transcript()
+    transcript.media, transcript.checksum = late, sha256_file(late)
+    edits = edit_list(transcript, "he was amiable himself he might")
+    for (start, duration), span in zip(source_ranges(timeline(edits, late)), edits.spans):
+        assert start == pytest.approx(span.start + 1.5, abs=0.05) and duration == pytest.approx(span.duration, abs=0.05)
+    transcript.media, transcript.checksum = media, sha256_file(media)
+    edits = edit_list(transcript, "he was amiable")
+    assert len(fcpxml_cuts(write_timeline(edits, media, tmp_path / "cut.fcpxml"))[0]) == len(edits.spans)
+
+
 def test_a_rate_no_timeline_fits_asks_for_otio():
     with pytest.raises(ValueError, match="120 fps video does not fit: export an .otio"):
         timeline_rate(Fraction(120), FCPXML_RATES)

@@ -87,3 +87,16 @@ def test_any_format_ffmpeg_writes_decodes_fully(tmp_path, suffix, args):
     assert len(audio) / 16000 == pytest.approx(2.99, abs=0.08)
     reference = load_audio(LIBRIVOX)
     assert np.sqrt(np.mean(audio**2)) == pytest.approx(np.sqrt(np.mean(reference**2)), rel=0.15)
+
+
+def test_a_track_some_milliseconds_behind_the_first_counts_as_together(tmp_path):
+    """OBS writes desktop sound and microphone on tracks a few ms apart: the microphone's was refused."""
+    import subprocess
+
+    media = tmp_path / "obs.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=3:a=0.01", "-itsoffset", "0.005",
+                    "-i", LIBRIVOX, "-itsoffset", "0.5", "-i", LIBRIVOX, "-map", "0", "-map", "1", "-map", "2",
+                    "-c:a", "pcm_s16le", "-ar", "16000", str(media)], check=True)
+    assert len(load_audio(media, track=1)) > 16_000
+    with pytest.raises(MediaError, match=r"audio track 3 of .* starts \+0\.50\d s from the first"):
+        load_audio(media, track=2)
