@@ -60,8 +60,8 @@ AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other ou
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
 __all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "video_start", "frame_grid", "frame_rate",
-           "slot_rate", "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts", "transition_windows", "frame_ranges",
-           "TRANSITIONS"]
+           "slot_rate", "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts", "transition_windows",
+           "frame_ranges", "TRANSITIONS"]
 
 
 @dataclass(frozen=True)
