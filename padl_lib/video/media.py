@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 import wave
 from dataclasses import dataclass
 from fractions import Fraction
@@ -127,20 +128,34 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
     with _open(path) as container:
         stream = audio_stream(container, track)
         expected = _stream_seconds(stream)  # 0 when the container does not say (mkv, webm)
+        # where the container gives no track lengths, how far its picture reaches tells a file cut
+        # short from sound that stops before the picture (its packets are read anyway: interleaved)
+        streams = [stream] if expected else [s for s in (stream, video_stream(container)) if s is not None]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
+        reached = 0.0  # container seconds: the end of the last packet of sound or picture
         try:
-            for frame in container.decode(stream):
-                chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+            for packet in container.demux(*streams):
+                if packet.pts is not None:
+                    reached = max(reached, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+                if packet.stream is stream:
+                    for frame in packet.decode():
+                        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
             chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: the audio track is corrupt and could not be decoded: {exc}") from exc
+        start = container.start_time / av.time_base if container.start_time else 0.0
+        said = container.duration / av.time_base if container.duration else 0.0  # the file's own figure
     if not chunks:
         raise NoAudioError(f"{path}: the audio track holds no samples")
     audio = np.concatenate(chunks).astype(np.float32, copy=False)
-    if len(audio) / sample_rate < TRUNCATION_TOLERANCE * expected - 0.5:
+    seconds = len(audio) / sample_rate
+    if seconds < TRUNCATION_TOLERANCE * expected - 0.5:
         raise MediaError(f"{path} is truncated or corrupt: its audio track should last {expected:.1f} s "
-                         f"but only {len(audio) / sample_rate:.1f} s could be decoded")
+                         f"but only {seconds:.1f} s could be decoded")
+    if not expected and reached - start < TRUNCATION_TOLERANCE * said - 0.5:  # MKV, WebM: only the file's length
+        warnings.warn(f"{Path(path).name} says it lasts {said:.1f} s, but its sound and picture end at "
+                      f"{reached - start:.1f} s: is it cut short?", stacklevel=2)
     return audio
 
 

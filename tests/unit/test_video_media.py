@@ -100,3 +100,14 @@ def test_a_track_some_milliseconds_behind_the_first_counts_as_together(tmp_path)
     assert len(load_audio(media, track=1)) > 16_000
     with pytest.raises(MediaError, match=r"audio track 3 of .* starts \+0\.50\d s from the first"):
         load_audio(media, track=2)
+
+
+def test_a_matroska_file_cut_short_is_reported(tmp_path):
+    """MKV stores no track durations, only the file's: a file cut short decoded without a word."""
+    import subprocess
+
+    whole, cut = tmp_path / "whole.mkv", tmp_path / "cut.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", SCREENCAST, "-c", "copy", str(whole)], check=True)
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 3])
+    with pytest.warns(UserWarning, match=r"cut.mkv says it lasts 8\.\d s, but its sound and picture end at \d\.\d s"):
+        load_audio(cut)
