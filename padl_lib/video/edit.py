@@ -3,7 +3,8 @@
 The user edits `Transcript.text()` like a document: deletes words, fillers and pauses,
 shortens pauses (``[pause 1.2s]`` -> ``[pause 0.3s]``), moves sentences, or copies a word or
 phrase from elsewhere in the recording. No new words can be typed: every token of the edited
-text must have been said somewhere in the recording.
+text must have been said somewhere in the recording (a number or abbreviation may be typed as it
+was said: "forty two" for the transcript's "42").
 
 1. `align` maps every edited token to one source item by dynamic programming. The cost of a
    mapping is lexicographic: first the number of *cuts* (places where the next token does not
