@@ -7,6 +7,7 @@ The session is a `Project`: every change is autosaved and resumes when the media
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import warnings
 from pathlib import Path
@@ -16,10 +17,10 @@ import ipywidgets as W
 import traitlets
 
 from padl_lib.settings import work_dir
-from padl_lib.video.edit import EditList, rough_cuts
+from padl_lib.video.edit import EditError, EditList, rough_cuts
 from padl_lib.video.media import load_audio, sha256_file
 from padl_lib.video.project import Project, ProjectError, project_path
-from padl_lib.video.render import render
+from padl_lib.video.render import recording_length, render
 from padl_lib.video.samples import SAMPLES, sample
 from padl_lib.widgets import AppShell, DownloadLink, LargeFileUpload, MediaPlayer, ProgressBar
 
@@ -70,7 +71,10 @@ function render({ model, el }) {
   };
   box.addEventListener("click", (event) => {
     const index = event.target.dataset ? event.target.dataset.index : undefined;
-    if (index !== undefined) { model.set("selected", Number(index)); model.save_changes(); }
+    if (index !== undefined) {
+      model.set("selected", Number(index)); model.save_changes();
+      model.send({ clicked: Number(index) });  // every click seeks, also on the word already selected
+    }
   });
   model.on("change:tokens", draw);
   model.on("change:kept", () => { kept = new Set(model.get("kept")); spans.forEach((_, i) => paint(i)); });
@@ -148,16 +152,17 @@ class TranscriptEditor:
         self.choice.observe(lambda _: self._describe(), "value")
         self.upload.observe(self._on_upload, "saved")
         self.load_button.on_click(self._guard(self.load, needs_project=False))
-        self.view.observe(self._on_select, "selected")
+        self.view.on_msg(self._on_click)
         self.player.observe(self._on_time, "current_time")
         self.apply_button.on_click(self._guard(lambda: self._change(self.project.edit(self.text.value))))
         self.fillers_button.on_click(self._guard(lambda: self._one_click(self.project.remove_fillers,
                                                                           "No fillers left to remove.")))
         self.pauses_button.on_click(self._guard(lambda: self._one_click(self.project.shorten_pauses,
                                                                          "No pause longer than 0.3 s left.")))
-        self.undo_button.on_click(self._guard(lambda: self._change(self.project.undo())))
-        self.redo_button.on_click(self._guard(lambda: self._change(self.project.redo())))
-        self.reset_button.on_click(self._guard(lambda: self._change(self.project.reset())))
+        self.undo_button.on_click(self._guard(self._undo))
+        self.redo_button.on_click(self._guard(lambda: self._sync() or self._change(self.project.redo())))
+        self.reset_button.on_click(self._guard(lambda: self._change(self.project.reset())
+                                               or self.shell.status.set("Already the full transcript.")))
         self.preview_button.on_click(self._guard(self.preview))
         self.render_button.on_click(self._guard(self.render))
 
@@ -193,10 +198,10 @@ class TranscriptEditor:
         return sample(self.choice.value, progress=self.progress).path
 
     def load(self) -> None:
-        """Load the chosen lecture: resume its project or transcribe it."""
+        """Load the chosen lecture: resume its project or transcribe it. A lecture that fails to
+        load (unreadable, no speech) leaves the one loaded before as it was."""
         media = self._media()
         self.shell.status.set(f"Loading {media.name} …")
-        self.player.load(media)
         path = project_path(media)
         try:
             saved = Project.load(path, verify=False) if path.is_file() else None
@@ -204,22 +209,37 @@ class TranscriptEditor:
             saved = None
         notes: list[str] = []
         if saved is not None and saved.transcript.checksum == sha256_file(media):
-            self.project = saved
+            project = saved
         else:  # new media, or the file changed since: Project.open keeps an older session aside
             from padl_lib.video.pipeline import transcribe
 
             self.shell.status.set(f"Transcribing {media.name} …")
             with warnings.catch_warnings(record=True) as caught:  # what the CLI prints, the user sees here
                 warnings.simplefilter("always")
-                self.project = Project.open(transcribe(media, progress=self.progress), path)
+                transcript = transcribe(media, progress=self.progress)
+                if not transcript.spoken():
+                    raise ValueError(f"no speech was found in {media.name}: is it the right file, and is the speech "
+                                     f"English (the bundled recognizer knows English only)?")
+                project = Project.open(transcript, path)
             notes = list(dict.fromkeys(str(w.message) for w in caught))
-        self.audio = load_audio(media, track=self.project.transcript.audio_track)
-        self.view.tokens = [w.token for w in self.project.transcript.words]
+        audio = load_audio(media, track=project.transcript.audio_track)
+        project.use_sound(audio, recording_length(media, audio))
+        self.project, self.audio = project, audio
+        self.player.load(media)
+        self.view.tokens = [w.token for w in project.transcript.words]
         self.view.selected = -1
         self._change(True)
-        words = len(self.project.transcript.spoken())
+        words = len(project.transcript.spoken())
         ready = f"Transcript ready: {words} words of {media.name}."
         self.shell.status.set(" Note: ".join([ready, *notes]), "warn" if notes else "ok")
+
+    def _undo(self) -> None:
+        """Undo typing not yet applied, else the last edit."""
+        if self.text.value != self.project.text:
+            self.text.value = self.project.text
+            self.shell.status.set("Typed changes undone.")
+        elif not self._change(self.project.undo()):
+            self.shell.status.set("Nothing to undo.")
 
     def _one_click(self, edit, unchanged: str) -> None:
         """Apply typed text, then a one-click edit; say so when it found nothing to change."""
@@ -233,9 +253,19 @@ class TranscriptEditor:
         """Take typed but not yet applied text into the project first."""
         self.project.edit(self.text.value)
 
-    def _change(self, changed: bool) -> None:
+    def _change(self, changed: bool) -> bool:
+        """Show the project's current text and its cut list; return `changed`."""
         self.text.value = self.project.text
-        self.edits = self.project.edit_list(self.audio)
+        self.undo_button.disabled = not self.project.undo_stack
+        self.redo_button.disabled = not self.project.redo_stack
+        try:
+            self.edits = self.project.edit_list()
+        except EditError:  # a session saved by an older padl, or a hand-edited project file
+            self.edits = None
+            self.view.kept = list(range(len(self.project.transcript.words)))
+            self.summary.value = ("<span style='color:#b00020'>This text cannot be cut from the recording (see the "
+                                  "message above): correct it and apply it, or Undo, or Reset.</span>")
+            raise
         self.view.kept = sorted(self.edits.kept_items())
         source = self.edits.source_duration
         rough = rough_cuts(self.edits, self.audio)
@@ -244,14 +274,15 @@ class TranscriptEditor:
         self.summary.value = (f"Edit: <b class='padl-edit-seconds'>{self.edits.duration:.2f}</b> s of {source:.2f} s, "
                               f"{len(self.edits.spans) - 1} cut(s); {len(self.project.undo_stack)} undo step(s)."
                               + warning)
-        self.undo_button.disabled = not self.project.undo_stack
-        self.redo_button.disabled = not self.project.redo_stack
         if changed:
             self.shell.status.set(f"Edit applied: {self.edits.duration:.2f} s.")
+        return changed
 
-    def _on_select(self, change) -> None:
-        if self.project is not None and change["new"] >= 0:
-            self.player.seek(self.project.transcript.words[change["new"]].start)
+    def _on_click(self, _view, message: dict, _buffers) -> None:
+        """A click on a word (sent on every click: clicking the selected word again seeks again)."""
+        index = message.get("clicked", -1) if isinstance(message, dict) else -1
+        if self.project is not None and 0 <= index < len(self.project.transcript.words):
+            self.player.seek(self.project.transcript.words[index].start)
 
     def _on_time(self, change) -> None:
         if self.project is not None:
@@ -259,7 +290,10 @@ class TranscriptEditor:
             self.view.current = -1 if index is None else index
 
     def _output(self, name: str) -> Path:
-        return work_dir() / "renders" / f"{self.project.media.stem}-{name}.mp4"
+        """A render of the loaded lecture: one file per recording (two uploads may share a name)."""
+        media = self.project.media
+        digest = hashlib.sha256(str(media.resolve()).encode()).hexdigest()[:8]
+        return work_dir() / "renders" / f"{media.stem}-{digest}-{name}.mp4"
 
     def preview(self) -> None:
         """Render and play a few seconds of the edit around the selected word."""
@@ -274,7 +308,8 @@ class TranscriptEditor:
                         draft=True, audio_track=self.project.transcript.audio_track, progress=self.progress)
         self.result_player.load(result.path)
         self.result_player.play(0.0)
-        self.shell.status.set(f"Preview: {result.duration:.2f} s around the selected word.", "ok")
+        where = "around the selected word" if index >= 0 else "from the start (select a word to preview around it)"
+        self.shell.status.set(f"Preview: {result.duration:.2f} s {where}.", "ok")
 
     def render(self) -> None:
         """Render the whole edit into the work folder and offer it for download."""

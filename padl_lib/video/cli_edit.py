@@ -13,7 +13,7 @@ from padl_lib.progress import tqdm_progress
 from padl_lib.video.edit import EditList, edit_list
 from padl_lib.video.export import timeline_text, write_subtitles
 from padl_lib.video.media import load_audio
-from padl_lib.video.render import TRANSITIONS, render, written_by_render
+from padl_lib.video.render import TRANSITIONS, recording_length, render, written_by_render
 from padl_lib.video.transcript import Transcript
 
 __all__ = ["add_edit_commands", "load_edit"]
@@ -31,7 +31,8 @@ def load_edit(transcript_path: str | Path, edited_path: str | Path,
         raise ValueError(f"{edited_path} is a folder: give the edited text file") from exc
     except UnicodeDecodeError as exc:
         raise ValueError(f"{edited_path} is not UTF-8 text: {exc}") from exc
-    return transcript, edit_list(transcript, text, audio=load_audio(transcript.media, track=transcript.audio_track))
+    audio = load_audio(transcript.media, track=transcript.audio_track)
+    return transcript, edit_list(transcript, text, audio=audio, duration=recording_length(transcript.media, audio))
 
 
 def _refuse_overwriting_inputs(outputs: list[str], inputs: list[str | Path]) -> None:

@@ -59,6 +59,8 @@ class Project:
     redo_stack: list[str] = field(default_factory=list)
     autosave: bool = True
     _on_disk: tuple[int, int] | None = field(default=None, repr=False, compare=False)  # the file as last read/written
+    _sound: tuple[np.ndarray | None, float | None] = field(default=(None, None), repr=False, compare=False)
+    _cut: tuple[str, EditList] | None = field(default=None, repr=False, compare=False)  # the last text's cut list
 
     @property
     def media(self) -> Path:
@@ -169,6 +171,7 @@ class Project:
         except UnicodeEncodeError as exc:  # a lone surrogate, pasted: it could never be saved
             raise ProjectError(f"the text holds a character that cannot be saved ({text[exc.start]!r} at "
                                f"{exc.start}); remove it") from exc
+        self._cut_list(text)  # EditError, and nothing changes, if the recording holds no such cut
         self._commit(text, (self.undo_stack + [self.text])[-HISTORY_LIMIT:], [])
         return True
 
@@ -200,9 +203,20 @@ class Project:
         """One click: shorten every pause to at most `max_seconds`."""
         return self.edit(shorten_pauses(self.text, max_seconds))
 
-    def edit_list(self, audio: np.ndarray | None = None) -> EditList:
-        """The cut list of the current text (cuts snapped to quiet moments of 16 kHz `audio` if given)."""
-        return edit_list(self.transcript, self.text, audio=audio)
+    def use_sound(self, audio: np.ndarray | None, duration: float | None = None) -> None:
+        """Snap cuts to the recording's 16 kHz `audio` from now on; `duration`: the recording's
+        length where its picture outlasts its sound (`edit.edit_list`)."""
+        self._sound, self._cut = (audio, duration), None
+
+    def edit_list(self) -> EditList:
+        """The cut list of the current text (cuts snapped to the sound given to `use_sound`)."""
+        return self._cut_list(self.text)
+
+    def _cut_list(self, text: str) -> EditList:
+        if self._cut is None or self._cut[0] != text:
+            audio, duration = self._sound
+            self._cut = (text, edit_list(self.transcript, text, audio=audio, duration=duration))
+        return self._cut[1]
 
 
 # --- history on disk --------------------------------------------------------------------------

@@ -39,7 +39,8 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import MediaError, _open, audio_stream, probe, seek_keyframe, track_offset, video_stream
+from padl_lib.video.media import (SAMPLE_RATE, MediaError, _open, audio_stream, probe, seek_keyframe, track_offset,
+                                  video_stream)
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, tag_colours, write_smart_video
 
@@ -59,9 +60,9 @@ AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other ou
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
-__all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "video_start", "frame_grid", "frame_rate",
-           "slot_rate", "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts", "transition_windows",
-           "frame_ranges", "TRANSITIONS"]
+__all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "video_start", "recording_length",
+           "frame_grid", "frame_rate", "slot_rate", "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts",
+           "transition_windows", "frame_ranges", "TRANSITIONS"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,13 @@ def video_start(media: str | os.PathLike) -> float:
             raise MediaError(f"{media} has no video stream")
         first = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         return first - _origin(container)
+
+
+def recording_length(media: str | os.PathLike, audio: np.ndarray) -> float:
+    """How long `media` lasts in media seconds: its 16 kHz `audio`, or its picture where that
+    runs on after the sound (a screencast whose microphone stopped first)."""
+    sound = len(audio) / SAMPLE_RATE
+    return max(sound, float(frame_grid(media)[-1])) if probe(media).has_video else sound
 
 
 def frame_grid(media: str | os.PathLike) -> np.ndarray:

@@ -27,6 +27,15 @@ def test_edit_text_and_render(open_app):
                         " return [s.maxHeight, s.overflowY]; }")
     assert box == ["220px", "auto"], box
     original = seconds(page.locator(".padl-edit-summary").inner_text().split(" of ")[1])
+    # a click on a word seeks the source player to it, also a second click on the same word
+    source_time = "() => document.querySelectorAll('video.padl-media')[0].currentTime"
+    words.nth(2).click()
+    page.wait_for_function(f"() => ({source_time})() > 0.3")
+    clicked_at = page.evaluate(source_time)
+    page.evaluate("() => { document.querySelectorAll('video.padl-media')[0].currentTime = 6.0; }")
+    page.wait_for_function(f"() => ({source_time})() > 5.9")
+    words.nth(2).click()
+    page.wait_for_function(f"() => Math.abs(({source_time})() - {clicked_at}) < 0.05")
 
     box = page.locator(".padl-edit-text textarea")
     text = box.input_value()

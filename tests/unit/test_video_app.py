@@ -1,5 +1,7 @@
 """The transcript editor's session logic, without a browser: resume, and a changed media file."""
 import shutil
+
+import pytest
 import warnings
 
 from padl_lib.video.app import TranscriptEditor
@@ -65,3 +67,67 @@ def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypat
     assert app.shell.status.text.startswith("Edit applied") and len(app.project.undo_stack) == 1
     app.pauses_button.click()
     assert app.shell.status.text == "No pause longer than 0.3 s left." and len(app.project.undo_stack) == 1
+
+
+def test_a_text_that_cannot_be_cut_is_refused_and_the_session_stays_as_it_was(tmp_path, monkeypatch):
+    """It was saved, put in the history and autosaved; reopened, the lecture showed an error."""
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = tmp_path / "talk.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    before = app.project.text
+    for typed in (before + " blockchain", "   "):
+        app.text.value = typed
+        app.apply_button.click()
+        assert app.shell.status.text.startswith("Error") and app.project.text == before
+        assert not app.project.undo_stack and app.text.value == typed  # kept to correct
+    app.undo_button.click()  # undoes the typing
+    assert app.text.value == before and app.shell.status.text == "Typed changes undone."
+    app.undo_button.click()
+    assert app.shell.status.text == "Nothing to undo."
+    again = TranscriptEditor()
+    again.upload.saved, again.choice.value = media, "upload"
+    again.load()
+    assert again.project.text == before and again.shell.status.text.startswith("Transcript ready")
+
+
+def test_a_lecture_that_fails_to_load_leaves_the_loaded_one_alone(tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media, silence, corrupt = tmp_path / "talk.wav", tmp_path / "silence.wav", tmp_path / "broken.mp4"
+    shutil.copy(LIBRIVOX.format("0930"), media)
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3", str(silence)],
+                   check=True)
+    corrupt.write_bytes(bytes(range(256)) * 100)
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    loaded, summary, source = app.project, app.summary.value, app.player.path
+    for other, message in [(silence, "no speech was found in silence.wav"), (corrupt, "not a media file")]:
+        app.upload.saved = other
+        app.load_button.click()
+        assert message in app.shell.status.text
+        assert app.project is loaded and app.summary.value == summary and app.player.path == source
+
+
+def test_picture_that_runs_on_after_the_sound_is_kept(tmp_path, monkeypatch):
+    """A screencast whose microphone stopped 3 s before the recording: the unedited text rendered
+    only as much as there was sound."""
+    import subprocess
+
+    from padl_lib.video.media import probe
+
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = tmp_path / "screen.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6",
+                    "-i", LIBRIVOX.format("0930"), "-c:v", "libx264", "-c:a", "aac", str(media)], check=True)
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    assert app.edits.duration == pytest.approx(6.0, abs=0.05)
+    app.render_button.click()
+    assert app.shell.status.text.startswith("Rendered")
+    assert probe(app.download.path).duration == pytest.approx(6.0, abs=0.05)
