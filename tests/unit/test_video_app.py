@@ -10,19 +10,23 @@ from padl_lib.video.project import project_path
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
 
 
+def loaded_app(media) -> TranscriptEditor:
+    """The app with `media` uploaded and loaded."""
+    app = TranscriptEditor()
+    app.upload.saved, app.choice.value = media, "upload"
+    app.load()
+    return app
+
+
 def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_path, monkeypatch):
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     media = tmp_path / "talk.wav"
     shutil.copy(LIBRIVOX.format("0880"), media)
-    app = TranscriptEditor()
-    app.upload.saved, app.choice.value = media, "upload"
-    app.load()
+    app = loaded_app(media)
     edited = " ".join(app.project.text.split()[1:])
     app.project.edit(edited)
 
-    again = TranscriptEditor()
-    again.upload.saved, again.choice.value = media, "upload"
-    again.load()
+    again = loaded_app(media)
     assert again.project.text == edited and again.project.undo_stack  # resumed
 
     shutil.copy(LIBRIVOX.format("0930"), media)  # another recording under the same name
@@ -46,9 +50,7 @@ def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     media = tmp_path / "talk.wav"
     shutil.copy(LIBRIVOX.format("0930"), media)
-    app = TranscriptEditor()
-    app.upload.saved, app.choice.value = media, "upload"
-    app.load()
+    app = loaded_app(media)
     status = app.shell.status.text
     assert status.startswith("Transcript ready") and "unsure of this transcript" in status
     assert "#b35c00" in app.shell.status.value  # shown as a warning
@@ -58,9 +60,7 @@ def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypat
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     media = tmp_path / "talk.wav"
     shutil.copy(LIBRIVOX.format("0930"), media)  # one sentence: no filler
-    app = TranscriptEditor()
-    app.upload.saved, app.choice.value = media, "upload"
-    app.load()
+    app = loaded_app(media)
     app.fillers_button.click()
     assert app.shell.status.text == "No fillers left to remove." and not app.project.undo_stack
     app.pauses_button.click()
@@ -74,9 +74,7 @@ def test_a_text_that_cannot_be_cut_is_refused_and_the_session_stays_as_it_was(tm
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     media = tmp_path / "talk.wav"
     shutil.copy(LIBRIVOX.format("0930"), media)
-    app = TranscriptEditor()
-    app.upload.saved, app.choice.value = media, "upload"
-    app.load()
+    app = loaded_app(media)
     before = app.project.text
     for typed in (before + " blockchain", "   "):
         app.text.value = typed
@@ -87,9 +85,7 @@ def test_a_text_that_cannot_be_cut_is_refused_and_the_session_stays_as_it_was(tm
     assert app.text.value == before and app.shell.status.text == "Typed changes undone."
     app.undo_button.click()
     assert app.shell.status.text == "Nothing to undo."
-    again = TranscriptEditor()
-    again.upload.saved, again.choice.value = media, "upload"
-    again.load()
+    again = loaded_app(media)
     assert again.project.text == before and again.shell.status.text.startswith("Transcript ready")
 
 
@@ -102,9 +98,7 @@ def test_a_lecture_that_fails_to_load_leaves_the_loaded_one_alone(tmp_path, monk
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3", str(silence)],
                    check=True)
     corrupt.write_bytes(bytes(range(256)) * 100)
-    app = TranscriptEditor()
-    app.upload.saved, app.choice.value = media, "upload"
-    app.load()
+    app = loaded_app(media)
     loaded, summary, source = app.project, app.summary.value, app.player.path
     for other, message in [(silence, "no speech was found in silence.wav"), (corrupt, "not a media file")]:
         app.upload.saved = other
@@ -124,9 +118,7 @@ def test_picture_that_runs_on_after_the_sound_is_kept(tmp_path, monkeypatch):
     media = tmp_path / "screen.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6",
                     "-i", LIBRIVOX.format("0930"), "-c:v", "libx264", "-c:a", "aac", str(media)], check=True)
-    app = TranscriptEditor()
-    app.upload.saved, app.choice.value = media, "upload"
-    app.load()
+    app = loaded_app(media)
     assert app.edits.duration == pytest.approx(6.0, abs=0.05)
     app.render_button.click()
     assert app.shell.status.text.startswith("Rendered")
