@@ -7,7 +7,6 @@ The session is a `Project`: every change is autosaved and resumes when the media
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import warnings
 from pathlib import Path
@@ -19,7 +18,7 @@ import traitlets
 from padl_lib.settings import work_dir
 from padl_lib.video.edit import EditError, EditList, rough_cuts
 from padl_lib.video.media import load_audio, sha256_file
-from padl_lib.video.project import Project, ProjectError, project_path
+from padl_lib.video.project import Project, ProjectError, media_digest, project_path
 from padl_lib.video.render import recording_length, render
 from padl_lib.video.samples import SAMPLES, sample
 from padl_lib.widgets import AppShell, DownloadLink, LargeFileUpload, MediaPlayer, ProgressBar
@@ -292,8 +291,7 @@ class TranscriptEditor:
     def _output(self, name: str) -> Path:
         """A render of the loaded lecture: one file per recording (two uploads may share a name)."""
         media = self.project.media
-        digest = hashlib.sha256(str(media.resolve()).encode()).hexdigest()[:8]
-        return work_dir() / "renders" / f"{media.stem}-{digest}-{name}.mp4"
+        return work_dir() / "renders" / f"{media.stem}-{media_digest(media)}-{name}.mp4"
 
     def preview(self) -> None:
         """Render and play a few seconds of the edit around the selected word."""

@@ -23,7 +23,7 @@ TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared dura
 TRACKS_TOGETHER = 0.02  # s apart two audio tracks may start and count as together (OBS's are some ms apart)
 SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
-           "track_offset", "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
+           "track_offset", "packet_end", "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -68,6 +68,11 @@ def video_stream(container):
     or M4A's cover art) and thumbnails are not video."""
     still = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
     return next((s for s in container.streams.video if not s.disposition & still), None)
+
+
+def packet_end(packet) -> float:
+    """Where a demuxed packet (with a pts) ends, in container seconds."""
+    return float((packet.pts + (packet.duration or 0)) * packet.time_base)
 
 
 def _stream_seconds(stream) -> float:
@@ -137,7 +142,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         try:
             for packet in container.demux(*streams):
                 if packet.pts is not None:
-                    reached = max(reached, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+                    reached = max(reached, packet_end(packet))
                 if packet.stream is stream:
                     for frame in packet.decode():
                         chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))

@@ -29,7 +29,7 @@ FORMAT_VERSION = 2  # 2: undo/redo entries saved as changes to their neighbours,
 READABLE_VERSIONS = (1, 2)
 HISTORY_LIMIT = 200
 SYSTEM_PREFIXES = ("/usr", "/opt", "/bin", "/lib", sys.prefix, sys.base_prefix)
-__all__ = ["Project", "ProjectError", "project_path"]
+__all__ = ["Project", "ProjectError", "project_path", "media_digest"]
 
 
 class ProjectError(ValueError):
@@ -44,8 +44,13 @@ def project_path(media: str | os.PathLike) -> Path:
     elsewhere = (*SYSTEM_PREFIXES, str(cache_dir().resolve()))
     if os.access(folder, os.W_OK) and not any(str(folder).startswith(p) for p in elsewhere if p):
         return beside_media(media, ".padlproj.json", lambda doc: doc["transcript"]["media"])
-    digest = hashlib.sha256(str(media).encode()).hexdigest()[:8]
-    return work_dir() / "projects" / f"{media.stem}-{digest}.padlproj.json"
+    return work_dir() / "projects" / f"{media.stem}-{media_digest(media)}.padlproj.json"
+
+
+def media_digest(media: str | os.PathLike) -> str:
+    """A short name for the recording at a path: files of the work folder made for it carry it
+    (two recordings of one name keep theirs apart)."""
+    return hashlib.sha256(str(Path(media).resolve()).encode()).hexdigest()[:8]
 
 
 @dataclass

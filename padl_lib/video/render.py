@@ -39,8 +39,8 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import (SAMPLE_RATE, MediaError, _open, audio_stream, probe, seek_keyframe, track_offset,
-                                  video_stream)
+from padl_lib.video.media import (SAMPLE_RATE, MediaError, _open, audio_stream, packet_end, probe, seek_keyframe,
+                                  track_offset, video_stream)
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, tag_colours, write_smart_video
 
@@ -89,8 +89,7 @@ def _packet_length(media: str | os.PathLike) -> float:
     header) really holds. Reads the packets, decodes nothing."""
     with _open(media) as container:
         streams = [s for s in (*container.streams.audio[:1], video_stream(container)) if s is not None]
-        end = max((float((p.pts + (p.duration or 0)) * p.time_base) for p in container.demux(*streams)
-                   if p.pts is not None), default=0.0)
+        end = max((packet_end(p) for p in container.demux(*streams) if p.pts is not None), default=0.0)
         return end - _origin(container)
 
 
