@@ -22,6 +22,10 @@ SAMPLE_RATE = 16_000  # what whisper and pocketsphinx expect
 TRUNCATION_TOLERANCE = 0.9  # decoding less than this share of the declared duration is an error
 TRACKS_TOGETHER = 0.02  # s apart two audio tracks may start and count as together (OBS's are some ms apart)
 SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` tries before the start
+# a stereo track whose mono mix (ffmpeg's: (L + R) / sqrt 2) holds this much less energy than its
+# difference has one channel's polarity inverted (a mis-wired microphone): the mix cancels the voice
+CANCELLED_DB = 20.0
+SQRT_HALF = np.float32(np.sqrt(0.5))
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
            "track_offset", "packet_end", "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
 
@@ -136,7 +140,9 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         # where the container gives no track lengths, how far its picture reaches tells a file cut
         # short from sound that stops before the picture (its packets are read anyway: interleaved)
         streams = [stream] if expected else [s for s in (stream, video_stream(container)) if s is not None]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        # stereo is decoded as it is and mixed here (`_mono`), mono or surround mixed by ffmpeg
+        stereo = stream.codec_context.channels == 2
+        resampler = av.AudioResampler(format="fltp", layout="stereo" if stereo else "mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
         reached = 0.0  # container seconds: the end of the last packet of sound or picture
         try:
@@ -145,15 +151,15 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
                     reached = max(reached, packet_end(packet))
                 if packet.stream is stream:
                     for frame in packet.decode():
-                        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+                        chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
+            chunks.extend(out.to_ndarray() for out in resampler.resample(None))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: the audio track is corrupt and could not be decoded: {exc}") from exc
         start = container.start_time / av.time_base if container.start_time else 0.0
         said = container.duration / av.time_base if container.duration else 0.0  # the file's own figure
     if not chunks:
         raise NoAudioError(f"{path}: the audio track holds no samples")
-    audio = np.concatenate(chunks).astype(np.float32, copy=False)
+    audio = _mono(np.concatenate(chunks, axis=1), Path(path).name)
     seconds = len(audio) / sample_rate
     if seconds < TRUNCATION_TOLERANCE * expected - 0.5:
         raise MediaError(f"{path} is truncated or corrupt: its audio track should last {expected:.1f} s "
@@ -162,6 +168,20 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         warnings.warn(f"{Path(path).name} says it lasts {said:.1f} s, but its sound and picture end at "
                       f"{reached - start:.1f} s: is it cut short?", stacklevel=2)
     return audio
+
+
+def _mono(channels: np.ndarray, name: str) -> np.ndarray:
+    """One channel of decoded audio (channels x samples, float32) as ffmpeg mixes it; a stereo
+    pair whose mix cancels (one channel's polarity inverted) gives its difference instead."""
+    if len(channels) == 1:
+        return channels[0]
+    mix, difference = (channels[0] + channels[1]) * SQRT_HALF, (channels[0] - channels[1]) * SQRT_HALF
+    mix_energy, difference_energy = float(np.dot(mix, mix)), float(np.dot(difference, difference))
+    if difference_energy > mix_energy * 10 ** (CANCELLED_DB / 10):
+        warnings.warn(f"{name}: the two stereo channels cancel when mixed to mono (one microphone's polarity is "
+                      f"inverted); using their difference", stacklevel=3)
+        return difference
+    return mix
 
 
 def _first_packet(container, stream):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import filecmp
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,10 +21,12 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def upload_target(name: str, folder: str = "uploads") -> Path:
     """Where an upload called `name` goes: work_dir()/folder with a sanitized file name.
 
-    Directory parts and odd characters of `name` are dropped, so an upload can never
-    escape the work folder or overwrite anything outside it.
+    Directory parts and odd characters of `name` are dropped (accented letters lose their
+    accents: "Übung" becomes "Ubung"), so an upload can never escape the work folder or overwrite
+    anything outside it.
     """
-    base = _SAFE.sub("_", Path(name.replace("\\", "/")).name).lstrip(".") or "upload"
+    name = unicodedata.normalize("NFKD", Path(name.replace("\\", "/")).name)
+    base = _SAFE.sub("_", "".join(c for c in name if not unicodedata.combining(c))).lstrip(".") or "upload"
     target_dir = (work_dir() / folder).resolve()
     target = (target_dir / base).resolve()
     if target.parent != target_dir:

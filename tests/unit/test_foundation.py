@@ -60,6 +60,12 @@ def test_uploads_cannot_escape_work_folder(tmp_path, monkeypatch):
         assert path.read_bytes() == b"x"
 
 
+def test_upload_names_keep_their_letters(tmp_path, monkeypatch):
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    assert save_upload("Übung – Vorlesung 3.mp4", b"x").name == "Ubung_Vorlesung_3.mp4"
+    assert save_upload("ﬁnal.mov", b"y").name == "final.mov"
+
+
 def test_course_map_lists_every_numbered_notebook():
     table = course_map()
     assert "00_start_here.ipynb" in table

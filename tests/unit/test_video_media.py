@@ -29,6 +29,31 @@ def test_load_audio_resamples_to_16k_mono():
     assert 0.01 < np.sqrt(np.mean(audio**2)) < 0.5 and np.abs(audio).max() <= 1.0
 
 
+def _stereo_wav(path, left: np.ndarray, right: np.ndarray):
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.stack([left, right], axis=1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def test_stereo_is_mixed_as_ffmpeg_mixes_it(tmp_path):
+    speech = load_audio(LIBRIVOX)
+    echo = np.roll(speech, 4000) * 0.5
+    audio = load_audio(_stereo_wav(tmp_path / "stereo.wav", speech * 0.5, echo))
+    assert np.allclose(audio, (speech * 0.5 + echo) * np.sqrt(0.5), atol=2e-4)
+
+
+def test_stereo_channels_that_cancel_give_their_difference(tmp_path):
+    speech = load_audio(LIBRIVOX) * 0.5
+    with pytest.warns(UserWarning, match="polarity is inverted"):
+        audio = load_audio(_stereo_wav(tmp_path / "antiphase.wav", speech, -speech))
+    assert np.allclose(audio, speech * np.sqrt(2), atol=2e-4)
+
+
 def test_no_audio_track(tmp_path):
     import av
 
