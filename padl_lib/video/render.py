@@ -60,6 +60,7 @@ AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other ou
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
+SQUARE_PIXELS = {".webm"}  # outputs whose pixels are square
 __all__ = ["RenderResult", "FrameClock", "render", "written_by_render", "video_start", "recording_length",
            "frame_grid", "frame_rate", "slot_rate", "slot_seconds", "snap_spans", "sync_spans", "span_frame_counts",
            "transition_windows", "frame_ranges", "TRANSITIONS"]
@@ -344,7 +345,14 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int, suffix: str):
     ctx = source_stream.codec_context
     codec, options = VIDEO_ENCODERS.get(suffix, X264)
     stream = output.add_stream(codec, rate=rate)
-    stream.width, stream.height = ctx.width - ctx.width % 2, ctx.height - ctx.height % 2
+    width, sar = ctx.width, ctx.sample_aspect_ratio
+    # an anamorphic recording's pixels are not square (PAL 16:9 stores 720x576, shown as 1024x576);
+    # H.264 keeps that shape, VP9 has no field for it and WebM's is not reachable: square pixels there
+    if suffix in SQUARE_PIXELS and sar and sar != 1:
+        width, sar = round(width * sar), None
+    stream.width, stream.height = width - width % 2, ctx.height - ctx.height % 2
+    if sar:
+        stream.codec_context.sample_aspect_ratio = sar
     stream.pix_fmt = "yuv420p"
     # frames keep their matrix and transfer when reformatted (BT.601 SD, BT.709 HD, BT.2020 HDR) and
     # are converted to limited range (`_write_reencoded`): the output says so

@@ -261,6 +261,19 @@ def test_a_portrait_phone_video_stays_upright(counter_video, tmp_path, suffix, s
     assert first_frame_rotation(result.path) == first_frame_rotation(source)
 
 
+@pytest.mark.parametrize("suffix, smart", [(".mp4", True), (".mp4", False), (".mkv", False), (".webm", True)])
+def test_an_anamorphic_video_keeps_its_pixel_aspect_ratio(tmp_path, suffix, smart):
+    """PAL widescreen stores 720x576 pixels that players stretch to 16:9; re-encoded with square
+    pixels it played squeezed to 5:4. WebM cannot say so: its pixels are made square."""
+    source = make_counter_video(tmp_path / "pal.mp4", ["-vf", "scale=720:576,setsar=64/45"])
+    result = render(source, [(0.5, 2.0), (2.6, 3.6)], tmp_path / f"out{suffix}", smart=smart,
+                    transition="none" if smart else "dissolve")
+    with av.open(str(result.path)) as c:
+        stream = c.streams.video[0]
+        shape = (stream.width * (stream.sample_aspect_ratio or 1), stream.height)
+        assert shape == (1024, 576) and stream.height == 576
+
+
 def shown_luma(frame: av.VideoFrame) -> float:
     """Mean luma on a 0-255 display scale, whichever range the frame is in."""
     y = frame.to_ndarray()[:frame.height].astype(float)
