@@ -56,7 +56,6 @@ LIMITED_RANGE, FULL_RANGE = 1, 2  # FFmpeg's AVCOL_RANGE_MPEG (luma 16-235, as o
 END_SLACK = 0.1  # s a span may end after the media (its tracks' ends differ by a frame or an audio block)
 SMART = {".mp4", ".m4v", ".mov"}  # containers that carry an avcC with several parameter sets
 AUDIO_CODECS = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus", ".webm": "libopus"}
-AUDIO_RATES = {".webm": 48_000, ".ogg": 48_000}  # Opus encodes 48 kHz; other outputs keep the source's rate
 # video encoder and its options by output suffix (default: x264 ultrafast); `crf` is added to the options
 VIDEO_ENCODERS = {".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b:v": "0"})}
 X264 = ("libx264", {"preset": "ultrafast"})
@@ -540,14 +539,25 @@ def _audio_packets(source, out, tracks: list[int], spans: Sequence[tuple[float, 
         offset = track_offset(container, track)
         own = [(a - offset, b - offset) for a, b in spans]  # on the track's own clock
         file = scratch.enter_context(tempfile.TemporaryFile(dir=folder, prefix=".padl-audio-"))
-        samples, rate, layout, first = decode_track(container, file, AUDIO_RATES.get(suffix),
+        codec = AUDIO_CODECS.get(suffix, "aac")
+        rate = encoder_rate(codec, container.streams.audio[track].codec_context.sample_rate)
+        samples, rate, layout, first = decode_track(container, file, rate,
                                                     since=max(0.0, min(a for a, _ in own) - 1.0),
                                                     until=max(b for _, b in own) + 1.0, exact=exact, track=track)
-        stream = out.add_stream(AUDIO_CODECS.get(suffix, "aac"), rate=rate, layout=layout)
+        stream = out.add_stream(codec, rate=rate, layout=layout)
         stream.metadata.update(_track_names(container.streams.audio[track].metadata))
         kept = [(a - first / rate, b - first / rate) for a, b in own]  # times in `samples`
         encoded.append(encode_blocks(stream, cut_blocks(samples, rate, kept, fade), layout))
     return heapq.merge(*encoded, key=lambda packet: packet.pts * packet.time_base)
+
+
+def encoder_rate(codec: str, rate: int) -> int:
+    """`rate` if the audio encoder `codec` takes it, else the lowest rate above it that the encoder
+    takes (its highest if none is): MP3 stops at 48 kHz, AAC at 96 kHz, Opus encodes 8-48 kHz."""
+    rates = av.codec.Codec(codec, "w").audio_rates
+    if not rates or rate in rates:
+        return rate
+    return min((r for r in rates if r >= rate), default=max(rates))
 
 
 def _track_names(tags: dict[str, str]) -> dict[str, str]:

@@ -219,6 +219,19 @@ def test_audio_only_media_renders_audio(tmp_path):
     assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=1e-3)
 
 
+@pytest.mark.parametrize("rate, suffix, encoded", [(96_000, ".mp3", 48_000), (192_000, ".m4a", 96_000),
+                                                    (44_100, ".ogg", 48_000), (22_050, ".mp3", 22_050)])
+def test_an_output_format_that_cannot_hold_the_source_rate_gets_the_next_it_can(tmp_path, rate, suffix, encoded):
+    """MP3 stops at 48 kHz and AAC at 96 kHz: a studio recording at 96 or 192 kHz is resampled."""
+    source = tmp_path / "studio.flac"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}:duration=3",
+                    str(source)], check=True)
+    result = render(source, [(0.2, 1.0), (1.5, 2.5)], tmp_path / f"out{suffix}")
+    with av.open(str(result.path)) as c:
+        assert c.streams.audio[0].codec_context.sample_rate == encoded
+    assert len(load_audio(result.path)) / 16_000 == pytest.approx(1.8, abs=0.06)
+
+
 @pytest.mark.parametrize("suffix, codecs", [(".mp3", ["-c:a", "libmp3lame", "-c:v", "mjpeg"]),
                                             (".m4a", ["-c:a", "aac", "-c:v", "png"])])
 def test_cover_art_is_not_video(tmp_path, suffix, codecs):
