@@ -227,7 +227,7 @@ def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin
                  ) -> Iterator[av.VideoFrame]:
     """Decoded frames inside each span in turn; seeks only for jumps back or far ahead."""
     tb = float(stream.time_base)
-    eps = 1e-4
+    eps = tb / 2  # span edges are frame times: a frame one tick away (a near-duplicate stamp) is another
     decoder, carry, carry_t = None, None, 0.0  # carry: the first decoded frame past the last span
     for a, b in spans:
         if decoder is None or carry is None or a < carry_t - eps or a > carry_t + 2.0:
@@ -247,8 +247,15 @@ def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin
 
 def span_frame_counts(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[int]:
     """How many frames of the grid start inside each span."""
-    starts = grid[:-1]
-    return [int(np.count_nonzero((starts >= a - 1e-4) & (starts < b - 1e-4))) for a, b in spans]
+    starts, eps = grid[:-1], edge_tolerance(grid)
+    return [int(np.count_nonzero((starts >= a - eps) & (starts < b - eps))) for a, b in spans]
+
+
+def edge_tolerance(grid: np.ndarray) -> float:
+    """How far (s) a span edge may lie from a frame time and still be taken for it: 0.1 ms, or
+    less where two frames are stamped closer (a capture's near-duplicate stamps)."""
+    gaps = np.diff(grid)
+    return float(min(1e-4, gaps[gaps > 0].min(initial=1.0) / 2))
 
 
 def _blend(first: np.ndarray, last: np.ndarray, alpha: float) -> np.ndarray:
@@ -425,8 +432,8 @@ def _why_reencode(index, smart: bool, transition: str, suffix: str) -> str:
 
 def frame_ranges(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[tuple[int, int]]:
     """Source frame index ranges [first, end) of frame-snapped spans."""
-    starts = grid[:-1]
-    return [(int(np.searchsorted(starts, a - 1e-4)), int(np.searchsorted(starts, b - 1e-4))) for a, b in spans]
+    starts, eps = grid[:-1], edge_tolerance(grid)
+    return [(int(np.searchsorted(starts, a - eps)), int(np.searchsorted(starts, b - eps))) for a, b in spans]
 
 
 def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], output: str | os.PathLike, *,

@@ -2,7 +2,7 @@
 instants, rendered with cuts; the error is each beep's distance to its flash in the output.
 
 The recordings cover the sources where keeping sync is hard: a video track that starts after its
-audio (or the reverse), MPEG-TS timestamps that start at 1.4 s, variable frame rate video, and
+audio (or the reverse), MPEG-TS timestamps that start at 1.4 s, variable frame rate video,
 frames held 0.36 s (a screen recording that writes a frame only when the screen changes). They
 are made with the `ffmpeg` command (lavfi sources), so nothing is shipped.
 """
@@ -38,10 +38,14 @@ class SyncSource:
 
 VFR = ("-vf", "select='eq(mod(n,2),0)+gte(mod(n,36),18)'", "-fps_mode", "vfr")  # 25 and 12.5 fps
 HELD = ("-vf", "select='not(mod(n,9))'", "-fps_mode", "vfr")  # a frame every 0.36 s
+# a capture that stamps every sixth frame 1/90000 s after the one before (a near-duplicate), then
+# holds it for two frame times
+JITTER = ("-vf", "settb=1/90000,setpts='if(eq(mod(N,6),5),PREV_OUTPTS+1,PTS)'", "-fps_mode", "passthrough", "-enc_time_base:v", "1/90000",
+          "-video_track_timescale", "90000")
 SYNC_SOURCES = [SyncSource("plain.mp4"), SyncSource("late-audio.mkv", audio_from=0.5),
                 SyncSource("late-video.mp4", video_from=0.32), SyncSource("late-video.mkv", video_from=0.32),
                 SyncSource("offset.ts"), SyncSource("vfr.mp4", options=VFR), SyncSource("held.mp4", options=HELD),
-                SyncSource("held-late-audio.mkv", audio_from=0.5, options=HELD)]
+                SyncSource("held-late-audio.mkv", audio_from=0.5, options=HELD), SyncSource("jitter.mp4", options=JITTER)]
 
 
 def make_sync_video(folder: str | Path, source: SyncSource, seconds: float = SECONDS) -> Path:
