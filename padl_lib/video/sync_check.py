@@ -40,12 +40,13 @@ VFR = ("-vf", "select='eq(mod(n,2),0)+gte(mod(n,36),18)'", "-fps_mode", "vfr")  
 HELD = ("-vf", "select='not(mod(n,9))'", "-fps_mode", "vfr")  # a frame every 0.36 s
 # a capture that stamps every sixth frame 1/90000 s after the one before (a near-duplicate), then
 # holds it for two frame times
-JITTER = ("-vf", "settb=1/90000,setpts='if(eq(mod(N,6),5),PREV_OUTPTS+1,PTS)'", "-fps_mode", "passthrough", "-enc_time_base:v", "1/90000",
-          "-video_track_timescale", "90000")
+JITTER = ("-vf", "settb=1/90000,setpts='if(eq(mod(N,6),5),PREV_OUTPTS+1,PTS)'", "-fps_mode", "passthrough",
+          "-enc_time_base:v", "1/90000", "-video_track_timescale", "90000")
 SYNC_SOURCES = [SyncSource("plain.mp4"), SyncSource("late-audio.mkv", audio_from=0.5),
                 SyncSource("late-video.mp4", video_from=0.32), SyncSource("late-video.mkv", video_from=0.32),
                 SyncSource("offset.ts"), SyncSource("vfr.mp4", options=VFR), SyncSource("held.mp4", options=HELD),
-                SyncSource("held-late-audio.mkv", audio_from=0.5, options=HELD), SyncSource("jitter.mp4", options=JITTER)]
+                SyncSource("held-late-audio.mkv", audio_from=0.5, options=HELD),
+                SyncSource("jitter.mp4", options=JITTER)]
 
 
 def make_sync_video(folder: str | Path, source: SyncSource, seconds: float = SECONDS) -> Path:
