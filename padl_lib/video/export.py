@@ -7,7 +7,8 @@ relink the media by its path. Subtitles are the kept words moved onto the edited
 EDL timecode and OpenTimelineIO's FCPXML writer know only the broadcast rates (`TIMECODE_RATES`,
 `FCPXML_RATES`); a video at another rate gets the timeline rate of which its own is a divisor
 (a 15 fps screen recording: 30, each frame two), else the rate within 1 % of its own (a
-variable frame rate phone video at 29.8: 30).
+variable frame rate phone video at 29.8: 30). A file's start timecode (a camera's, or one an
+editor wrote) is where EDL and OTIO source times count from, as editors match them to the media.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from xml.etree import ElementTree
 
+import av
 import opentimelineio as otio
 
 from padl_lib.io import atomic_path
@@ -37,7 +39,8 @@ FCPXML_TIMES = ("offset", "start", "duration", "tcStart")  # attributes that hol
 FCPXML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n'
 
 EVENT_CHANNEL = re.compile(r"^(\d{3,}  .{8} )V     ", re.MULTILINE)  # "001  REEL     V     C  ..."
-__all__ = ["timeline", "timeline_rate", "timeline_text", "write_timeline", "write_subtitles", "edited_transcript"]
+__all__ = ["timeline", "timeline_rate", "timeline_text", "write_timeline", "write_subtitles", "edited_transcript",
+           "start_timecode"]
 
 
 def timeline_rate(rate: Fraction, supported: Sequence[Fraction] | None) -> Fraction:
@@ -71,13 +74,17 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
     rate = float(round(exact, 2)) if adapter == "fcpx_xml" else float(exact)
 
     per_frame = exact / own  # timeline frames per video frame
+    # a camera's (or editor's) start timecode: the source times editors show count from it. OTIO's
+    # FCPXML writer places every asset's media at 0 s, so FCPXML times stay counted from the start
+    first_frame = _timecode_frames(media, own) if has_video and adapter != "fcpx_xml" else 0
 
     def frame(t: float) -> int:  # on a frame of the video: a multiple of frames stays whole
         t = max(0.0, t - start)
-        return round(t * own) * int(per_frame) if per_frame.denominator == 1 else round(t * exact)
+        frames = round(t * own) + first_frame
+        return frames * int(per_frame) if per_frame.denominator == 1 else round(frames / own * exact)
 
-    available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
-                                        otio.opentime.RationalTime(frame(edits.source_duration), rate))
+    available = otio.opentime.TimeRange(otio.opentime.RationalTime(frame(0.0), rate),
+                                        otio.opentime.RationalTime(frame(edits.source_duration) - frame(0.0), rate))
     reel = (re.sub(r"[^A-Za-z0-9]", "", media.stem).upper() or "PADL")[:8]
     result = otio.schema.Timeline(name=name, metadata={"padl": {"rate": str(exact)}})
     kinds = [(otio.schema.TrackKind.Video, "V1")] * has_video + [(otio.schema.TrackKind.Audio, "A1")] * has_audio
@@ -95,6 +102,24 @@ def timeline(edits: EditList, media: str | os.PathLike, name: str = "padl edit",
                     metadata={"cmx_3600": {"reel": reel}}))
         result.tracks.append(track)
     return result
+
+
+def start_timecode(media: str | os.PathLike) -> str | None:
+    """The start timecode a file is tagged with ("01:00:00:00"; ";" before the frames if drop
+    frame): the container's, else its video's, else a timecode track's; None if untagged."""
+    with av.open(str(media)) as container:
+        tags = [container.metadata, *(s.metadata for s in container.streams if s.type in ("video", "data"))]
+    return next((value for t in tags for key, value in t.items() if key.lower() == "timecode"), None)
+
+
+def _timecode_frames(media: Path, rate: Fraction) -> int:
+    """Frames at `rate` before the file's first frame by its start timecode (0 if untagged or a
+    timecode this rate cannot count)."""
+    tc = start_timecode(media)
+    try:
+        return round(otio.opentime.from_timecode(tc, float(rate)).value) if tc else 0
+    except ValueError:  # SMPTE timecode has no 15 fps or variable frame rate
+        return 0
 
 
 def _clip_name(media: Path, n: int) -> str:

@@ -10,8 +10,8 @@ import pytest
 from test_video_edit import make_transcript, speech_like
 
 from padl_lib.video.edit import edit_list
-from padl_lib.video.export import (FCPXML_RATES, edited_transcript, timeline, timeline_rate, write_subtitles,
-                                   write_timeline)
+from padl_lib.video.export import (FCPXML_RATES, edited_transcript, start_timecode, timeline, timeline_rate,
+                                   write_subtitles, write_timeline)
 from padl_lib.video.media import sha256_file, write_wav
 from padl_lib.video.samples import SCREENCAST
 
@@ -109,6 +109,28 @@ def test_timelines_count_from_the_first_video_frame_and_take_any_file_name(tmp_p
     transcript.media, transcript.checksum = media, sha256_file(media)
     edits = edit_list(transcript, "he was amiable")
     assert len(fcpxml_cuts(write_timeline(edits, media, tmp_path / "cut.fcpxml"))[0]) == len(edits.spans)
+
+
+@pytest.mark.parametrize("rate, timecode, first", [(25, "01:00:00:00", "01:00:00:00"), ("30000/1001", "10:00:00;00",
+                                                                                          "10:00:00;00")])
+def test_edl_source_times_count_from_the_start_timecode(tmp_path, rate, timecode, first):
+    """A camera's file starting at 01:00:00:00: an editor matches EDL source times against that
+    timecode, so the cuts are given on it."""
+    media = tmp_path / "camera.mov"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=160x120:rate={rate}:duration=12",
+                    "-f", "lavfi", "-i", "sine=duration=12", "-c:v", "libx264", "-c:a", "aac", "-timecode", timecode,
+                    str(media)], check=True)
+    assert start_timecode(media) == timecode
+    transcript = make_transcript()
+    edits = edit_list(transcript, "he was amiable himself he might")
+    plain = source_ranges(timeline(edits, SCREENCAST))
+    coded = timeline(edits, media, adapter="cmx_3600")
+    offset = otio.opentime.from_timecode(first, float(Fraction(rate))).to_seconds()
+    for (start, duration), (start0, duration0) in zip(source_ranges(coded), plain):
+        assert start - offset == pytest.approx(start0, abs=0.05) and duration == pytest.approx(duration0, abs=0.05)
+    events = [line.split() for line in write_timeline(edits, media, tmp_path / "cut.edl").read_text().splitlines()
+              if line[:3].isdigit()]
+    assert events[0][4].startswith(first[:6]) and events[0][4] >= first  # source in, on the file's timecode
 
 
 def test_a_rate_no_timeline_fits_asks_for_otio():
