@@ -42,7 +42,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.video.media import (SAMPLE_RATE, MediaError, _open, audio_stream, packet_end, probe, seek_keyframe,
                                   track_offset, video_stream)
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
-from padl_lib.video.smart import index_video, tag_colours, write_smart_video
+from padl_lib.video.smart import index_video, tag_colours, write_smart_video, x264_options
 
 TRANSITIONS = ("none", "dissolve", "morph")
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".m4a": "mp4",
@@ -363,7 +363,8 @@ def _video_stream(output, source_stream, rate: Fraction, crf: int, suffix: str):
     # frames keep their matrix and transfer when reformatted (BT.601 SD, BT.709 HD, BT.2020 HDR) and
     # are converted to limited range (`_write_reencoded`): the output says so
     tag_colours(stream.codec_context, ctx, LIMITED_RANGE)
-    stream.options = {**options, "crf": str(crf)}
+    # an interlaced source (DV, broadcast TV) keeps its fields; VP9 codes only whole frames
+    stream.options = {**options, "crf": str(crf), **(x264_options(ctx.field_order) if codec == X264[0] else {})}
     stream.codec_context.time_base = Fraction(1, 1) / rate
     stream.time_base = TIME_BASE
     return stream

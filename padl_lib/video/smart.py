@@ -26,7 +26,8 @@ from padl_lib.video.media import seek_keyframe
 
 NAL_IDR, NAL_SPS, NAL_PPS = 5, 7, 8
 _START_CODE = re.compile(b"\x00\x00\x01")
-__all__ = ["AvcConfig", "VideoIndex", "index_video", "plan_pieces", "write_smart_video", "tag_colours"]
+FIELD_ORDERS = {"tt": 2, "bb": 3, "tb": 4, "bt": 5}  # FFmpeg's AVFieldOrder of interlaced video (coded, shown)
+__all__ = ["AvcConfig", "VideoIndex", "index_video", "plan_pieces", "write_smart_video", "tag_colours", "x264_options"]
 
 
 # --- H.264 bitstream bits -----------------------------------------------------------------------
@@ -191,12 +192,22 @@ def tag_colours(encoder, decoder, color_range: int | None = None) -> None:
     encoder.color_range = decoder.color_range if color_range is None else color_range
 
 
+def x264_options(field_order: int, *params: str) -> dict[str, str]:
+    """x264 options with `params` (x264-params entries such as "sps-id=1") and, for an interlaced
+    source of FFmpeg `field_order`, those that code its fields in their order (encoded as
+    progressive frames, its combing showed unfiltered)."""
+    first = {FIELD_ORDERS["tt"]: "tff", FIELD_ORDERS["bt"]: "tff", FIELD_ORDERS["bb"]: "bff",
+             FIELD_ORDERS["tb"]: "bff"}.get(field_order)
+    params = (*params, f"{first}=1") if first else params
+    return ({"x264-params": ":".join(params)} if params else {}) | ({"flags": "+ildct+ilme"} if first else {})
+
+
 def _encoder(width: int, height: int, rate: Fraction, crf: int, ps_id: int, colours) -> av.CodecContext:
     ctx = av.CodecContext.create("libx264", "w")
     ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
     ctx.time_base, ctx.framerate = 1 / rate, rate
     tag_colours(ctx, colours)  # in the SPS, like the copied GOPs' own
-    ctx.options = {"preset": "ultrafast", "crf": str(crf), "x264-params": f"sps-id={ps_id}"}
+    ctx.options = {"preset": "ultrafast", "crf": str(crf), **x264_options(colours.field_order, f"sps-id={ps_id}")}
     return ctx
 
 

@@ -287,6 +287,20 @@ def test_an_anamorphic_video_keeps_its_pixel_aspect_ratio(tmp_path, suffix, smar
         assert shape == (1024, 576) and stream.height == 576
 
 
+@pytest.mark.parametrize("smart", [True, False])
+@pytest.mark.parametrize("order", ["tff", "bff"])
+def test_an_interlaced_video_keeps_its_fields_in_order(tmp_path, order, smart):
+    """DV and broadcast TV are interlaced: encoded as progressive frames, players showed the combs."""
+    source = make_counter_video(tmp_path / "tv.mp4", ["-flags", "+ildct+ilme", "-x264-params", f"{order}=1"])
+    result = render(source, [(0.5, 2.0), (2.6, 3.6)], tmp_path / "out.mp4", smart=smart)
+    with av.open(str(result.path)) as c:
+        frames = list(c.decode(video=0))
+    assert all(f.interlaced_frame for f in frames)
+    assert subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "stream=field_order",
+                           "-of", "csv=p=0", str(result.path)], capture_output=True, text=True,
+                          check=True).stdout.strip() == {"tff": "tt", "bff": "bb"}[order]
+
+
 def shown_luma(frame: av.VideoFrame) -> float:
     """Mean luma on a 0-255 display scale, whichever range the frame is in."""
     y = frame.to_ndarray()[:frame.height].astype(float)
