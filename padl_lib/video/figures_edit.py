@@ -17,7 +17,7 @@ from padl_lib.video.transcript import Transcript
 
 KEPT, CUT = "#2a9d8f", "#e76f51"
 WEBCAM = (slice(70, 290), slice(100, 440))  # the speaker's inset in the 1280x720 screencast
-__all__ = ["timeline_figure", "cut_figure", "frames_figure", "make_figures"]
+__all__ = ["timeline_figure", "cut_figure", "frames_figure", "decoded_frames", "make_figures"]
 
 
 def timeline_figure(transcript: Transcript, edits: EditList, audio: np.ndarray):
@@ -87,7 +87,7 @@ def frames_figure(rows: dict[str, list[np.ndarray]]):
     return fig
 
 
-def _frames(path: Path, first: int, count: int, crop: tuple[slice, slice] | None = None) -> list[np.ndarray]:
+def decoded_frames(path: Path, first: int, count: int, crop: tuple[slice, slice] | None = None) -> list[np.ndarray]:
     """Decoded RGB frames first..first+count-1 of a video, optionally cropped (rows, columns)."""
     import av
 
@@ -126,7 +126,7 @@ def make_figures(out) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("none", "dissolve", "morph"):
             path = render(SCREENCAST, spans, Path(tmp) / f"{kind}.mp4", transition=kind).path
-            rows["plain cut" if kind == "none" else kind] = _frames(path, cut - 4, 8, crop=WEBCAM)
+            rows["plain cut" if kind == "none" else kind] = decoded_frames(path, cut - 4, 8, crop=WEBCAM)
     out.figure(frames_figure(rows), "video_transition_frames")
 
     r = render_benchmark()
