@@ -1,7 +1,7 @@
-# video (transcription part): `make video-bench` measures WER, word boundaries and speed.
+# video: `make video-bench` measures WER, word boundaries and speed of transcription, then render speed, lip sync and the edit round trip.
 .PHONY: video-bench video-transcribe
 
-## make video-bench: WER, word-boundary error and real-time factor on shipped real speech
+## make video-bench: WER, word boundaries, real-time factor, then render speed, lip sync and the edit round trip
 video-bench: $(STAMP)
 	$(PY) -m padl_lib.video.bench --threads 2
 

@@ -8,10 +8,11 @@ Measures, in one run:
 - **word-boundary error** against a constructed timing reference (`timing_reference`): no
   shipped recording has word times, so real recorded utterances (the five LibriVox sentences
   and pocketsphinx's `goforward`, `numbers`, `something` recordings, three other speakers), each
-  scaled to the same noise floor as if recorded in one room, are trimmed to their sound, and concatenated in a shuffled order with inserted room tone of known,
-  random length (0.4-1.2 s). Each utterance's first-word onset and last-word offset then lie at
-  known times. The transcript's items are assigned to the utterance whose span (extended to the
-  middle of the surrounding gaps) contains their midpoint; errors are |predicted - reference|;
+  scaled to the same noise floor as if recorded in one room, are trimmed to their sound, and
+  concatenated in a shuffled order with inserted room tone of known, random length (0.4-1.2 s).
+  Each utterance's first-word onset and last-word offset then lie at known times. The
+  transcript's items are assigned to the utterance whose span (extended to the middle of the
+  surrounding gaps) contains their midpoint; errors are |predicted - reference|;
 - **every word aligned**: the share of transcript words with a real alignment (confidence > 0,
   positive duration) and no utterance left without words;
 - **every word aligned in other voices**: six short lecture passages (written for padl, with

@@ -23,7 +23,8 @@ def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
     whisper's zero-length echo of the word that follows ("amiable amiable")."""
     words = [w for seg in segments if not ANNOTATION.match(seg.text) for w in seg.words]
     return [Token(w.text, w.start, w.end, w.probability) for k, w in enumerate(words)
-            if not (w.end <= w.start and k + 1 < len(words) and spoken_words(w.text) == spoken_words(words[k + 1].text))]
+            if not (w.end <= w.start and k + 1 < len(words)
+                    and spoken_words(w.text) == spoken_words(words[k + 1].text))]
 
 
 def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None) -> list[Token]:

@@ -36,8 +36,8 @@ from padl_lib.video.transcript import Transcript
 
 # a cut-only edit of the 8.3 s screencast: three cuts, 72 % kept
 SCREENCAST_SPANS = [(0.0, 2.1), (2.9, 4.6), (5.5, 6.3), (6.6, 8.3)]
-__all__ = ["render_benchmark", "roundtrip_check", "roundtrip_battery", "render_attributable", "ffmpeg_baseline",
-           "benchmark_rows"]
+__all__ = ["render_benchmark", "roundtrip_check", "roundtrip_battery", "deleting_edit", "render_attributable",
+           "ffmpeg_baseline", "benchmark_rows"]
 
 
 def _frames(path: Path) -> int:
@@ -89,7 +89,7 @@ def render_benchmark(media: str | Path | None = None, spans: Sequence[tuple[floa
                 "ffmpeg_frames": _frames(outs["ffmpeg"]), "expected_frames": sum(span_frame_counts(spans, grid))}
 
 
-def _deleting_edit(text: str) -> str:
+def deleting_edit(text: str) -> str:
     """A fixed editorial pass: split the text at its pauses into phrases, drop the third phrase
     and the 2nd-4th words of every second phrase, and shorten the pauses to 0.3 s."""
     parts = phrases(text)
@@ -125,7 +125,7 @@ def _reverse_phrases(text: str) -> str:
     return _with_short_pauses(list(reversed(phrases(text))))
 
 
-# further editorial passes for `roundtrip_battery`, beside the default `_deleting_edit`
+# further editorial passes for `roundtrip_battery`, beside the default `deleting_edit`
 OTHER_EDITS: dict[str, Callable[[str], str]] = {"first word of each phrase deleted": _drop_in_phrases(0),
                                                 "last word of each phrase deleted": _drop_in_phrases(-1),
                                                 "phrases reversed": _reverse_phrases}
@@ -151,7 +151,7 @@ def _heard_diff(expected: list[str], heard: list[str], deleted: set[str]) -> dic
 def roundtrip_check(media: str | Path | None = None, edit: Callable[[str], str] | None = None,
                     transcript: Transcript | None = None) -> dict:
     """Edit by text (`edit`: transcript text -> edited text, default the fixed editorial pass
-    `_deleting_edit`), render, transcribe the output: kept words missing and deleted words heard.
+    `deleting_edit`), render, transcribe the output: kept words missing and deleted words heard.
 
     The control `splice` transcribes the same kept spans joined sample-exact (no fades, no
     encoding): words missed there too are the recognizer's (lost context), not the render's.
@@ -161,7 +161,7 @@ def roundtrip_check(media: str | Path | None = None, edit: Callable[[str], str] 
 
     media = Path(media or sample("librivox").path)
     transcript = transcript or transcribe(media)
-    text = (edit or _deleting_edit)(transcript.text())
+    text = (edit or deleting_edit)(transcript.text())
     audio = load_audio(media)
     edits: EditList = edit_list(transcript, text, audio=audio)
     kept_items = [i for s in edits.spans for i in s.items if transcript.words[i].kind == "word"]
