@@ -383,14 +383,16 @@ def _runs(words: Sequence[Word], pieces: Sequence[Piece],
             second = (w.end - half, w.end, [piece], False, True)
             if runs and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index:
                 s, _, run, se, _ = runs[-1]
-                runs[-1] = (s, first[1], run + [piece], se, False)
+                run.append(piece)
+                runs[-1] = (s, first[1], run, se, False)
             else:
                 runs.append(first)
             runs.append(second)
             continue
         if runs and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index:
             s, _, run, se, _ = runs[-1]
-            runs[-1] = (s, w.end, run + [piece], se, True)
+            run.append(piece)  # in place: a run of a long lecture holds thousands of pieces
+            runs[-1] = (s, w.end, run, se, True)
         else:
             runs.append((w.start, w.end, [piece], True, True))
     return runs
