@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from padl_lib.io import atomic_path
 
@@ -26,8 +27,10 @@ SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0)  # how far before a target `seek_keyframe` t
 # difference has one channel's polarity inverted (a mis-wired microphone): the mix cancels the voice
 CANCELLED_DB = 20.0
 SQRT_HALF = np.float32(np.sqrt(0.5))
+DC_CUTOFF_HZ = 20.0  # decoded speech is high-passed here: a recorder's DC offset would mask its quiet sounds
+FILTER_BLOCK = 1 << 20  # samples filtered at once
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
-           "track_offset", "packet_end", "load_audio", "seek_keyframe", "write_wav", "sha256_file"]
+           "track_offset", "packet_end", "load_audio", "without_dc", "seek_keyframe", "write_wav", "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -131,7 +134,7 @@ def track_offset(container, track: int) -> float:
 
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: int = 0) -> np.ndarray:
     """Decode audio track `track` (0-based; default the first) to mono float32 in [-1, 1] at
-    `sample_rate` Hz.
+    `sample_rate` Hz, without a DC offset (`without_dc`).
 
     Sample 0 is the track's first sample: transcript times are seconds from it (media time)."""
     with _open(path) as container:
@@ -159,7 +162,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         said = container.duration / av.time_base if container.duration else 0.0  # the file's own figure
     if not chunks:
         raise NoAudioError(f"{path}: the audio track holds no samples")
-    audio = _mono(np.concatenate(chunks, axis=1), Path(path).name)
+    audio = without_dc(_mono(np.concatenate(chunks, axis=1), Path(path).name), sample_rate)
     seconds = len(audio) / sample_rate
     if seconds < TRUNCATION_TOLERANCE * expected - 0.5:
         raise MediaError(f"{path} is truncated or corrupt: its audio track should last {expected:.1f} s "
@@ -182,6 +185,20 @@ def _mono(channels: np.ndarray, name: str) -> np.ndarray:
                       f"inverted); using their difference", stacklevel=3)
         return difference
     return mix
+
+
+def without_dc(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """`audio` (float32) high-passed in place at DC_CUTOFF_HZ (2nd-order Butterworth, started
+    settled on the first sample; in blocks, as an hour in float64 would take gigabytes): the DC
+    offset of a cheap sound card or microphone raises every frame's energy above the quiet ends
+    of words, which the aligner then cuts off or drops as silence."""
+    if not len(audio):
+        return audio
+    sos = butter(2, DC_CUTOFF_HZ, "highpass", fs=sample_rate, output="sos")
+    state = sosfilt_zi(sos) * audio[0]
+    for k in range(0, len(audio), FILTER_BLOCK):
+        audio[k:k + FILTER_BLOCK], state = sosfilt(sos, audio[k:k + FILTER_BLOCK], zi=state)
+    return audio
 
 
 def _first_packet(container, stream):

@@ -1,10 +1,12 @@
 """The transcript editor's session logic, without a browser: resume, and a changed media file."""
 import shutil
 
+import numpy as np
 import pytest
 import warnings
 
 from padl_lib.video.app import TranscriptEditor
+from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.project import project_path
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
@@ -58,8 +60,9 @@ def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
 
 def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypatch):
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
-    media = tmp_path / "talk.wav"
-    shutil.copy(LIBRIVOX.format("0930"), media)  # one sentence: no filler
+    media = tmp_path / "talk.wav"  # two sentences, 1 s apart: no filler, one pause
+    write_wav(media, np.concatenate([load_audio(LIBRIVOX.format("0880")), np.zeros(SAMPLE_RATE, np.float32),
+                                     load_audio(LIBRIVOX.format("0930"))]))
     app = loaded_app(media)
     app.fillers_button.click()
     assert app.shell.status.text == "No fillers left to remove." and not app.project.undo_stack

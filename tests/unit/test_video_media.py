@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from padl_lib.video.media import MediaError, NoAudioError, load_audio, probe, sha256_file
+from padl_lib.video.media import MediaError, NoAudioError, load_audio, probe, sha256_file, without_dc
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
 SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
@@ -44,14 +44,29 @@ def test_stereo_is_mixed_as_ffmpeg_mixes_it(tmp_path):
     speech = load_audio(LIBRIVOX)
     echo = np.roll(speech, 4000) * 0.5
     audio = load_audio(_stereo_wav(tmp_path / "stereo.wav", speech * 0.5, echo))
-    assert np.allclose(audio, (speech * 0.5 + echo) * np.sqrt(0.5), atol=2e-4)
+    assert np.allclose(audio, without_dc((speech * 0.5 + echo) * np.sqrt(0.5)), atol=2e-4)  # DC-free as always
 
 
 def test_stereo_channels_that_cancel_give_their_difference(tmp_path):
     speech = load_audio(LIBRIVOX) * 0.5
     with pytest.warns(UserWarning, match="polarity is inverted"):
         audio = load_audio(_stereo_wav(tmp_path / "antiphase.wav", speech, -speech))
-    assert np.allclose(audio, speech * np.sqrt(2), atol=2e-4)
+    assert np.allclose(audio, without_dc(speech * np.sqrt(2)), atol=2e-4)
+
+
+def test_a_dc_offset_changes_no_word_time(tmp_path):
+    """A cheap sound card's DC offset (here -30 dBFS) masked the quiet ends of words: the aligner
+    cut 0.47 s off "selfish" and dropped words as said where there was no sound."""
+    from padl_lib.video.media import write_wav
+    from padl_lib.video.pipeline import transcribe
+
+    speech = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0890.wav"
+    offset = write_wav(tmp_path / "offset.wav", load_audio(speech) + np.float32(0.03))
+    assert abs(float(np.mean(load_audio(offset)))) < 1e-4
+    script = "unless to be rather cold-hearted and rather selfish is to be ill-disposed"
+    clean, shifted = (transcribe(path, script=script).spoken() for path in (speech, offset))
+    assert [w.text for w in shifted] == [w.text for w in clean]
+    assert max(max(abs(a.start - b.start), abs(a.end - b.end)) for a, b in zip(clean, shifted)) <= 0.03
 
 
 def test_no_audio_track(tmp_path):
