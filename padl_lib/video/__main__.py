@@ -19,7 +19,7 @@ from pathlib import Path
 from padl_lib.io import atomic_path
 from padl_lib.progress import tqdm_progress
 from padl_lib.video.asr import ModelError
-from padl_lib.video.cli_edit import add_edit_commands
+from padl_lib.video.cli_edit import add_edit_commands, read_text_file
 from padl_lib.video.media import MediaError
 from padl_lib.video.transcript import Transcript, TranscriptError, default_path, is_transcript_file
 
@@ -27,14 +27,7 @@ from padl_lib.video.transcript import Transcript, TranscriptError, default_path,
 def _transcribe(args: argparse.Namespace) -> None:
     from padl_lib.video.pipeline import transcribe
 
-    script = None
-    if args.script is not None:
-        try:
-            script = Path(args.script).read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError) as exc:
-            raise ValueError(f"script file not found: {args.script}") from exc
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{args.script} is not UTF-8 text: {exc}") from exc
+    script = None if args.script is None else read_text_file(args.script, "script file")
     output = Path(args.output or default_path(args.media))
     if output.exists() and Path(args.media).exists() and output.resolve() == Path(args.media).resolve():
         raise ValueError(f"refusing to overwrite the source file {args.media}; choose another output path")

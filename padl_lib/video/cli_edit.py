@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 from pathlib import Path
 
 from padl_lib.io import write_text_atomic
@@ -16,21 +17,32 @@ from padl_lib.video.media import load_audio
 from padl_lib.video.render import TRANSITIONS, recording_length, render, written_by_render
 from padl_lib.video.transcript import Transcript
 
-__all__ = ["add_edit_commands", "load_edit"]
+__all__ = ["add_edit_commands", "load_edit", "read_text_file"]
+# byte-order marks of the encodings Windows editors save text in besides UTF-8 (Notepad's "Unicode")
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """The text of the user's file `path` (`what` names it in errors): UTF-8, or UTF-8 or UTF-16
+    with a byte-order mark, as Windows editors save text."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise ValueError(f"{what} not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise ValueError(f"{path} is a folder: give the {what}") from exc
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8") from exc
 
 
 def load_edit(transcript_path: str | Path, edited_path: str | Path,
               media: str | Path | None = None) -> tuple[Transcript, EditList]:
     """The transcript (checked against `media`) and the cut list of the edited text file."""
     transcript = Transcript.load(transcript_path, media=media)
-    try:
-        text = Path(edited_path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ValueError(f"edited text file not found: {edited_path}") from exc
-    except IsADirectoryError as exc:
-        raise ValueError(f"{edited_path} is a folder: give the edited text file") from exc
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{edited_path} is not UTF-8 text: {exc}") from exc
+    text = read_text_file(edited_path, "edited text file")
     audio = load_audio(transcript.media, track=transcript.audio_track)
     return transcript, edit_list(transcript, text, audio=audio, duration=recording_length(transcript.media, audio))
 

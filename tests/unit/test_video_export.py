@@ -1,4 +1,5 @@
 """Exports for editors (CMX 3600 EDL, FCPXML via OpenTimelineIO) and subtitles of the edited video."""
+import codecs
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -233,6 +234,25 @@ def test_command_line_export_writes_nothing_when_one_timeline_cannot_be_made(tmp
     assert "FCPXML export needs a video track" in capsys.readouterr().err and not (tmp_path / "e.edl").exists()
     assert main(["export", str(t_json), str(tmp_path), "--edl", str(tmp_path / "e.edl")]) == 2  # a folder as the text
     assert capsys.readouterr().err == f"error: {tmp_path} is a folder: give the edited text file\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_edited_text_saved_by_windows_notepad_is_read(tmp_path, capsys, encoding):
+    """Notepad saves "Unicode" as UTF-16 with a byte-order mark (CRLF lines): it was refused as not UTF-8."""
+    from padl_lib.video.__main__ import main
+
+    transcript = make_transcript()
+    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
+    transcript.media, transcript.checksum = media, sha256_file(media)
+    t_json = transcript.save(tmp_path / "talk.transcript.json")
+    edited = tmp_path / "edited.txt"
+    text = "he was amiable\r\nhimself he might\r\n"
+    edited.write_bytes((codecs.BOM_UTF16_BE if encoding == "utf-16-be" else b"") + text.encode(encoding))
+    assert main(["export", str(t_json), str(edited), "--srt", str(tmp_path / "e.srt")]) == 0, capsys.readouterr().err
+    assert [e.text for e in pysubs2.load(str(tmp_path / "e.srt"))] == [" ".join(text.split())]
+    edited.write_bytes("he was amiable café".encode("latin-1"))  # no mark: UTF-8 or a clear error
+    assert main(["export", str(t_json), str(edited), "--srt", str(tmp_path / "e.srt"), "--force"]) == 2
+    assert "is not UTF-8 text (unexpected end of data at byte 18): save it as UTF-8" in capsys.readouterr().err
 
 
 def test_render_replaces_its_own_output_but_not_a_file_it_did_not_write(edit, tmp_path, capsys):
