@@ -33,9 +33,14 @@ def _transcribe(args: argparse.Namespace) -> None:
         raise ValueError(f"refusing to overwrite the source file {args.media}; choose another output path")
     if output.exists() and not args.force and not is_transcript_file(output):
         raise ValueError(f"{output} exists and is not a transcript; choose another name or pass --force")
-    folder = next(p for p in (output.parent, *output.parent.parents) if p.exists())  # `save` makes the rest
-    if not os.access(folder, os.W_OK):  # said before the work, not after it
-        raise ValueError(f"cannot write the transcript {output}: {folder} is read-only to you; choose a place with -o")
+    for target, what, option in ((output, "the transcript", "-o"), (args.srt, "subtitles", "--srt"),
+                                 (args.vtt, "subtitles", "--vtt")):
+        if not target:
+            continue
+        folder = next(p for p in (Path(target).parent, *Path(target).parent.parents) if p.exists())  # made later
+        if not os.access(folder, os.W_OK):  # said before the work, not after it
+            raise ValueError(f"cannot write {what} {target}: {folder} is read-only to you; choose a place with "
+                             f"{option}")
     if args.audio_track is not None and args.audio_track < 1:
         raise ValueError(f"--audio-track counts from 1, not {args.audio_track}")
     for subtitles, suffix in ((args.srt, ".srt"), (args.vtt, ".vtt")):

@@ -158,6 +158,27 @@ def test_a_transcript_that_cannot_be_written_is_refused_before_the_work(tmp_path
     assert "is read-only to you; choose a place with -o" in capsys.readouterr().err
 
 
+def test_subtitles_that_cannot_be_written_are_refused_before_the_work(tmp_path, capsys, monkeypatch):
+    """--srt into a read-only folder failed after transcribing, with the transcript written and
+    the error naming a hidden temporary file."""
+    import os
+
+    from padl_lib.video import pipeline
+
+    media, shared = tmp_path / "sentence.wav", tmp_path / "shared"
+    shutil.copy(LIBRIVOX, media)
+    shared.mkdir()
+    writable = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != shared and writable(path, mode))
+    monkeypatch.setattr(pipeline, "transcribe", lambda *args, **kwargs: pytest.fail("transcribed in vain"))
+    for option in ("--srt", "--vtt"):
+        target = shared / "new" / f"sentence{option.replace('--', '.')}"
+        assert main(["transcribe", str(media), "-o", str(tmp_path / "T.json"), option, str(target)]) == 2
+        assert capsys.readouterr().err == (f"error: cannot write subtitles {target}: {shared} is read-only to you; "
+                                           f"choose a place with {option}\n")
+    assert not (tmp_path / "T.json").exists()
+
+
 def test_transcribe_replaces_a_transcript_but_no_other_file(tmp_path, capsys, transcript_of_sentence):
     path, _ = transcript_of_sentence
     media, script = path.parent / "sentence.wav", path.parent / "script.txt"
