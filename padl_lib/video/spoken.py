@@ -87,7 +87,8 @@ def spoken_alternatives(token: str) -> list[list[str]]:
     """Other plausible readings of a token after `spoken_words`' first choice. A number, and
     each group of a phone or ID number ("33-4-692"), may be read digit by digit, as a cardinal,
     or in pairs ("692": "six nine two", "six hundred ninety-two", "six ninety-two"); four digits
-    may also be a year."""
+    may also be a year. Every reading of a number with "and" ("one hundred and one") is also
+    said without it, as Americans say it ("one hundred one")."""
     first = spoken_words(token)
     core = token.strip().strip(_EDGE_PUNCT).replace(",", "")
     readings = [first]
@@ -99,6 +100,8 @@ def spoken_alternatives(token: str) -> list[list[str]]:
             readings += [sum(combo, []) for combo in itertools.product(*per_group)]
         else:  # every group read the same way
             readings += [sum((r[min(k, len(r) - 1)] for r in per_group), []) for k in range(3)]
+    if any(c.isdigit() for c in core):
+        readings += [[w for w in reading if w != "and"] for reading in readings if "and" in reading]
     unique: list[list[str]] = []
     for reading in readings:
         if reading not in unique:

@@ -41,7 +41,9 @@ def test_spoken_words(token, words):
 def test_numbers_have_alternative_readings():
     assert ["six", "nine", "two"] in spoken_alternatives("692.")
     assert ["six", "ninety", "two"] in spoken_alternatives("692")
-    assert spoken_alternatives("hello") == []
+    assert spoken_alternatives("hello") == [] and spoken_alternatives("R&D") == []
+    assert ["one", "hundred", "one"] in spoken_alternatives("101") and ["two", "thousand", "nineteen"] in \
+        spoken_alternatives("2019") and ["one", "hundred", "one", "dollars"] in spoken_alternatives("$101")
 
 
 def test_phone_numbers_are_read_group_by_group():

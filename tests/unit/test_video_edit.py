@@ -179,10 +179,11 @@ def test_a_moved_or_shortened_pause_plays_as_long_as_typed():
 
 
 def test_a_number_retyped_as_said_is_the_number():
-    said = "we took 42 samples in 2019 with Mr. Li".split()
+    said = "we took 42 samples in 2019 with Mr. Li in room 101".split()
     t = Transcript([Word(w, 0.5 * n, 0.5 * n + 0.4) for n, w in enumerate(said)], Path("talk.mp4"), "0" * 64)
     for typed, spelled in [("forty two", 2), ("forty-two", 2), ("four two", 2), ("twenty nineteen", 5),
-                           ("two thousand and nineteen", 5), ("mister", 7)]:
+                           ("two thousand and nineteen", 5), ("two thousand nineteen", 5), ("mister", 7),
+                           ("one hundred and one", 11), ("one hundred one", 11), ("one oh one", 11)]:
         pieces = align(t.words, f"we {typed} samples")
         assert [p.index for p in pieces] == [0, spelled, 3] and pieces[1].text == typed
     with pytest.raises(EditError, match="never said.*'forty' \\(token 2\\), 'three' \\(token 3\\)"):
