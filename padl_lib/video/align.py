@@ -346,12 +346,18 @@ def _drop_silent(items: list, loud: np.ndarray, margin: float = 0.0, heard: floa
         a = max(int((item.start - margin) * 100), 0)
         return not loud[a:max(int(np.ceil((item.end + margin) * 100)), a + 1)].any()
 
-    kept, dropped = [], []
-    for item in items:
-        (dropped if silent(item) else kept).append(item)
+    kept, dropped = [], []  # dropped: runs of consecutive items, each named with its times
+    for k, item in enumerate(items):
+        if not silent(item):
+            kept.append(item)
+        elif dropped and dropped[-1][-1] is items[k - 1]:
+            dropped[-1].append(item)
+        else:
+            dropped.append([item])
     if dropped:
-        warnings.warn(f"dropped {' '.join(w.text for w in dropped)!r}: recognized where there is no sound "
-                      f"({dropped[0].start:.2f}-{dropped[-1].end:.2f} s)", stacklevel=3)
+        runs = ", ".join(f"{' '.join(w.text for w in run)!r} ({run[0].start:.2f}-{run[-1].end:.2f} s)"
+                         for run in dropped)
+        warnings.warn(f"dropped {runs}: recognized where there is no sound", stacklevel=3)
     return kept
 
 

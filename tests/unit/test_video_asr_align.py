@@ -355,6 +355,11 @@ def test_words_whisper_heard_are_kept_where_the_speech_is_quiet(tmp_path):
     placed = [Word("them.", 2.05, 2.2, "word", 0.98), Word("Thank", 2.3, 2.6, "word", 0.02)]  # both in silence
     with pytest.warns(UserWarning, match="dropped 'Thank'"):
         assert [w.text for w in _drop_silent(placed, loud, heard=HEARD_WORD)] == ["them."]
+    placed = [Word("So", 2.3, 2.5), Word("the", 2.5, 2.6), Word("to", 1.0, 1.2), Word("But", 2.8, 2.9)]
+    with pytest.warns(UserWarning) as caught:  # each stretch on its own, not 'So the But' (2.30-2.90 s)
+        assert [w.text for w in _drop_silent(placed, loud)] == ["to"]
+    assert str(caught[0].message) == ("dropped 'So the' (2.30-2.60 s), 'But' (2.80-2.90 s): recognized where there "
+                                      "is no sound")
 
 
 def test_speech_that_ends_abruptly_keeps_its_last_word_aligned(tmp_path):
