@@ -35,7 +35,10 @@ def part_file(dest: str | os.PathLike) -> Path:
     """A new, empty, hidden `.part` file beside `dest` (whose folder must exist), with the
     permissions of an ordinary new file, to be renamed to its final name when complete."""
     dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix + ".part", dir=dest.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix + ".part", dir=dest.parent)
+    except OSError as exc:  # a read-only folder: name the file asked for, not a hidden temporary one
+        raise OSError(exc.errno, exc.strerror, str(dest)) from exc
     os.close(fd)
     path = Path(tmp)
     path.chmod(0o666 & ~_umask())  # mkstemp's 0600 would make outputs private

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,20 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
 def test_atomic_write_has_ordinary_permissions(tmp_path):
     path = write_json_atomic(tmp_path / "table.json", [1])
     assert path.stat().st_mode & 0o644 == 0o644
+
+
+def test_an_output_in_a_read_only_folder_is_named_in_the_error(tmp_path, monkeypatch):
+    """The error named the hidden temporary file (".out.h56u6k00.mp4.part"), not the output."""
+    import errno
+    import tempfile
+
+    def read_only(prefix, suffix, dir):
+        raise OSError(errno.EROFS, "Read-only file system", str(Path(dir) / f"{prefix}h56u6k00{suffix}"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError) as caught, atomic_path(tmp_path / "out.mp4"):
+        pass
+    assert caught.value.errno == errno.EROFS and caught.value.filename == str(tmp_path / "out.mp4")
 
 
 def test_atomic_path_refuses_to_overwrite_source(tmp_path):
