@@ -15,8 +15,10 @@ FINE_HOP = HOP // 2  # 5 ms frames for word edges next to silence
 BLOCK_FRAMES = 4096  # frames analysed at once (an hour's frames at once would need gigabytes)
 DIGITAL_SILENCE_DB = -90.0  # frames this quiet hold no signal (16-bit quantization noise is ~-96 dB)
 ROOM_TONE_REACH = 0.1  # s beside digital silence where its room tone is read
-__all__ = ["HOP", "FINE_HOP", "frame_energy_db", "fill_digital_silence", "speech_threshold_db", "voiced_frames",
-           "quietest_time"]
+SPEECH_BANDS = ((100, 500), (500, 1500), (1500, 4000), (4000, 8000))  # Hz: voicing, formants, fricatives
+BAND_MARGIN_DB = 20.0  # a band counts as sound this far over its own floor (or half way to its speech level)
+__all__ = ["HOP", "FINE_HOP", "SPEECH_BANDS", "frame_energy_db", "band_energy_db", "fill_digital_silence",
+           "speech_threshold_db", "sound_frames", "voiced_frames", "quietest_time"]
 
 
 def _frames(audio: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
@@ -37,6 +39,21 @@ def frame_energy_db(audio: np.ndarray, hop: int = HOP) -> np.ndarray:
     power = np.concatenate([np.mean(frames[k:k + BLOCK_FRAMES] ** 2, axis=1)
                             for k in range(0, len(frames), BLOCK_FRAMES)])
     return (10 * np.log10(power + 1e-10)).astype(np.float32)
+
+
+def band_energy_db(audio: np.ndarray, bands: tuple[tuple[float, float], ...] = SPEECH_BANDS) -> np.ndarray:
+    """Energy (dB, on the scale of `frame_energy_db`) of each 10 ms frame in each frequency band
+    [lo, hi) Hz, from 20 ms Hann-windowed spectra: an array of frames x bands."""
+    if len(audio) == 0:
+        return np.zeros((0, len(bands)), np.float32)
+    taper = np.hanning(WINDOW).astype(np.float32)
+    freqs = np.fft.rfftfreq(WINDOW, 1 / SAMPLE_RATE)
+    masks = np.stack([(freqs >= lo) & (freqs < hi) for lo, hi in bands], axis=1).astype(np.float32)
+    scale = WINDOW * float(np.sum(taper ** 2)) / 2  # Parseval (one-sided): a band's share of the mean square
+    frames = _frames(audio)
+    power = np.concatenate([(np.abs(np.fft.rfft(frames[k:k + BLOCK_FRAMES] * taper, axis=1)) ** 2) @ masks
+                            for k in range(0, len(frames), BLOCK_FRAMES)])
+    return (10 * np.log10(power / scale + 1e-10)).astype(np.float32)
 
 
 def fill_digital_silence(energy_db: np.ndarray, hop: int = HOP) -> np.ndarray:
@@ -72,6 +89,18 @@ def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: i
     floor = np.interp(np.arange(n), (np.arange(blocks) + 0.5) * block, floors)
     speech = float(np.percentile(energy_db, 95))
     return (floor + np.minimum(margin_db, np.maximum(speech - floor, 0) / 2)).astype(np.float32)
+
+
+def sound_frames(audio: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
+    """Which 10 ms frames of `audio` hold sound loud enough to be speech: the frame's energy
+    (`energy_db`, if already computed) is over `speech_threshold_db`, or in one of SPEECH_BANDS
+    over that band's own threshold (BAND_MARGIN_DB). Speech over a steady sound that fills some
+    bands (music, a hum, a fan's rumble) still rises over it in the others."""
+    energy_db = frame_energy_db(audio) if energy_db is None else energy_db
+    loud = energy_db > speech_threshold_db(energy_db)
+    for band in band_energy_db(audio).T:
+        loud |= band > speech_threshold_db(band, BAND_MARGIN_DB)
+    return loud
 
 
 def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0,

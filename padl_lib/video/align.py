@@ -522,7 +522,7 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
     a user's script, so none is dropped for a hinted time in silence)."""
     duration = len(audio) / SAMPLE_RATE
     energy = acoustics.frame_energy_db(audio)
-    loud = energy > acoustics.speech_threshold_db(energy)
+    loud = acoustics.sound_frames(audio, energy)
     speech = acoustics.voiced_frames(audio) & loud  # loud, voiced 10 ms frames
     aligner = Aligner()
     words: list[Word] = []

@@ -151,7 +151,7 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     # decoding; in a window that opens with seconds of room tone, whisper invents words mid-speech
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
                    vad_filter=True, initial_prompt=prompt)
-    loud = _loud_frames(audio)
+    loud = acoustics.sound_frames(audio)
     result: list[AsrSegment] = []
     heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
     report(progress, 0, duration, "recognizing speech")
@@ -218,7 +218,7 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
             gap = (flat[i - 1][1].end if i else 0.0, flat[i][1].start if i < len(flat) else duration)
             if gap[1] - gap[0] >= MIN_SKIPPED_SECONDS + 2 * ROUGH_SECONDS:
                 if loud is None:
-                    loud = _loud_frames(audio)
+                    loud = acoustics.sound_frames(audio)
                 hole = gap if _speech_in(audio, loud, gap[0] + ROUGH_SECONDS, gap[1] - ROUGH_SECONDS) else None
         if hole is None:
             i += 1
@@ -286,10 +286,6 @@ def _before(segments: list[AsrSegment], end: float) -> list[AsrSegment]:
     return out
 
 
-def _loud_frames(audio: np.ndarray) -> np.ndarray:
-    """Which 10 ms frames of `audio` are loud enough to be speech."""
-    energy = acoustics.frame_energy_db(audio)
-    return energy > acoustics.speech_threshold_db(energy)
 
 
 def _kept(seg, offset: float, loud: np.ndarray) -> list[AsrSegment]:
