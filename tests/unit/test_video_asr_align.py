@@ -84,7 +84,8 @@ def test_transcribe_librivox_sentence(sentence):
 
 
 def test_script_replaces_asr_and_is_aligned():
-    script = "And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them."
+    script = ("And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to "
+              "do for them.")
     t = transcribe(LIBRIVOX.format("0870"), script=script)
     assert t.model == "script"
     assert [w.text for w in t.spoken()] == script.split()

@@ -18,8 +18,9 @@ LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_
 def test_transcribe_video_writes_transcript_and_subtitles(tmp_path):
     media = tmp_path / "lecture.mp4"
     shutil.copy(SCREENCAST, media)
-    done = subprocess.run([sys.executable, "-m", "padl_lib.video", "transcribe", str(media), "-o", str(tmp_path / "T.json"),
-                           "--srt", str(tmp_path / "T.srt"), "--vtt", str(tmp_path / "T.vtt")],
+    done = subprocess.run([sys.executable, "-m", "padl_lib.video", "transcribe", str(media),
+                           "-o", str(tmp_path / "T.json"), "--srt", str(tmp_path / "T.srt"),
+                           "--vtt", str(tmp_path / "T.vtt")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stdout and "words" in done.stdout
