@@ -152,6 +152,7 @@ class TranscriptEditor:
         self.upload.observe(self._on_upload, "saved")
         self.load_button.on_click(self._guard(self.load, needs_project=False))
         self.view.on_msg(self._on_click)
+        self.text.observe(self._offer_history, "value")
         self.player.observe(self._on_time, "current_time")
         self.apply_button.on_click(self._guard(lambda: self._change(self.project.edit(self.text.value))))
         self.fillers_button.on_click(self._guard(lambda: self._one_click(self.project.remove_fillers,
@@ -255,8 +256,7 @@ class TranscriptEditor:
     def _change(self, changed: bool) -> bool:
         """Show the project's current text and its cut list; return `changed`."""
         self.text.value = self.project.text
-        self.undo_button.disabled = not self.project.undo_stack
-        self.redo_button.disabled = not self.project.redo_stack
+        self._offer_history()
         try:
             self.edits = self.project.edit_list()
         except EditError:  # a session saved by an older padl, or a hand-edited project file
@@ -276,6 +276,13 @@ class TranscriptEditor:
         if changed:
             self.shell.status.set(f"Edit applied: {self.edits.duration:.2f} s.")
         return changed
+
+    def _offer_history(self, _change=None) -> None:
+        """Enable Undo while there is an edit or typed text not yet applied to undo, Redo while
+        there is an undone edit."""
+        if self.project is not None:
+            self.undo_button.disabled = not self.project.undo_stack and self.text.value == self.project.text
+            self.redo_button.disabled = not self.project.redo_stack
 
     def _on_click(self, _view, message: dict, _buffers) -> None:
         """A click on a word (sent on every click: clicking the selected word again seeks again)."""

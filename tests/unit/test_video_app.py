@@ -126,3 +126,18 @@ def test_picture_that_runs_on_after_the_sound_is_kept(tmp_path, monkeypatch):
     app.render_button.click()
     assert app.shell.status.text.startswith("Rendered")
     assert probe(app.download.path).duration == pytest.approx(6.0, abs=0.05)
+
+
+def test_undo_is_offered_for_typed_text_before_any_edit(tmp_path, monkeypatch):
+    """The button stayed disabled until an edit was applied: in the browser, typing (or a
+    refused edit) in a fresh session could not be undone."""
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = tmp_path / "talk.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)
+    app = loaded_app(media)
+    assert app.undo_button.disabled and app.redo_button.disabled
+    app.text.value = app.project.text + " blockchain"
+    app.apply_button.click()
+    assert app.shell.status.text.startswith("Error") and not app.undo_button.disabled
+    app.undo_button.click()
+    assert app.shell.status.text == "Typed changes undone." and app.undo_button.disabled
