@@ -16,6 +16,7 @@ from padl_lib.io import part_file
 from padl_lib.settings import work_dir
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME = 150  # characters of an upload's name: files named after it (.part, -2, projects, renders) stay under 255
 
 
 def upload_target(name: str, folder: str = "uploads") -> Path:
@@ -23,10 +24,13 @@ def upload_target(name: str, folder: str = "uploads") -> Path:
 
     Directory parts and odd characters of `name` are dropped (accented letters lose their
     accents: "Übung" becomes "Ubung"), so an upload can never escape the work folder or overwrite
-    anything outside it.
+    anything outside it. A name longer than MAX_NAME characters is shortened, keeping its suffix.
     """
     name = unicodedata.normalize("NFKD", Path(name.replace("\\", "/")).name)
     base = _SAFE.sub("_", "".join(c for c in name if not unicodedata.combining(c))).lstrip(".") or "upload"
+    if len(base) > MAX_NAME:
+        suffix = Path(base).suffix if len(Path(base).suffix) <= 10 else ""
+        base = base[:MAX_NAME - len(suffix)] + suffix
     target_dir = (work_dir() / folder).resolve()
     target = (target_dir / base).resolve()
     if target.parent != target_dir:

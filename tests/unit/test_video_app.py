@@ -141,3 +141,18 @@ def test_undo_is_offered_for_typed_text_before_any_edit(tmp_path, monkeypatch):
     assert app.shell.status.text.startswith("Error") and not app.undo_button.disabled
     app.undo_button.click()
     assert app.shell.status.text == "Typed changes undone." and app.undo_button.disabled
+
+
+def test_a_recording_with_a_very_long_name_uploads_loads_and_renders(tmp_path, monkeypatch):
+    """A 250-character name: its upload's .part file was over the file system's 255 bytes, so
+    the upload stopped (in the browser it waited for ever)."""
+    from pathlib import Path
+
+    from padl_lib.widgets import save_upload
+
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = save_upload("Lecture 7 " + "x" * 240 + ".wav", Path(LIBRIVOX.format("0930")).read_bytes())
+    assert media.name.startswith("Lecture_7_xxx") and media.suffix == ".wav"
+    app = loaded_app(media)
+    app.render_button.click()
+    assert app.shell.status.text.startswith("Rendered")
