@@ -214,6 +214,7 @@ class TranscriptEditor:
             from padl_lib.video.pipeline import transcribe
 
             self.shell.status.set(f"Transcribing {media.name} …")
+            self.progress(0, 1, "transcribing")  # not the last action's full bar while the audio is read
             with warnings.catch_warnings(record=True) as caught:  # what the CLI prints, the user sees here
                 warnings.simplefilter("always")
                 transcript = transcribe(media, progress=self.progress)
@@ -309,6 +310,7 @@ class TranscriptEditor:
         if at is None:
             raise ValueError("the selected word is cut from the edit; select a kept word to preview")
         spans = self.edits.source_spans(max(0.0, at - PREVIEW_SECONDS), at + PREVIEW_SECONDS)
+        self.progress(0, 1, "render")
         result = render(self.project.media, spans, self._output("preview"), transition=self.transition.value,
                         draft=True, audio_track=self.project.transcript.audio_track, progress=self.progress)
         self.result_player.load(result.path)
@@ -321,6 +323,7 @@ class TranscriptEditor:
         self._sync()
         self._change(False)
         self.shell.status.set("Rendering …")
+        self.progress(0, 1, "render")  # not the last action's full bar while the sound is decoded
         output = self._output("edited")
         result = render(self.project.media, self.edits.source_spans(), output, transition=self.transition.value,
                         audio_track=self.project.transcript.audio_track, progress=self.progress)

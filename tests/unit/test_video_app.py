@@ -156,3 +156,32 @@ def test_a_recording_with_a_very_long_name_uploads_loads_and_renders(tmp_path, m
     app = loaded_app(media)
     app.render_button.click()
     assert app.shell.status.text.startswith("Rendered")
+
+
+def test_the_progress_bar_starts_empty_for_each_transcription_and_render(tmp_path, monkeypatch):
+    """It showed the last action's full bar until the new one first reported (a 10-minute
+    recording: 1 s into a render, 5 s into a transcription; longer for a longer lecture)."""
+    from padl_lib.video import app as app_module, pipeline
+
+    seen = []
+
+    def spy(function):
+        def run(*args, **kwargs):
+            seen.append((function.__name__, kwargs["progress"].value, kwargs["progress"].description))
+            return function(*args, **kwargs)
+        return run
+
+    monkeypatch.setattr(app_module, "render", spy(app_module.render))
+    monkeypatch.setattr(pipeline, "transcribe", spy(pipeline.transcribe))
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media, other = tmp_path / "talk.wav", tmp_path / "other.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)
+    shutil.copy(LIBRIVOX.format("0880"), other)
+    app = loaded_app(media)
+    app.preview_button.click()
+    app.render_button.click()
+    app.upload.saved = other
+    app.load_button.click()
+    assert app.shell.status.text.startswith("Transcript ready: ") and app.progress.value == app.progress.max
+    assert seen == [("transcribe", 0, "transcribing"), ("render", 0, "render"), ("render", 0, "render"),
+                    ("transcribe", 0, "transcribing")]
