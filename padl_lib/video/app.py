@@ -160,7 +160,7 @@ class TranscriptEditor:
         self.pauses_button.on_click(self._guard(lambda: self._one_click(self.project.shorten_pauses,
                                                                          "No pause longer than 0.3 s left.")))
         self.undo_button.on_click(self._guard(self._undo))
-        self.redo_button.on_click(self._guard(lambda: self._sync() or self._change(self.project.redo())))
+        self.redo_button.on_click(self._guard(self._redo))
         self.reset_button.on_click(self._guard(lambda: self._change(self.project.reset())
                                                or self.shell.status.set("Already the full transcript.")))
         self.preview_button.on_click(self._guard(self.preview))
@@ -241,6 +241,15 @@ class TranscriptEditor:
             self.shell.status.set("Typed changes undone.")
         elif not self._change(self.project.undo()):
             self.shell.status.set("Nothing to undo.")
+
+    def _redo(self) -> None:
+        """Redo the last undone edit. Typed text not yet applied stays as it is: applying it first
+        (a new edit) would end the history there is to redo."""
+        if self.text.value != self.project.text:
+            self.shell.status.set("Your typed changes are not applied: apply them (a new edit ends what there is to "
+                                  "redo) or undo them, then press Redo.", "warn")
+        elif not self._change(self.project.redo()):
+            self.shell.status.set("Nothing to redo.")
 
     def _one_click(self, edit, unchanged: str) -> None:
         """Apply typed text, then a one-click edit; say so when it found nothing to change."""

@@ -185,3 +185,27 @@ def test_the_progress_bar_starts_empty_for_each_transcription_and_render(tmp_pat
     assert app.shell.status.text.startswith("Transcript ready: ") and app.progress.value == app.progress.max
     assert seen == [("transcribe", 0, "transcribing"), ("render", 0, "render"), ("render", 0, "render"),
                     ("transcribe", 0, "transcribing")]
+
+
+def test_redo_with_typed_text_keeps_both(tmp_path, monkeypatch):
+    """Redo applied the typed text first, a new edit that emptied the history to redo: nothing
+    was redone, the undone edit was lost, and the status line kept an older edit's length."""
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media = tmp_path / "talk.wav"
+    shutil.copy(LIBRIVOX.format("0880"), media)
+    app = loaded_app(media)
+    full = app.project.text
+    edited = " ".join(full.split()[1:])
+    app.text.value = edited
+    app.apply_button.click()
+    app.undo_button.click()
+    typed = " ".join(full.split()[:-1])
+    app.text.value = typed
+    app.redo_button.click()
+    assert app.shell.status.text.startswith("Your typed changes are not applied")
+    assert app.text.value == typed and app.project.text == full and app.project.redo_stack == [edited]
+    app.undo_button.click()  # the typing
+    app.redo_button.click()
+    assert app.project.text == app.text.value == edited and app.shell.status.text.startswith("Edit applied")
+    app.redo_button.click()
+    assert app.shell.status.text == "Nothing to redo."
