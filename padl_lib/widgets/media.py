@@ -21,7 +21,8 @@ __all__ = ["MediaPlayer", "DownloadLink", "send_file", "CHUNK_BYTES"]
 
 # showFile(model, onFile) calls onFile(src, name) with the file's address on padl's media server
 # (the synced `url`, relative to the Jupyter server's base URL) once a HEAD request finds it there;
-# otherwise it asks the kernel to stream the file and calls onFile with a blob URL of the copy.
+# otherwise it asks the kernel to stream the file and calls onFile with a blob URL of the copy;
+# without a file, onFile("", "").
 # It returns the view's clean-up.
 _SHOW_FILE_JS = """
 function showFile(model, onFile) {
@@ -42,6 +43,7 @@ function showFile(model, onFile) {
     try { return config ? JSON.parse(config.textContent).baseUrl : null; } catch (e) { return null; }
   };
   const show = () => {
+    if (!model.get("name")) { onFile("", ""); return; }  // no file (yet, or no longer)
     const url = model.get("url"), base = baseUrl();
     if (!url || !base) { fallBack(); return; }
     const src = new URL(url, new URL(base, window.location.href)).href;
@@ -74,7 +76,9 @@ function render({ model, el }) {
   let loading = true, playWhenLoaded = false;  // a play request waits for the file it was made for
   const play = () => { seek(); video.play().catch(() => {}); };
   const cleanUp = showFile(model, (src) => {
-    video.src = src; loading = false;
+    if (src) video.src = src;
+    else if (video.hasAttribute("src")) { video.removeAttribute("src"); video.load(); }
+    loading = false;
     if (playWhenLoaded) { playWhenLoaded = false; play(); }
   });
   model.on("change:url", () => { loading = true; });
@@ -101,7 +105,8 @@ function render({ model, el }) {
   const a = document.createElement("a");
   a.classList.add("padl-download"); a.textContent = "";
   const cleanUp = showFile(model, (src, name) => {
-    a.href = src; a.download = name; a.textContent = "Download " + name;
+    if (src) { a.href = src; a.download = name; a.textContent = "Download " + name; }
+    else { a.removeAttribute("href"); a.removeAttribute("download"); a.textContent = ""; }
   });
   el.appendChild(a);
   return cleanUp;
@@ -142,6 +147,12 @@ class _FileWidget(anywidget.AnyWidget):
         except OSError:  # no writable work folder to link it from: stream it
             self.url = ""
             send_file(self, self.path)
+
+    def clear(self) -> None:
+        """Show no file."""
+        self.path = None
+        with self.hold_sync():
+            self.name, self.url = "", ""
 
     def _on_message(self, _widget, content: dict, _buffers: list) -> None:
         if content.get("event") == "want-file" and self.path is not None:

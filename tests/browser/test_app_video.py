@@ -98,3 +98,24 @@ def test_a_recording_over_the_websocket_message_limit_uploads_in_chunks(open_app
                            " return v && v.readyState >= 1 && !v.error; }")
     assert abs(page.evaluate("() => document.querySelectorAll('video.padl-media')[0].duration") - 8.0) < 0.1
     assert "lecture" in page.locator(".padl-edit-text textarea").input_value().lower()
+
+
+def test_loading_another_lecture_clears_the_last_render(open_app, tmp_path):
+    """The edited player and the download link went on offering the lecture loaded before's render."""
+    speech = synthesize("Binary networks keep one bit per weight.").write(tmp_path / "second lecture.wav")
+    page = open_app("19_app_transcript_editor.ipynb")
+    page.locator(".padl-load").click()
+    wait_for_status(page, "Transcript ready")
+    page.locator(".padl-render").click()
+    wait_for_status(page, "Rendered")
+    page.wait_for_function("() => document.querySelector('.padl-download').innerText.startsWith('Download')")
+    page.wait_for_function("() => document.querySelectorAll('video.padl-media')[1].readyState >= 1")
+    with page.expect_file_chooser() as chooser:
+        page.locator(".padl-upload").click()
+    chooser.value.set_files(str(speech))
+    wait_for_status(page, "Uploaded second_lecture.wav")
+    page.locator(".padl-load").click()
+    wait_for_status(page, "Transcript ready")
+    page.wait_for_function("() => document.querySelector('.padl-download').innerText === ''"
+                           " && !document.querySelector('.padl-download').hasAttribute('href')")
+    assert page.evaluate("() => document.querySelectorAll('video.padl-media')[1].hasAttribute('src')") is False

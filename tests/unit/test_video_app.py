@@ -209,3 +209,19 @@ def test_redo_with_typed_text_keeps_both(tmp_path, monkeypatch):
     assert app.project.text == app.text.value == edited and app.shell.status.text.startswith("Edit applied")
     app.redo_button.click()
     assert app.shell.status.text == "Nothing to redo."
+
+
+def test_loading_another_lecture_takes_the_last_ones_render_off_offer(tmp_path, monkeypatch):
+    """The edited player and the download link kept the lecture loaded before's render."""
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media, other = tmp_path / "talk.wav", tmp_path / "other.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)
+    shutil.copy(LIBRIVOX.format("0880"), other)
+    app = loaded_app(media)
+    app.render_button.click()
+    assert app.download.name.startswith("talk-") and app.result_player.name == app.download.name
+    app.upload.saved = other
+    app.load_button.click()
+    assert app.shell.status.text.startswith("Transcript ready")
+    for widget in (app.download, app.result_player):
+        assert widget.path is None and widget.name == "" and widget.url == ""
