@@ -53,6 +53,7 @@ function showFile(model, onFile) {
       .catch(() => { if (current()) fallBack(); });
   };
   model.on("change:url", show);
+  model.on("change:name", () => { if (!model.get("name")) show(); });  // cleared where `url` was "" already
   show();
   return () => { if (streamed) URL.revokeObjectURL(streamed); };  // frees a streamed copy
 }
