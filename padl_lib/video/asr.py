@@ -166,9 +166,10 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
             report(progress, min(start + seg.end, end), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
 
-    def again(start: float, end: float) -> list[AsrSegment]:
+    def again(start: float, end: float) -> list[AsrSegment]:  # without the prompt, which whisper may have echoed
         part = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
-        return [kept for seg in whisper.transcribe(part, **options)[0] for kept in _kept(seg, start, loud)]
+        return [kept for seg in whisper.transcribe(part, **dict(options, initial_prompt=None))[0]
+                for kept in _kept(seg, start, loud)]
 
     result = recover_skipped(result, audio, again, loud)
     sureness = mean_logprob(heard)

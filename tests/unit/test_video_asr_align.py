@@ -506,6 +506,37 @@ def test_each_piece_is_heard_with_what_follows_it(monkeypatch):
     assert middles == pytest.approx(expected)  # each piece's own words, in order, none twice
 
 
+def test_speech_whisper_answered_with_its_prompt_is_recognized_again_without_it(monkeypatch):
+    """Whisper tiny sometimes answers hard speech (espeak-ng reading code) by echoing its filler
+    prompt in a loop ("Okay, here's what I'm, I'm, I'm..."), which is dropped as invented; the
+    stretch is recognized again without the prompt, so its speech is not lost (nor left to be
+    taken for fillers)."""
+    def segment(texts: list[str], start: float, end: float, sure: bool):
+        step = (end - start) / len(texts)
+        words = [types.SimpleNamespace(word=f" {t}", start=start + k * step, end=start + (k + 0.8) * step,
+                                       probability=0.9 if sure else 0.1) for k, t in enumerate(texts)]
+        return types.SimpleNamespace(start=start, end=end, text=" ".join(texts), words=words,
+                                     avg_logprob=-0.2 if sure else -0.8, no_speech_prob=0.01 if sure else 0.7)
+
+    class Whisper:  # with the prompt: one word, then the prompt echoed, unsure; without it: every word
+        model = types.SimpleNamespace(is_multilingual=False)
+
+        def transcribe(self, audio, initial_prompt=None, **options):
+            seconds = len(audio) / SAMPLE_RATE
+            if initial_prompt:
+                segments = [segment(["so"], 0.0, 0.6, True), segment(initial_prompt.split()[-4:] * 3, 0.6, seconds,
+                                                                     False)]
+            else:
+                segments = [segment(["so"] + [f"w{k}" for k in range(int(3 * seconds))], 0.0, seconds, True)]
+            return iter(segments), types.SimpleNamespace(language="en")
+
+    monkeypatch.setattr(asr, "load_model", lambda *args, **kwargs: Whisper())
+    with pytest.warns(UserWarning, match="recognized it again"):
+        segments, _ = recognize(load_audio(LIBRIVOX.format("0880")))
+    heard = [w.text for seg in segments for w in seg.words]
+    assert len(heard) > 2 and all(t == "so" or t.startswith("w") for t in heard)
+
+
 def test_a_long_recording_is_recognized_in_pieces_cut_in_pauses(monkeypatch):
     """Whisper's features for a whole hour took 4 GB at once; pieces keep memory flat. Here the
     30 s lecture is cut into 8 s pieces: the words come out as from the whole recording."""
