@@ -20,6 +20,14 @@ def loaded_app(media) -> TranscriptEditor:
     return app
 
 
+def two_lectures(tmp_path):
+    """Two LibriVox sentences copied into `tmp_path` as uploads: talk.wav and other.wav."""
+    media, other = tmp_path / "talk.wav", tmp_path / "other.wav"
+    shutil.copy(LIBRIVOX.format("0930"), media)
+    shutil.copy(LIBRIVOX.format("0880"), other)
+    return media, other
+
+
 def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_path, monkeypatch):
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
     media = tmp_path / "talk.wav"
@@ -174,9 +182,7 @@ def test_the_progress_bar_starts_empty_for_each_transcription_and_render(tmp_pat
     monkeypatch.setattr(app_module, "render", spy(app_module.render))
     monkeypatch.setattr(pipeline, "transcribe", spy(pipeline.transcribe))
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
-    media, other = tmp_path / "talk.wav", tmp_path / "other.wav"
-    shutil.copy(LIBRIVOX.format("0930"), media)
-    shutil.copy(LIBRIVOX.format("0880"), other)
+    media, other = two_lectures(tmp_path)
     app = loaded_app(media)
     app.preview_button.click()
     app.render_button.click()
@@ -214,9 +220,7 @@ def test_redo_with_typed_text_keeps_both(tmp_path, monkeypatch):
 def test_loading_another_lecture_takes_the_last_ones_render_off_offer(tmp_path, monkeypatch):
     """The edited player and the download link kept the lecture loaded before's render."""
     monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
-    media, other = tmp_path / "talk.wav", tmp_path / "other.wav"
-    shutil.copy(LIBRIVOX.format("0930"), media)
-    shutil.copy(LIBRIVOX.format("0880"), other)
+    media, other = two_lectures(tmp_path)
     app = loaded_app(media)
     app.render_button.click()
     assert app.download.name.startswith("talk-") and app.result_player.name == app.download.name
