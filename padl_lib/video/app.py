@@ -286,6 +286,7 @@ class TranscriptEditor:
                               f"{len(self.edits.spans) - 1} cut(s); {len(self.project.undo_stack)} undo step(s)."
                               + warning)
         if changed:
+            self.download.clear()  # a render of the text before this edit: render again to download
             self.shell.status.set(f"Edit applied: {self.edits.duration:.2f} s.")
         return changed
 

@@ -229,3 +229,18 @@ def test_loading_another_lecture_takes_the_last_ones_render_off_offer(tmp_path, 
     assert app.shell.status.text.startswith("Transcript ready")
     for widget in (app.download, app.result_player):
         assert widget.path is None and widget.name == "" and widget.url == ""
+
+
+def test_an_edit_takes_the_render_of_the_text_before_it_off_offer(tmp_path, monkeypatch):
+    """After a render and a further edit, the download link offered the earlier render, whose
+    length no longer matched the text."""
+    monkeypatch.setenv("PADL_WORK", str(tmp_path / "work"))
+    media, _ = two_lectures(tmp_path)
+    app = loaded_app(media)
+    app.render_button.click()
+    assert app.download.name.startswith("talk-")
+    app.text.value = " ".join(app.project.text.split()[1:])
+    app.apply_button.click()
+    assert app.shell.status.text.startswith("Edit applied") and app.download.path is None and app.download.name == ""
+    app.render_button.click()
+    assert app.download.name.startswith("talk-")
