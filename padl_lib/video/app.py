@@ -227,8 +227,7 @@ class TranscriptEditor:
         project.use_sound(audio, recording_length(media, audio))
         self.project, self.audio = project, audio
         self.player.load(media)
-        self.result_player.clear()  # the edits of the lecture loaded before are no longer on offer
-        self.download.clear()
+        self.result_player.clear()  # the last lecture's edits are off offer (`_change` clears the download)
         self.view.tokens = [w.token for w in project.transcript.words]
         self.view.selected = -1
         self._change(True)

@@ -151,6 +151,7 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     # decoding; in a window that opens with seconds of room tone, whisper invents words mid-speech
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
                    vad_filter=True, initial_prompt=prompt)
+    retry_options = dict(options, initial_prompt=None)  # a stretch heard again: whisper may have echoed the prompt
     loud = acoustics.sound_frames(audio)
     result: list[AsrSegment] = []
     heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
@@ -166,10 +167,9 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
             report(progress, min(start + seg.end, end), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
 
-    def again(start: float, end: float) -> list[AsrSegment]:  # without the prompt, which whisper may have echoed
+    def again(start: float, end: float) -> list[AsrSegment]:
         part = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
-        return [kept for seg in whisper.transcribe(part, **dict(options, initial_prompt=None))[0]
-                for kept in _kept(seg, start, loud)]
+        return [kept for seg in whisper.transcribe(part, **retry_options)[0] for kept in _kept(seg, start, loud)]
 
     result = recover_skipped(result, audio, again, loud)
     sureness = mean_logprob(heard)
@@ -285,8 +285,6 @@ def _before(segments: list[AsrSegment], end: float) -> list[AsrSegment]:
         if words:
             out.append(seg if words == seg.words else replace(seg, text=" ".join(w.text for w in words), words=words))
     return out
-
-
 
 
 def _kept(seg, offset: float, loud: np.ndarray) -> list[AsrSegment]:
