@@ -6,9 +6,11 @@ Anything FFmpeg reads works (wav, mp3, m4a, mp4, mkv, webm, ...). Problems raise
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import warnings
 import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,8 +31,12 @@ CANCELLED_DB = 20.0
 SQRT_HALF = np.float32(np.sqrt(0.5))
 DC_CUTOFF_HZ = 20.0  # decoded speech is high-passed here: a recorder's DC offset would mask its quiet sounds
 FILTER_BLOCK = 1 << 20  # samples filtered at once
+# decoded audio further than this from where its frames' timestamps put it is moved back there
+# (half a frame at 25 fps; timestamps count milliseconds in Matroska)
+TIMESTAMP_SLACK = 0.02
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
-           "track_offset", "packet_end", "load_audio", "without_dc", "seek_keyframe", "write_wav", "sha256_file"]
+           "track_offset", "packet_end", "load_audio", "placed_samples", "without_dc", "seek_keyframe", "write_wav",
+           "sha256_file"]
 
 
 class MediaError(ValueError):
@@ -146,16 +152,17 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         # stereo is decoded as it is and mixed here (`_mono`), mono or surround mixed by ffmpeg
         stereo = stream.codec_context.channels == 2
         resampler = av.AudioResampler(format="fltp", layout="stereo" if stereo else "mono", rate=sample_rate)
-        chunks: list[np.ndarray] = []
         reached = 0.0  # container seconds: the end of the last packet of sound or picture
-        try:
+
+        def frames() -> Iterator[av.AudioFrame]:
+            nonlocal reached
             for packet in container.demux(*streams):
                 if packet.pts is not None:
                     reached = max(reached, packet_end(packet))
                 if packet.stream is stream:
-                    for frame in packet.decode():
-                        chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
-            chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+                    yield from packet.decode()
+        try:
+            chunks = list(placed_samples(frames(), resampler))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: the audio track is corrupt and could not be decoded: {exc}") from exc
         start = container.start_time / av.time_base if container.start_time else 0.0
@@ -171,6 +178,43 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         warnings.warn(f"{Path(path).name} says it lasts {said:.1f} s, but its sound and picture end at "
                       f"{reached - start:.1f} s: is it cut short?", stacklevel=2)
     return audio
+
+
+def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler, origin: float | None = None,
+                   at: int = 0) -> Iterator[np.ndarray]:
+    """Decoded `frames` through `resampler`, as float arrays (channels, samples) in order, kept
+    where the frames' timestamps put them: decoders hand out one sample after another, so audio
+    would drift from its picture after packets that are missing (sound a recorder dropped) or
+    overlap (AAC recordings joined by `ffmpeg -c copy` each keep their encoder's delay, 20 ms per
+    join). Where two frames in a row lie more than TIMESTAMP_SLACK off alike (one frame's stamp
+    may stray: Vorbis in Ogg), the gap before the first is filled with silence or the overlap
+    dropped. The first frame starts at output sample `at`; `origin` is the time of sample 0
+    (default: the first frame's time less `at` samples)."""
+    rate, channels, slack = resampler.rate, len(resampler.layout.channels), TIMESTAMP_SLACK * resampler.rate
+    held: list[np.ndarray] = []  # the last frame's samples, until the next frame's stamp says where they go
+    suspect, drop = None, 0  # the last frame's offset if over the slack; samples still to drop
+
+    def release() -> Iterator[np.ndarray]:
+        nonlocal drop
+        for array in held:
+            array, drop = array[:, drop:], max(0, drop - array.shape[1])
+            if array.shape[1]:
+                yield array
+    for frame in itertools.chain(frames, [None]):
+        if frame is not None and frame.time is not None:
+            origin = frame.time - at / rate if origin is None else origin
+            gap = round((frame.time - origin) * rate) - at
+            if abs(gap) > slack and suspect is not None and abs(gap - suspect) <= slack:
+                if suspect > 0:
+                    held.insert(0, np.zeros((channels, suspect), np.float32))
+                drop, at, suspect = max(0, -suspect), at + suspect, None
+            else:
+                suspect = gap if abs(gap) > slack else None
+        yield from release()
+        held = [out.to_ndarray() if out.format.is_planar else out.to_ndarray().reshape(-1, channels).T
+                for out in resampler.resample(frame)]
+        at += sum(array.shape[1] for array in held)
+    yield from release()
 
 
 def _mono(channels: np.ndarray, name: str) -> np.ndarray:

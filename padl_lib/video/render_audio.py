@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from padl_lib.video.media import MediaError, audio_stream
+from padl_lib.video.media import MediaError, audio_stream, placed_samples
 
 BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
 INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
@@ -80,30 +80,27 @@ def _decode(container, stream, scratch: BinaryIO, rate: int, layout: str, first:
             seeked: bool) -> int | None:
     """Decode (from where the container stands) into `scratch`, keeping samples from track sample
     `first` on; return the track sample decoding reached, or None if a seek landed after `first`."""
-    resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)  # interleaved: rows of channels
-    origin = float((stream.start_time or 0) * stream.time_base)
-    count = 0
-    for frame in container.decode(stream):
-        if seeked:  # the track sample this frame starts at
-            at = None if frame.time is None else round((frame.time - origin) * rate)
-            if at is None or at > first - int(SEEK_MARGIN / 2 * rate):
-                return None
-            count, seeked = at, False
-        for out in resampler.resample(frame):
-            count += _append(scratch, out, skip=first - count)
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+    frames, origin, count = container.decode(stream), None, 0
+    if seeked:  # the track sample the first frame starts at
+        origin = float((stream.start_time or 0) * stream.time_base)
+        frame = next(frames, None)
+        at = None if frame is None or frame.time is None else round((frame.time - origin) * rate)
+        if at is None or at > first - int(SEEK_MARGIN / 2 * rate):
+            return None
+        frames, count = itertools.chain([frame], frames), at
+    for samples in placed_samples(frames, resampler, origin, at=count):
+        count += _append(scratch, samples, skip=first - count)
         if limit is not None and count >= limit:
             return count
-    for out in resampler.resample(None):
-        count += _append(scratch, out, skip=first - count)
     return count
 
 
-def _append(scratch: BinaryIO, frame: av.AudioFrame, skip: int = 0) -> int:
-    """Write the frame's samples but its first `skip` to `scratch`; return how many it holds."""
-    if skip < frame.samples:
-        scratch.write(frame.to_ndarray().reshape(-1)[max(0, skip) * len(frame.layout.channels):]
-                      .astype(np.float32, copy=False).tobytes())
-    return frame.samples
+def _append(scratch: BinaryIO, samples: np.ndarray, skip: int = 0) -> int:
+    """Write `samples` (channels, n) but the first `skip`, interleaved, to `scratch`; return n."""
+    if skip < samples.shape[1]:
+        scratch.write(np.ascontiguousarray(samples[:, max(0, skip):].T, dtype=np.float32).tobytes())
+    return samples.shape[1]
 
 
 def _ramp(n: int) -> np.ndarray:

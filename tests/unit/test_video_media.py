@@ -1,8 +1,12 @@
 """Media probing and audio decoding on real files (the LibriVox speech, the screencast)."""
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
 
-from padl_lib.video.media import MediaError, NoAudioError, load_audio, probe, sha256_file, without_dc
+from padl_lib.video.media import (MediaError, NoAudioError, load_audio, placed_samples, probe, sha256_file,
+                                  without_dc)
 
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
 SCREENCAST = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4"
@@ -151,3 +155,28 @@ def test_a_matroska_file_cut_short_is_reported(tmp_path):
     cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 3])
     with pytest.warns(UserWarning, match=r"cut.mkv says it lasts 8\.\d s, but its sound and picture end at \d\.\d s"):
         load_audio(cut)
+
+
+def _placed(offsets: list[int], n: int = 1024, rate: int = 48_000) -> np.ndarray:
+    """Frames k = 0, 1, ... of n samples of value k + 1, stamped at k * n + offsets[k], as placed."""
+    def frames():
+        for k, offset in enumerate(offsets):
+            frame = av.AudioFrame.from_ndarray(np.full((1, n), k + 1, np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.time_base, frame.pts = rate, Fraction(1, rate), k * n + offset
+            yield frame
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=rate)
+    return np.concatenate(list(placed_samples(frames(), resampler)), axis=1)[0]
+
+
+def test_audio_is_placed_on_its_timestamps_after_a_gap_or_an_overlap():
+    steady = _placed([0, 0, 0, 0])
+    assert np.array_equal(steady, np.repeat(np.arange(1, 5, dtype=np.float32), 1024))
+    gap = _placed([0, 0, 2400, 2400])  # 50 ms of packets missing before the third frame
+    assert len(gap) == 4 * 1024 + 2400 and not gap[2048:2048 + 2400].any() and gap[2048 + 2400] == 3
+    overlap = _placed([0, 0, -1200, -1200])  # the third frame starts 25 ms before the second ends
+    assert len(overlap) == 4 * 1024 - 1200 and overlap[2047] == 2 and overlap[2048] == 4
+
+
+def test_one_stray_timestamp_moves_no_audio():
+    """Vorbis in Ogg stamps a frame here and there ~10 ms off; a single stamp off by more is ignored too."""
+    assert np.array_equal(_placed([0, 0, 1500, 0, -1500, 0]), _placed([0] * 6))

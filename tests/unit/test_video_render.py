@@ -427,6 +427,42 @@ def test_sync_holds_where_the_audio_is_decoded_from_a_seek(tmp_path, source):
     assert len(errors) >= 5 and errors.max() <= 0.021, errors
 
 
+def joined_recording(folder: Path) -> Path:
+    """Three flash-and-beep recordings joined with `ffmpeg -f concat -c copy`: each keeps its AAC
+    encoder delay, so the audio packets overlap by some 20 ms at every join."""
+    piece = make_sync_video(folder, SYNC_SOURCES[0], seconds=8)
+    (folder / "list.txt").write_text(f"file '{piece}'\n" * 3)
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(folder / "list.txt"),
+                    "-c", "copy", str(folder / "joined.mp4")], check=True)
+    return folder / "joined.mp4"
+
+
+def dropped_recording(folder: Path) -> Path:
+    """A flash-and-beep recording whose audio packets from 3 to 3.5 s are missing (dropped sound)."""
+    source, path = make_sync_video(folder, SYNC_SOURCES[0], seconds=12), folder / "dropped.mp4"
+    with av.open(str(source)) as inp, av.open(str(path), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            at = None if packet.pts is None else packet.pts * packet.time_base
+            lost = packet.stream.type == "audio" and at is not None and 3.0 <= at < 3.5
+            if packet.dts is not None and not lost:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("make", [joined_recording, dropped_recording], ids=["joined", "dropped"])
+def test_audio_whose_packets_overlap_or_leave_gaps_stays_in_sync(tmp_path, make):
+    """Decoders hand out one sample after another; the audio is kept on its timestamps instead."""
+    media = make(tmp_path)
+    source_errors = sync_errors(media)  # `load_audio`, the transcript's clock, against the picture
+    assert len(source_errors) >= 10 and source_errors.max() <= 0.021, source_errors
+    spans = [(0.9, 2.3), (6.4, 7.5), (9.5, 11.0)]
+    for smart in (True, False):
+        errors = sync_errors(render(media, spans, tmp_path / f"out-{smart}.mp4", smart=smart).path)
+        assert len(errors) >= 5 and errors.max() <= 0.021, errors
+
+
 @pytest.mark.parametrize("source", [s for s in SYNC_SOURCES if not s.name.endswith(".mp4")], ids=lambda s: s.name)
 def test_a_draft_decodes_audio_from_a_seek_in_any_container_and_keeps_sync(tmp_path, source, monkeypatch):
     """Previews late in Matroska and MPEG-TS recordings seek too; their audio may lie a few ms off."""
