@@ -185,11 +185,11 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
     """Decoded `frames` through `resampler`, as float arrays (channels, samples) in order, kept
     where the frames' timestamps put them: decoders hand out one sample after another, so audio
     would drift from its picture after packets that are missing (sound a recorder dropped) or
-    overlap (AAC recordings joined by `ffmpeg -c copy` each keep their encoder's delay, 20 ms per
-    join). Where two frames in a row lie more than TIMESTAMP_SLACK off alike (one frame's stamp
-    may stray: Vorbis in Ogg), the gap before the first is filled with silence or the overlap
-    dropped. The first frame starts at output sample `at`; `origin` is the time of sample 0
-    (default: the first frame's time less `at` samples)."""
+    overlap (AAC recordings joined by `ffmpeg -c copy` each keep their encoder's delay: 21 ms per
+    join at 48 kHz). Where two frames in a row lie more than TIMESTAMP_SLACK off alike (one
+    frame's stamp may stray: Vorbis in Ogg), the gap before the first is filled with silence or
+    the overlap dropped. The first frame starts at output sample `at`; `origin` is the time of
+    sample 0 (default: the first frame's time less `at` samples)."""
     rate, channels, slack = resampler.rate, len(resampler.layout.channels), TIMESTAMP_SLACK * resampler.rate
     held: list[np.ndarray] = []  # the last frame's samples, until the next frame's stamp says where they go
     suspect, drop = None, 0  # the last frame's offset if over the slack; samples still to drop
