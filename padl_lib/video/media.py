@@ -182,14 +182,15 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
 
 def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler, origin: float | None = None,
                    at: int = 0) -> Iterator[np.ndarray]:
-    """Decoded `frames` through `resampler`, as float arrays (channels, samples) in order, kept
-    where the frames' timestamps put them: decoders hand out one sample after another, so audio
-    would drift from its picture after packets that are missing (sound a recorder dropped) or
-    overlap (AAC recordings joined by `ffmpeg -c copy` each keep their encoder's delay: 21 ms per
-    join at 48 kHz). Where two frames in a row lie more than TIMESTAMP_SLACK off alike (one
-    frame's stamp may stray: Vorbis in Ogg), the gap before the first is filled with silence or
-    the overlap dropped. The first frame starts at output sample `at`; `origin` is the time of
-    sample 0 (default: the first frame's time less `at` samples)."""
+    """Decoded `frames` through `resampler` (to planar float, "fltp") as arrays (channels,
+    samples), kept where the frames' timestamps put them: decoders hand out one sample after
+    another, so audio would drift from its picture after packets that are missing (sound a
+    recorder dropped) or overlap (AAC recordings joined by `ffmpeg -c copy` each keep their
+    encoder's delay: 21 ms per join at 48 kHz). Where two frames in a row lie more than
+    TIMESTAMP_SLACK off alike (one frame's stamp may stray: Vorbis in Ogg), the gap before the
+    first is filled with silence or the overlap dropped. The first frame starts at output
+    sample `at`; `origin` is the time of sample 0 (default: the first frame's time less `at`
+    samples)."""
     rate, channels, slack = resampler.rate, len(resampler.layout.channels), TIMESTAMP_SLACK * resampler.rate
     held: list[np.ndarray] = []  # the last frame's samples, until the next frame's stamp says where they go
     suspect, drop = None, 0  # the last frame's offset if over the slack; samples still to drop
@@ -211,8 +212,7 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
             else:
                 suspect = gap if abs(gap) > slack else None
         yield from release()
-        held = [out.to_ndarray() if out.format.is_planar else out.to_ndarray().reshape(-1, channels).T
-                for out in resampler.resample(frame)]
+        held = [out.to_ndarray() for out in resampler.resample(frame)]
         at += sum(array.shape[1] for array in held)
     yield from release()
 
