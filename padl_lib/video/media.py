@@ -34,6 +34,10 @@ FILTER_BLOCK = 1 << 20  # samples filtered at once
 # decoded audio further than this from where its frames' timestamps put it is moved back there
 # (half a frame at 25 fps; timestamps count milliseconds in Matroska)
 TIMESTAMP_SLACK = 0.02
+# a jump in the timestamps of more than this is a discontinuity (MPEG-TS across a programme
+# change), not lost or doubled sound: the audio goes on from where it stands (as ffmpeg's
+# -dts_delta_threshold)
+TIMESTAMP_JUMP = 10.0
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
            "track_offset", "packet_end", "load_audio", "placed_samples", "without_dc", "seek_keyframe", "write_wav",
            "sha256_file"]
@@ -188,9 +192,9 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
     recorder dropped) or overlap (AAC recordings joined by `ffmpeg -c copy` each keep their
     encoder's delay: 21 ms per join at 48 kHz). Where two frames in a row lie more than
     TIMESTAMP_SLACK off alike (one frame's stamp may stray: Vorbis in Ogg), the gap before the
-    first is filled with silence or the overlap dropped. The first frame starts at output
-    sample `at`; `origin` is the time of sample 0 (default: the first frame's time less `at`
-    samples)."""
+    first is filled with silence or the overlap dropped (a jump over TIMESTAMP_JUMP is taken
+    for a discontinuity and ignored). The first frame starts at output sample `at`; `origin` is
+    the time of sample 0 (default: the first frame's time less `at` samples)."""
     rate, channels, slack = resampler.rate, len(resampler.layout.channels), TIMESTAMP_SLACK * resampler.rate
     held: list[np.ndarray] = []  # the last frame's samples, until the next frame's stamp says where they go
     suspect, drop = None, 0  # the last frame's offset if over the slack; samples still to drop
@@ -205,6 +209,8 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
         if frame is not None and frame.time is not None:
             origin = frame.time - at / rate if origin is None else origin
             gap = round((frame.time - origin) * rate) - at
+            if abs(gap) > TIMESTAMP_JUMP * rate:
+                origin, gap = frame.time - at / rate, 0
             if abs(gap) > slack and suspect is not None and abs(gap - suspect) <= slack:
                 if suspect > 0:
                     held.insert(0, np.zeros((channels, suspect), np.float32))

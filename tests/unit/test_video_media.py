@@ -177,6 +177,12 @@ def test_audio_is_placed_on_its_timestamps_after_a_gap_or_an_overlap():
     assert len(overlap) == 4 * 1024 - 1200 and overlap[2047] == 2 and overlap[2048] == 4
 
 
+def test_a_timestamp_discontinuity_is_not_taken_for_lost_sound():
+    """MPEG-TS recorded across a programme change: its clock jumps by minutes, backwards or forwards."""
+    for jump in (48_000 * 600, -48_000 * 600):
+        assert np.array_equal(_placed([0, 0, jump, jump, jump]), _placed([0] * 5))
+
+
 def test_one_stray_timestamp_moves_no_audio():
     """Vorbis in Ogg stamps a frame here and there ~10 ms off; a single stamp off by more is ignored too."""
     assert np.array_equal(_placed([0, 0, 1500, 0, -1500, 0]), _placed([0] * 6))
