@@ -29,7 +29,7 @@ import numpy as np
 from padl_lib.settings import quick
 from padl_lib.video.edit import EditList, edit_list, phrases
 from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, write_wav
-from padl_lib.video.render import frame_grid, render, snap_spans, span_frame_counts
+from padl_lib.video.render import LOSSY_BIT_RATE_PER_CHANNEL, frame_grid, render, snap_spans, span_frame_counts
 from padl_lib.video.spoken import spoken_sequence
 from padl_lib.video.sync_check import SYNC_SPANS, sync_benchmark
 from padl_lib.video.transcript import Transcript
@@ -46,12 +46,15 @@ def _frames(path: Path) -> int:
 
 
 def ffmpeg_baseline(media: Path, spans: Sequence[tuple[float, float]], output: Path) -> None:
-    """The plain way: one ffmpeg call that keeps `spans` (in source order) and re-encodes ultrafast."""
+    """The plain way: one ffmpeg call that keeps `spans` (in source order) and re-encodes ultrafast
+    (the audio at padl's rate)."""
     keep = "+".join(f"between(t,{a:.6f},{b - 1e-4:.6f})" for a, b in spans)
+    audio_rate = LOSSY_BIT_RATE_PER_CHANNEL * min(2, probe(media).audio_channels)  # padl mixes surround to stereo
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(media),
                     "-vf", f"select='{keep}',setpts=N/FRAME_RATE/TB",
                     "-af", f"aselect='{keep}',asetpts=N/SR/TB",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(output)], check=True)
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", str(audio_rate), str(output)],
+                   check=True)
 
 
 def _timed(action: Callable[[], object]) -> float:
