@@ -138,6 +138,7 @@ def index_video(container, stream) -> VideoIndex:
     if blocker is not None:
         return VideoIndex([], [], 0, blocker)
     decoded, keys = [], []  # pts in decode order; decode indices of keyframes
+    known_sps = {n.rstrip(b"\0") for n in config.sps}  # an SPS repeated in the packets is fine; another is not
     try:
         container.seek(0, stream=stream, backward=True)
     except av.error.FFmpegError as exc:  # a file without an index, or cut short
@@ -146,9 +147,11 @@ def index_video(container, stream) -> VideoIndex:
         if packet.pts is None or packet.is_discard:
             continue
         if packet.is_keyframe:
-            if blocker is None and not any(nal_type(n) == NAL_IDR
-                                           for n in split_length_prefixed(bytes(packet), config.length_size)):
+            nals = split_length_prefixed(bytes(packet), config.length_size) if blocker is None else []
+            if blocker is None and not any(nal_type(n) == NAL_IDR for n in nals):
                 blocker = "keyframes are not IDR frames (open GOPs)"
+            elif any(nal_type(n) == NAL_SPS and n.rstrip(b"\0") not in known_sps for n in nals):
+                blocker = "its parameter sets change mid-stream (pieces of another picture size joined?)"
             keys.append(len(decoded))
         decoded.append(packet.pts)
     shown = sorted(decoded)

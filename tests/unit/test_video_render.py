@@ -355,6 +355,23 @@ def test_bad_requests_are_clear_errors(tmp_path):
         render(corrupt, SPANS, tmp_path / "y.mp4")
 
 
+def test_a_recording_joined_from_two_picture_sizes_renders_at_one_size(tmp_path):
+    """Pieces of 320x240 and 160x120 joined with -c copy: the MP4's avcC knows only the first size,
+    the second comes with its own SPS inside the packets. Copying its GOPs would change the size
+    mid-file; everything is re-encoded at the first size instead."""
+    for name, size in (("a", "320x240"), ("b", "160x120")):
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=2",
+                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2", "-c:v", "libx264",
+                        "-g", "10", "-pix_fmt", "yuv420p", "-c:a", "aac", str(tmp_path / f"{name}.ts")], check=True)
+    (tmp_path / "list.txt").write_text("file 'a.ts'\nfile 'b.ts'\n")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-i", str(tmp_path / "list.txt"), "-c", "copy",
+                    str(tmp_path / "joined.mp4")], check=True)
+    result = render(tmp_path / "joined.mp4", [(0.5, 1.5), (2.3, 3.7)], tmp_path / "out.mp4")
+    with av.open(str(result.path)) as c:
+        sizes = {(f.width, f.height) for f in c.decode(video=0)}
+    assert sizes == {(320, 240)} and result.strategy.startswith("re-encoded (its parameter sets change")
+
+
 def test_smart_plan_copies_whole_gops_only():
     keys = [0, 12, 24, 36]
     assert plan_pieces([(3, 30)], keys, 48) == [Piece(False, 3, 12), Piece(True, 12, 24), Piece(False, 24, 30)]
