@@ -6,7 +6,6 @@ Anything FFmpeg reads works (wav, mp3, m4a, mp4, mkv, webm, ...). Problems raise
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import warnings
 import wave
@@ -205,8 +204,8 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
             array, drop = array[:, drop:], max(0, drop - array.shape[1])
             if array.shape[1]:
                 yield array
-    for frame in itertools.chain(frames, [None]):
-        if frame is not None and frame.time is not None:
+    for frame, arrays in _resampled(frames, resampler):
+        if frame.time is not None:
             origin = frame.time - at / rate if origin is None else origin
             gap = round((frame.time - origin) * rate) - at
             if abs(gap) > TIMESTAMP_JUMP * rate:
@@ -218,9 +217,29 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
             else:
                 suspect = gap if abs(gap) > slack else None
         yield from release()
-        held = [out.to_ndarray() for out in resampler.resample(frame)]
+        held = arrays
         at += sum(array.shape[1] for array in held)
     yield from release()
+
+
+def _resampled(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
+               ) -> Iterator[tuple[av.AudioFrame, list[np.ndarray]]]:
+    """Each frame with the samples `resampler` makes of it (the last with the resampler's rest).
+    Where the frames change their rate or channels (pieces recorded apart and joined), a fresh
+    resampler of the same output takes over and the old one's rest goes with the frame before."""
+    pending, source = None, None
+    for frame in frames:
+        kind = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if source is not None and kind != source:
+            pending[1].extend(out.to_ndarray() for out in resampler.resample(None))
+            resampler = av.AudioResampler(format=resampler.format.name, layout=resampler.layout.name,
+                                          rate=resampler.rate)
+        if pending is not None:
+            yield pending
+        pending, source = (frame, [out.to_ndarray() for out in resampler.resample(frame)]), kind
+    if pending is not None:
+        pending[1].extend(out.to_ndarray() for out in resampler.resample(None))
+        yield pending
 
 
 def _mono(channels: np.ndarray, name: str) -> np.ndarray:
