@@ -33,10 +33,9 @@ FILTER_BLOCK = 1 << 20  # samples filtered at once
 # decoded audio further than this from where its frames' timestamps put it is moved back there
 # (half a frame at 25 fps; timestamps count milliseconds in Matroska)
 TIMESTAMP_SLACK = 0.02
-# a jump in the timestamps of more than this is a discontinuity (MPEG-TS across a programme
-# change), not lost or doubled sound: the audio goes on from where it stands (as ffmpeg's
-# -dts_delta_threshold)
-TIMESTAMP_JUMP = 10.0
+# timestamps that run back further than this are not overlapping sound (a few encoder frames at
+# most) but a clock that starts again (files joined with `cat`)
+LONGEST_OVERLAP = 1.0
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
            "track_offset", "packet_end", "load_audio", "placed_samples", "without_dc", "seek_keyframe", "write_wav",
            "sha256_file"]
@@ -168,6 +167,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
             chunks = list(placed_samples(frames(), resampler))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: the audio track is corrupt and could not be decoded: {exc}") from exc
+        except MediaError as exc:
+            raise MediaError(f"{path}: {exc}") from exc
         start = container.start_time / av.time_base if container.start_time else 0.0
         said = container.duration / av.time_base if container.duration else 0.0  # the file's own figure
     if not chunks:
@@ -191,8 +192,8 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
     recorder dropped) or overlap (AAC recordings joined by `ffmpeg -c copy` each keep their
     encoder's delay: 21 ms per join at 48 kHz). Where two frames in a row lie more than
     TIMESTAMP_SLACK off alike (one frame's stamp may stray: Vorbis in Ogg), the gap before the
-    first is filled with silence or the overlap dropped (a jump over TIMESTAMP_JUMP is taken
-    for a discontinuity and ignored). The first frame starts at output sample `at`; `origin` is
+    first is filled with silence or the overlap dropped; timestamps that run back beyond
+    LONGEST_OVERLAP are a MediaError. The first frame starts at output sample `at`; `origin` is
     the time of sample 0 (default: the first frame's time less `at` samples)."""
     rate, channels, slack = resampler.rate, len(resampler.layout.channels), TIMESTAMP_SLACK * resampler.rate
     held: list[np.ndarray] = []  # the last frame's samples, until the next frame's stamp says where they go
@@ -208,8 +209,9 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
         if frame.time is not None:
             origin = frame.time - at / rate if origin is None else origin
             gap = round((frame.time - origin) * rate) - at
-            if abs(gap) > TIMESTAMP_JUMP * rate:
-                origin, gap = frame.time - at / rate, 0
+            if gap < -LONGEST_OVERLAP * rate:
+                raise MediaError(f"the audio's timestamps run back {-gap / rate:.1f} s at {at / rate:.1f} s (files "
+                                 "joined with `cat`?): remux it first, `ffmpeg -i INPUT -c copy OUTPUT.mp4`")
             if abs(gap) > slack and suspect is not None and abs(gap - suspect) <= slack:
                 if suspect > 0:
                     held.insert(0, np.zeros((channels, suspect), np.float32))
