@@ -34,8 +34,9 @@ FILTER_BLOCK = 1 << 20  # samples filtered at once
 # (half a frame at 25 fps; timestamps count milliseconds in Matroska)
 TIMESTAMP_SLACK = 0.02
 # timestamps that run back further than this are not overlapping sound (a few encoder frames at
-# most) but a clock that starts again (files joined with `cat`)
-LONGEST_OVERLAP = 1.0
+# most) but a clock that starts again (files joined with `cat`); one that leaps further ahead
+# than LONGEST_GAP is a clock reset too (MPEG-TS across a programme change), not lost sound
+LONGEST_OVERLAP, LONGEST_GAP = 1.0, 3600.0
 __all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
            "track_offset", "packet_end", "load_audio", "placed_samples", "without_dc", "seek_keyframe", "write_wav",
            "sha256_file"]
@@ -193,8 +194,9 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
     encoder's delay: 21 ms per join at 48 kHz). Where two frames in a row lie more than
     TIMESTAMP_SLACK off alike (one frame's stamp may stray: Vorbis in Ogg), the gap before the
     first is filled with silence or the overlap dropped; timestamps that run back beyond
-    LONGEST_OVERLAP are a MediaError. The first frame starts at output sample `at`; `origin` is
-    the time of sample 0 (default: the first frame's time less `at` samples)."""
+    LONGEST_OVERLAP or leap ahead beyond LONGEST_GAP are a MediaError. The first frame starts at
+    output sample `at`; `origin` is the time of sample 0 (default: the first frame's time less
+    `at` samples)."""
     rate, channels, slack = resampler.rate, len(resampler.layout.channels), TIMESTAMP_SLACK * resampler.rate
     held: list[np.ndarray] = []  # the last frame's samples, until the next frame's stamp says where they go
     suspect, drop = None, 0  # the last frame's offset if over the slack; samples still to drop
@@ -209,10 +211,11 @@ def placed_samples(frames: Iterable[av.AudioFrame], resampler: av.AudioResampler
         if frame.time is not None:
             origin = frame.time - at / rate if origin is None else origin
             gap = round((frame.time - origin) * rate) - at
-            if gap < -LONGEST_OVERLAP * rate:
-                raise MediaError(f"the audio's timestamps run back {-gap / rate:.1f} s at {at / rate:.1f} s (files "
-                                 "joined with `cat`?): remux it first, `ffmpeg -i INPUT -c copy OUTPUT.mp4`")
             if abs(gap) > slack and suspect is not None and abs(gap - suspect) <= slack:
+                if not -LONGEST_OVERLAP * rate <= suspect <= LONGEST_GAP * rate:
+                    jump = "run back" if gap < 0 else "leap ahead"
+                    raise MediaError(f"the audio's timestamps {jump} {abs(gap) / rate:.1f} s at {at / rate:.1f} s "
+                                     "(files joined with `cat`?): remux it first, `ffmpeg -i INPUT -c copy OUTPUT.mp4`")
                 if suspect > 0:
                     held.insert(0, np.zeros((channels, suspect), np.float32))
                 drop, at, suspect = max(0, -suspect), at + suspect, None

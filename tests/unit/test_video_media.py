@@ -177,8 +177,10 @@ def test_audio_is_placed_on_its_timestamps_after_a_gap_or_an_overlap():
 
 def test_a_clock_that_starts_again_is_a_clear_error(tmp_path):
     """Two MPEG-TS files joined with `cat`: the second one's timestamps start again, 6 s back."""
-    with pytest.raises(MediaError, match="run back 6.0 s at 2.0 s"):
+    with pytest.raises(MediaError, match="run back 6.0 s at 3.0 s"):
         _placed([0, 0, -48_000 * 6, -48_000 * 6], n=48_000)
+    with pytest.raises(MediaError, match="leap ahead 7200.0 s at 3.0 s"):  # MPEG-TS across a programme change
+        _placed([0, 0, 48_000 * 7200, 48_000 * 7200], n=48_000)
     pieces = []
     for n in range(2):
         pieces.append(tmp_path / f"{n}.ts")
@@ -190,5 +192,6 @@ def test_a_clock_that_starts_again_is_a_clear_error(tmp_path):
 
 
 def test_one_stray_timestamp_moves_no_audio():
-    """Vorbis in Ogg stamps a frame here and there ~10 ms off; a single stamp off by more is ignored too."""
-    assert np.array_equal(_placed([0, 0, 1500, 0, -1500, 0]), _placed([0] * 6))
+    """Vorbis in Ogg stamps a frame here and there ~10 ms off; a single stamp off by more (even
+    seconds: a damaged packet) is ignored too."""
+    assert np.array_equal(_placed([0, 0, 1500, 0, -1500, 0, -48_000 * 6, 0]), _placed([0] * 8))
