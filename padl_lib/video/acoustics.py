@@ -17,6 +17,7 @@ DIGITAL_SILENCE_DB = -90.0  # frames this quiet hold no signal (16-bit quantizat
 ROOM_TONE_REACH = 0.1  # s beside digital silence where its room tone is read
 SPEECH_BANDS = ((100, 500), (500, 1500), (1500, 4000), (4000, 8000))  # Hz: voicing, formants, fricatives
 BAND_MARGIN_DB = 20.0  # a band counts as sound this far over its own floor (or half way to its speech level)
+BAND_RUN = 3  # frames in a row a band must stay over its threshold: a 10 ms click in one band is no speech
 __all__ = ["HOP", "FINE_HOP", "SPEECH_BANDS", "frame_energy_db", "band_energy_db", "fill_digital_silence",
            "speech_threshold_db", "sound_frames", "voiced_frames", "quietest_time"]
 
@@ -94,13 +95,23 @@ def speech_threshold_db(energy_db: np.ndarray, margin_db: float = 10.0, block: i
 def sound_frames(audio: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
     """Which 10 ms frames of `audio` hold sound loud enough to be speech: the frame's energy
     (`energy_db`, if already computed) is over `speech_threshold_db`, or in one of SPEECH_BANDS
-    over that band's own threshold (BAND_MARGIN_DB). Speech over a steady sound that fills some
-    bands (music, a hum, a fan's rumble) still rises over it in the others."""
+    over that band's own threshold (BAND_MARGIN_DB) for BAND_RUN frames in a row. Speech over a
+    steady sound that fills some bands (music, a hum, a fan's rumble) still rises over it in the
+    others."""
     energy_db = frame_energy_db(audio) if energy_db is None else energy_db
     loud = energy_db > speech_threshold_db(energy_db)
     for band in band_energy_db(audio).T:
-        loud |= band > speech_threshold_db(band, BAND_MARGIN_DB)
+        loud |= _lasting(band > speech_threshold_db(band, BAND_MARGIN_DB), BAND_RUN)
     return loud
+
+
+def _lasting(mask: np.ndarray, frames: int) -> np.ndarray:
+    """`mask` without its runs of True shorter than `frames`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    lasting = np.zeros(len(mask), bool)
+    for start, end in zip(edges[::2], edges[1::2]):
+        lasting[start:end] = end - start >= frames
+    return lasting
 
 
 def voiced_frames(audio: np.ndarray, min_hz: float = 70.0, max_hz: float = 400.0,

@@ -11,7 +11,8 @@ from padl_lib.video import acoustics, asr
 from padl_lib.video.align import (HEARD_WORD, Token, _doubtful_stretches, _drop_silent, align, filler_form,
                                   plan_chunks, spelling, tokens_with_hints)
 from padl_lib.video.asr import mean_logprob, pieces, recognize
-from padl_lib.video.bench import _room_tone, _sound_span, normalize, onset_errors, with_noise, word_error_rate
+from padl_lib.video.bench import (_room_tone, _sound_span, boundary_errors, normalize, onset_errors, timing_reference,
+                                  with_noise, word_error_rate)
 from padl_lib.video.espeak import synthesize
 from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, MediaError, load_audio, write_wav
@@ -597,3 +598,14 @@ def test_speech_over_a_steady_chord_keeps_its_word_edges(tmp_path):
     clean, over = (transcribe(path, script=script).spoken() for path in (speech, music))
     assert [w.text for w in over] == [w.text for w in clean]
     assert max(max(abs(a.start - b.start), abs(a.end - b.end)) for a, b in zip(clean, over)) <= 0.1
+
+
+
+def test_a_click_in_one_band_does_not_start_a_word():
+    """The quick benchmark's timing signal: the room tone before one utterance repeats a 100 ms
+    tile whose one click rises 2 dB over the 4-8 kHz band's threshold for a single 10 ms frame;
+    the band rule took the clicks for sound and started the word 0.29 s early."""
+    path, spans, _ = timing_reference(0, sets=1)
+    words = transcribe(path).words
+    errors = boundary_errors(words, spans, len(load_audio(path)) / SAMPLE_RATE)["errors_ms"]
+    assert max(errors) <= 50, errors
