@@ -43,6 +43,7 @@ FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thi
 INVENTED_LOGPROB = -1.0  # whisper's `log_prob_threshold`: a segment scoring below it is in doubt
 NO_SPEECH = 0.6  # whisper's `no_speech_threshold`
 MAX_WORDS_PER_SECOND = 8.0  # fast speakers reach about 5 words per second
+SAMPLING_SEED = 0  # of whisper's fallback decoding by sampling, set for every `recognize`
 # whisper's word anomaly (openai-whisper's hallucination check): a word scores a point if less
 # probable than this, up to two more the shorter it is than SHORT_WORD s, and its seconds beyond
 # MAX_WORD_SECONDS; a segment whose words average a point each is anomalous
@@ -143,7 +144,12 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
               prompt: str | None = FILLER_PROMPT) -> tuple[list[AsrSegment], str]:
     """Recognize 16 kHz mono speech; return whisper's segments and the language.
     Stretches where whisper skipped speech are recognized again (`recover_skipped`)."""
+    import ctranslate2
+
     whisper = load_model(model)
+    # where beam search writes text it is unsure of, whisper decodes again by sampling (temperature
+    # 0.2-1.0): seeded here, a transcript does not depend on what was sampled before in the process
+    ctranslate2.set_random_seed(SAMPLING_SEED)
     duration = len(audio) / SAMPLE_RATE
     if not whisper.model.is_multilingual:
         language = "en"
