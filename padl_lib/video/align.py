@@ -516,13 +516,15 @@ def tokens_with_hints(script: list[str], asr_tokens: list[Token]) -> list[Token]
 
 
 def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = None,
-          fillers: bool = True, refine: bool = True, script: bool = False) -> list[Word]:
+          fillers: bool = True, refine: bool = True, script: bool = False, loud: np.ndarray | None = None
+          ) -> list[Word]:
     """Timed words, fillers and pauses of 16 kHz `audio` for the written `tokens`
     (`refine=False` keeps the aligner's raw word edges, for comparison; `script`: the tokens are
-    a user's script, so none is dropped for a hinted time in silence)."""
+    a user's script, so none is dropped for a hinted time in silence; `loud`: the audio's
+    `acoustics.sound_frames`, if already computed)."""
     duration = len(audio) / SAMPLE_RATE
     energy = acoustics.frame_energy_db(audio)
-    loud = acoustics.sound_frames(audio, energy)
+    loud = acoustics.sound_frames(audio, energy) if loud is None else loud
     speech = acoustics.voiced_frames(audio) & loud  # loud, voiced 10 ms frames
     aligner = Aligner()
     words: list[Word] = []

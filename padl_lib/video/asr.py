@@ -141,9 +141,10 @@ def load_model(name: str | None = None, threads: int | None = None):
 
 def recognize(audio: np.ndarray, model: str | None = None, language: str | None = "en",
               progress: Progress | None = None, beam_size: int = 5,
-              prompt: str | None = FILLER_PROMPT) -> tuple[list[AsrSegment], str]:
+              prompt: str | None = FILLER_PROMPT, loud: np.ndarray | None = None) -> tuple[list[AsrSegment], str]:
     """Recognize 16 kHz mono speech; return whisper's segments and the language.
-    Stretches where whisper skipped speech are recognized again (`recover_skipped`)."""
+    Stretches where whisper skipped speech are recognized again (`recover_skipped`).
+    `loud`: the audio's `acoustics.sound_frames`, if already computed."""
     import ctranslate2
 
     whisper = load_model(model)
@@ -158,7 +159,7 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
                    vad_filter=True, initial_prompt=prompt)
     retry_options = dict(options, initial_prompt=None)  # a stretch heard again: whisper may have echoed the prompt
-    loud = acoustics.sound_frames(audio)
+    loud = acoustics.sound_frames(audio) if loud is None else loud
     result: list[AsrSegment] = []
     heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
     report(progress, 0, duration, "recognizing speech")

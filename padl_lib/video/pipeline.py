@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from padl_lib.progress import Progress
+from padl_lib.video import acoustics
 from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
 from padl_lib.video.asr import ANNOTATION, DEFAULT_MODEL, AsrSegment, recognize
 from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, sha256_file
@@ -27,13 +28,14 @@ def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
                     and spoken_words(w.text) == spoken_words(words[k + 1].text))]
 
 
-def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None) -> list[Token]:
+def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None,
+                   loud: np.ndarray) -> list[Token]:
     words = script.split()
     if not words:
         raise ValueError("the script is empty: give the text that is spoken in the recording")
     if len(audio) / SAMPLE_RATE <= LONG_SCRIPT_SECONDS:
         return [Token(w) for w in words]
-    segments, _ = recognize(audio, model, progress=progress)
+    segments, _ = recognize(audio, model, progress=progress, loud=loud)
     return tokens_with_hints(words, asr_tokens(segments))
 
 
@@ -71,12 +73,13 @@ def _words_of_track(media: Path, track: int, model: str | None, script: str | No
                     fillers: bool) -> tuple[int, list[Word], str, str, float]:
     """(track, its aligned items, language, text source, seconds of audio) of one audio track."""
     audio = load_audio(media, track=track)
+    loud = acoustics.sound_frames(audio)  # read by both the recognizer and the aligner
     if script is not None:
-        tokens, language, source = _script_tokens(script, audio, model, progress), "en", "script"
+        tokens, language, source = _script_tokens(script, audio, model, progress, loud), "en", "script"
     else:
-        segments, language = recognize(audio, model, progress=progress)
+        segments, language = recognize(audio, model, progress=progress, loud=loud)
         if language != "en":
             raise ValueError(f"{media.name}: the speech is in {language!r}; padl's aligner knows English only")
         tokens, source = asr_tokens(segments), model or DEFAULT_MODEL
-    words = align(audio, tokens, progress=progress, fillers=fillers, script=script is not None)
+    words = align(audio, tokens, progress=progress, fillers=fillers, script=script is not None, loud=loud)
     return track, words, language, source, len(audio) / SAMPLE_RATE
