@@ -11,7 +11,11 @@ rough times) and returns timed transcript items:
    edges are fitted to the sound: quiet frames trimmed, contiguous sound added; an edge next to
    silence is then placed on 5 ms frames where the word's sound, however faint, rises out of
    (sinks into) the local noise floor (`_fit_silence_edges`);
-4. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
+4. disfluencies the text leaves out (whisper writes fluent text) are found in the same search:
+   at every boundary the speaker may have broken off the next word ("marr- married") or said
+   the last words again ("more more"); one counts where the sound dips at the restart, and
+   becomes a word item of its own ("marr-", "more"), so an edit can cut it;
+5. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
    text does not explain (whisper leaves out most "um"s and "uh"s) becomes a filler item,
    labelled "uh" or "um" by a small pocketsphinx grammar, with confidence FILLER_CONFIDENCE.
 """
@@ -55,6 +59,16 @@ HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound
 FILLER_PROBABILITY = 0.01  # of an "uh" or "um" between two words, in a search without silence
 DOUBTFUL_SILENCE = 0.15  # s of loud, voiced sound under a silence of the search beside a squeezed word
 PHONE_FRAMES = 3  # 10 ms frames a phone lasts at least (one per state of its HMM)
+# disfluencies the text leaves out (whisper writes fluent text): at any boundary between two
+# tokens the speaker may have broken off the next word ("marr- married") or said the last one or
+# two words again ("more more"), each with this probability
+DISFLUENCY_PROBABILITY = 1e-8
+REPEATED_TOKENS = 2
+# a false start is 2 to 6 of the word's first phones (a single phone was found in fluent speech)
+FRAGMENT_PHONES = (2, 6)
+BREAK_DB = 10.0  # how far the sound sinks where a speaker breaks off (a cut-off, a pause)
+BREAK_REACH = 0.03  # s around the restart searched for that dip
+MARK = "~"  # in the aligner's dictionary, a word said on a disfluency path: "more~", "married~3"
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form", "spelling"]
 
 
@@ -83,6 +97,7 @@ class _Path(NamedTuple):
     spans: dict[int, list[float]]  # token index -> [start, end]
     silences: list[tuple[float, float]]  # silences (and noises) the search put between words
     shortest: dict[int, float]  # token index -> the shortest duration its decoded phones allow
+    extras: list[tuple[str, float, float]]  # disfluencies the text leaves out: (decoded word, start, end)
 
 
 class Aligner:
@@ -96,10 +111,12 @@ class Aligner:
         self.decoder = Decoder(lm=None, samprate=SAMPLE_RATE, loglevel="FATAL", bestpath=False,
                                beam=1e-200, pbeam=1e-200, wbeam=1e-180)
         self._filler_grammar = False
+        self._spelled: set[str] = set()  # words spelled by espeak-ng, not the CMU dictionary's
 
     def ensure_words(self, words: list[str]) -> None:
         """Add words missing from the dictionary, spelled by espeak-ng."""
         missing = sorted({w for w in words if self.decoder.lookup_word(w) is None})
+        self._spelled.update(missing)
         for i, word in enumerate(missing):
             self.decoder.add_word(word, " ".join(arpabet(word)), update=i == len(missing) - 1)
 
@@ -152,7 +169,7 @@ class Aligner:
         found = self._search(audio, start, end, spoken)
         if found is None:
             return None
-        spans, silences, shortest = found
+        spans, silences, shortest, extras = found
         if speech is not None:
             squeezed = [(a, b) for i, (a, b) in spans.items() if b - a <= shortest[i] + 0.01]  # 1 frame slack
             for lo, hi in _doubtful_stretches(silences, squeezed, speech, start, end):
@@ -161,7 +178,9 @@ class Aligner:
                 again = self._search(audio, lo, hi, inside, silence=False) if inside else None
                 if again is not None:
                     spans.update(again.spans)
-        return [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
+                    extras = [e for e in extras if not lo <= e[1] < hi] + again.extras
+        items = [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
+        return _with_disfluencies(items, [(self.disfluency_text(w), a, b) for w, a, b in extras], audio)
 
     def _search(self, audio: np.ndarray, start: float, end: float, spoken: list[tuple[int, list[list[str]]]],
                 silence: bool = True) -> _Path | None:
@@ -172,6 +191,8 @@ class Aligner:
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
         timed = [(s.word, start + s.start_frame / 100, start + (s.end_frame + 1) / 100) for s in segs]
         words = [(w, a, b) for w, a, b in timed if w != "<sil>" and not w.startswith("[")]
+        extras = [(w, a, b) for w, a, b in words if MARK in w]
+        words = [(w, a, b) for w, a, b in words if MARK not in w]
         owners = _owners([spelling(w) for w, _, _ in words], spoken, frozenset() if silence else frozenset(FILLERS))
         if owners is None:
             return None
@@ -182,7 +203,7 @@ class Aligner:
                 spans[i] = [min(spans[i][0], a), max(spans[i][1], b)] if i in spans else [a, b]
                 phones = len((self.decoder.lookup_word(word) or "").split())
                 shortest[i] = shortest.get(i, 0.0) + PHONE_FRAMES * phones / 100
-        return _Path(spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest)
+        return _Path(spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest, extras)
 
     def _set_grammar(self, options: list[list[list[str]]], silence: bool = True) -> None:
         """Activate a forced-alignment grammar: one state per token boundary, each reading of a
@@ -192,18 +213,56 @@ class Aligner:
         transitions, states = [], len(options) + 1
         if not silence:
             transitions += [(i, i, FILLER_PROBABILITY, f) for i in range(len(options) + 1) for f in FILLERS]
+
+        def chain(here: int, there: int, words: list[str], probability: float = 1.0) -> None:
+            nonlocal states
+            for k, word in enumerate(words):
+                step = there if k == len(words) - 1 else states
+                states += step == states
+                transitions.append((here, step, probability if k == 0 else 1.0, word))
+                here = step
+
         for i, readings in enumerate(options):
             for reading in readings:
-                here = i
-                for k, word in enumerate(reading):
-                    there = i + 1 if k == len(reading) - 1 else states
-                    states += there == states
-                    transitions.append((here, there, 1.0, word))
-                    here = there
+                chain(i, i + 1, reading)
+        paths = {i: self._disfluencies(options, i) for i in range(len(options))}
+        variants = {name: phones for found in paths.values() for path in found for name, phones in path
+                    if self.decoder.lookup_word(name) is None}
+        for k, (name, phones) in enumerate(variants.items()):
+            self.decoder.add_word(name, " ".join(phones), update=k == len(variants) - 1)
+        for i, found in paths.items():
+            for path in found:
+                chain(i, i, [name for name, _ in path], DISFLUENCY_PROBABILITY)
         self.decoder.config["fsgusefiller"] = silence  # read when the search is made
         self.decoder.add_fsg("align", self.decoder.create_fsg("align", 0, len(options), transitions))
         self.decoder.config["fsgusefiller"] = True  # other searches (the filler labels) keep silence
         self.decoder.activate_search("align")
+
+    def _disfluencies(self, options: list[list[list[str]]], i: int) -> list[list[tuple[str, list[str]]]]:
+        """What a speaker may say before token i without the text saying it, as paths of
+        (dictionary word, phones): a false start of its first word (its first FRAGMENT_PHONES
+        phones, "married~3"), or the last one to REPEATED_TOKENS tokens again ("more~"). None
+        beside a word spelled by espeak-ng (names, acronyms): where its guess misses how the word
+        was said, a disfluency fits the rest ("gp- GPUs")."""
+        beside = [w for readings in options[max(0, i - REPEATED_TOKENS):i + 1] for w in readings[0]]
+        if self._spelled.intersection(beside):
+            return []
+        phones = {w: (self.decoder.lookup_word(w) or "").split() for w in beside}
+        first = options[i][0][0]
+        paths = [[(f"{first}{MARK}{count}", phones[first][:count])]
+                 for count in range(FRAGMENT_PHONES[0], min(len(phones[first]), FRAGMENT_PHONES[1] + 1))]
+        for back in range(1, min(i, REPEATED_TOKENS) + 1):
+            paths.append([(f"{w}{MARK}", phones[w]) for readings in options[i - back:i] for w in readings[0]])
+        return paths
+
+    def disfluency_text(self, name: str) -> str:
+        """How a disfluency's decoded word is written: a repeated word as itself ("more~" ->
+        "more"), a false start as the word's letters in proportion to its phones ("marr-")."""
+        word, _, count = spelling(name).partition(MARK)
+        if not count:
+            return word
+        phones = len((self.decoder.lookup_word(word) or "").split()) or 1
+        return word[:max(1, round(len(word) * int(count) / phones))] + "-"
 
     def label_filler(self, sound: np.ndarray) -> str:
         """Which filler a short voiced sound is most like ("uh" or "um"), by a tiny grammar."""
@@ -214,6 +273,37 @@ class Aligner:
         self.decoder.activate_search("fillers")
         segs = [w for w in (spelling(s.word) for s in self._decode(sound)) if w in FILLERS]
         return segs[0] if segs else "uh"
+
+
+def _with_disfluencies(words: list[Word], extras: list[tuple[str, float, float]], audio: np.ndarray) -> list[Word]:
+    """Aligned words with the disfluencies found between them ((text, start, end), text such as
+    "marr-" or "more"). A disfluency counts only where the speaker broke off: the sound dips
+    BREAK_DB under the disfluency's level within BREAK_REACH s of where the speech starts again
+    (after a false start, before a repeated word). Another one was more likely a word said
+    otherwise than the dictionary has it ("gp- GPUs") or misrecognized ("sign is is" for "size
+    is"); its time goes back to the word it touches."""
+    out = sorted(words, key=lambda w: w.start)
+    for text, a, b in extras:
+        fragment = text.endswith("-")
+        if _dip_db(audio, (a, b), b if fragment else a) >= BREAK_DB:
+            out.append(Word(text, a, b, "word", FILLER_CONFIDENCE))
+            continue
+        for k, w in enumerate(out):
+            if fragment and abs(w.start - b) < 0.015:
+                out[k] = Word(w.text, a, w.end, w.kind, w.confidence)
+            elif not fragment and abs(w.end - a) < 0.015:
+                out[k] = Word(w.text, w.start, b, w.kind, w.confidence)
+    return sorted(out, key=lambda w: w.start)
+
+
+def _dip_db(audio: np.ndarray, span: tuple[float, float], at: float) -> float:
+    """How far (dB) the sound sinks under the median level of `span` (s) within BREAK_REACH s of `at`."""
+    energy = acoustics.frame_energy_db(audio[int(max(0.0, min(span[0], at - BREAK_REACH)) * SAMPLE_RATE):
+                                             int(max(span[1], at + BREAK_REACH) * SAMPLE_RATE)])
+    first = max(0.0, min(span[0], at - BREAK_REACH))
+    inside = energy[int((span[0] - first) * 100):int(np.ceil((span[1] - first) * 100))]
+    near = energy[max(0, int((at - BREAK_REACH - first) * 100)):int(np.ceil((at + BREAK_REACH - first) * 100)) + 1]
+    return float(np.median(inside) - near.min()) if len(inside) and len(near) else 0.0
 
 
 def _doubtful_stretches(silences: list[tuple[float, float]], squeezed: list[tuple[float, float]],

@@ -620,3 +620,64 @@ def test_a_transcript_does_not_depend_on_what_was_recognized_before(tmp_path):
     first = [segment.text for segment in recognize(speech)[0]]
     recognize(speech)
     assert [segment.text for segment in recognize(speech)[0]] == first
+
+
+def _kept_seconds(transcript: Transcript, text: str, audio: np.ndarray) -> float:
+    from padl_lib.video.edit import edit_list
+
+    return sum(s.end - s.start for s in edit_list(transcript, text, audio=audio).spans)
+
+
+@pytest.mark.parametrize("disfluency", ["false start", "repeated word"])
+def test_a_disfluency_whisper_leaves_out_becomes_an_item_an_edit_can_cut(sentence, disfluency, tmp_path):
+    """Real speech with a spliced-in false start ("bee- been", then a short pause) or a repeated
+    word ("He he"): whisper writes the fluent sentence, the aligner finds the extra speech as an
+    item of its own, and typing the fluent sentence cuts it (the edit keeps as much sound as the
+    same edit of the fluent recording, or less where it cuts the first "He" and the silence
+    before it)."""
+    audio = load_audio(LIBRIVOX.format("0930"))
+    words = {w.text.strip("."): w for w in sentence.spoken()}
+    if disfluency == "false start":
+        been = words["been"]
+        at = been.start
+        inserted = np.concatenate([audio[int(at * SAMPLE_RATE):int((at + 0.45 * (been.end - at)) * SAMPLE_RATE)],
+                                   _room_tone(audio, 0.1, np.random.default_rng(0))])
+    else:
+        at = words["might"].start
+        inserted = audio[int(words["He"].start * SAMPLE_RATE):int(at * SAMPLE_RATE)]
+    cut = int(at * SAMPLE_RATE)
+    disfluent = np.concatenate([audio[:cut], inserted, audio[cut:]])
+    t = transcribe(write_wav(tmp_path / "disfluent.wav", disfluent))
+    fluent = "He might even have been made amiable himself."
+    said = [w.text for w in t.spoken()]
+    extra = next(k for k, (a, b) in enumerate(zip(said, fluent.split())) if a != b)
+    assert said[:extra] + said[extra + 1:] == fluent.split()
+    assert said[extra] == ("bee-" if disfluency == "false start" else "he")
+    assert at - 0.05 <= t.spoken()[extra].start and t.spoken()[extra].end <= at + len(inserted) / SAMPLE_RATE + 0.05
+    assert _kept_seconds(t, fluent, disfluent) <= _kept_seconds(sentence, fluent, audio) + 0.06
+
+
+def test_a_disfluency_counts_only_where_the_speaker_broke_off():
+    from padl_lib.video.align import _with_disfluencies
+
+    rng = np.random.default_rng(0)
+    steady = (rng.standard_normal(2 * SAMPLE_RATE) * 0.1).astype(np.float32)  # sound without a break
+    broken = steady.copy()
+    broken[int(1.2 * SAMPLE_RATE):int(1.26 * SAMPLE_RATE)] *= 0.01  # 60 ms, 40 dB down: a cut-off
+    words = [Word("have", 0.5, 1.0, "word", 0.9), Word("been", 1.26, 1.6, "word", 0.9)]
+    kept = _with_disfluencies(words, [("bee-", 1.0, 1.2)], broken)
+    assert [w.text for w in kept] == ["have", "bee-", "been"]
+    merged = _with_disfluencies([words[0], Word("been", 1.2, 1.6, "word", 0.9)], [("bee-", 1.0, 1.2)], steady)
+    assert [(w.text, w.start) for w in merged] == [("have", 0.5), ("been", 1.0)]  # the time goes to the word
+
+
+def test_no_disfluency_is_sought_beside_a_word_espeak_spells():
+    from padl_lib.video.align import Aligner
+
+    aligner = Aligner()
+    aligner.ensure_words(["on", "seven", "gpus"])
+    options = [[["on"]], [["seven"]], [["gpus"]], [["this"]]]
+    assert aligner._disfluencies(options, 2) == [] and aligner._disfluencies(options, 3) == []
+    paths = aligner._disfluencies(options, 1)  # "seven" is S EH V AH N: false starts of 2 to 4 phones
+    assert [[name for name, _ in path] for path in paths] == [["seven~2"], ["seven~3"], ["seven~4"], ["on~"]]
+    assert paths[1] == [("seven~3", ["S", "EH", "V"])] and aligner.disfluency_text("seven~3") == "sev-"
