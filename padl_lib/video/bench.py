@@ -63,7 +63,7 @@ GOALS = {"wer": 0.08, "mean_ms": 30.0, "within_50": 0.95, "rtf": 0.3}
 NOISE_SNR_DB = 20.0  # the timing signal again with steady noise at this level under the speech
 # "module:function" sections run after the built-in ones, each returning rows (metric, value, goal);
 # modules that do not exist (yet) are skipped with a note.
-SECTIONS = ["padl_lib.video.render:benchmark"]
+SECTIONS = ["padl_lib.video.render:benchmark", "padl_lib.video.disfluency_bench:benchmark_rows"]
 # (voice, words per minute, text) for `synthesized_voices`; the texts were written for padl
 VOICE_PASSAGES = [
     ("en-us", 150, "Welcome back. Last week we covered convolutional networks. Today, in lecture 7, we look at "
