@@ -46,8 +46,7 @@ def _extra_words(transcript: Transcript, reference: list[str]) -> list[int]:
 def _fluent_edit(transcript: Transcript, reference: list[str]) -> str:
     """The transcript's text without the words the reference does not have."""
     extra = set(_extra_words(transcript, reference))
-    kept = [w for k, w in enumerate(transcript.words) if k not in extra]
-    return " ".join(f"[pause {w.end - w.start:.1f}s]" if w.kind == "pause" else w.text for w in kept)
+    return " ".join(w.token for k, w in enumerate(transcript.words) if k not in extra)
 
 
 def _kept_seconds(transcript: Transcript, text: str, audio: np.ndarray) -> float:

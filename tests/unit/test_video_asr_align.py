@@ -681,3 +681,14 @@ def test_no_disfluency_is_sought_beside_a_word_espeak_spells():
     paths = aligner._disfluencies(options, 1)  # "seven" is S EH V AH N: false starts of 2 to 4 phones
     assert [[name for name, _ in path] for path in paths] == [["seven~2"], ["seven~3"], ["seven~4"], ["on~"]]
     assert paths[1] == [("seven~3", ["S", "EH", "V"])] and aligner.disfluency_text("seven~3") == "sev-"
+
+
+def test_the_stumble_benchmark_edits_out_the_words_the_reference_lacks():
+    from padl_lib.video.disfluency_bench import _extra_words, _fluent_edit
+
+    said = [Word("He", 0.0, 0.2), Word("he", 0.3, 0.4), Word("ill-disposed", 0.5, 1.0), Word("", 1.0, 1.5, "pause"),
+            Word("man.", 1.5, 1.8)]
+    t = Transcript(said, SCREENCAST, "0" * 64)
+    reference = ["he", "ill", "disposed", "man"]
+    assert _extra_words(t, reference) == [0]
+    assert _fluent_edit(t, reference) == "he ill-disposed [pause 0.5s] man."
