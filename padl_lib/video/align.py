@@ -97,7 +97,28 @@ class _Path(NamedTuple):
     spans: dict[int, list[float]]  # token index -> [start, end]
     silences: list[tuple[float, float]]  # silences (and noises) the search put between words
     shortest: dict[int, float]  # token index -> the shortest duration its decoded phones allow
-    extras: list[tuple[str, float, float]]  # disfluencies the text leaves out: (decoded word, start, end)
+    stumbles: list[Stumble]  # disfluencies the text leaves out
+
+
+class Stumble(NamedTuple):
+    """Words said on one disfluency path of the alignment grammar: a false start or words said again."""
+
+    boundary: int  # before which of the search's tokens (its position in the search)
+    words: tuple[tuple[str, float, float], ...]  # (dictionary word such as "married~3" or "more~", start, end)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self.words)
+
+    @property
+    def false_start(self) -> bool:
+        return not self.words[0][0].endswith(MARK)
+
+    def broke_off(self, audio: np.ndarray) -> bool:
+        """Whether the sound dips BREAK_DB under the stumble's level within BREAK_REACH s of where
+        the speech starts again (after a false start, before words said again)."""
+        span = (self.words[0][1], self.words[-1][2])
+        return _dip_db(audio, span, span[1] if self.false_start else span[0]) >= BREAK_DB
 
 
 class Aligner:
@@ -169,33 +190,41 @@ class Aligner:
         found = self._search(audio, start, end, spoken)
         if found is None:
             return None
-        spans, silences, shortest, extras = found
+        forced: dict[int, list[str]] = {}
+        for stumble in found.stumbles:
+            if stumble.broke_off(audio):
+                forced.setdefault(stumble.boundary, []).extend(stumble.names)
+        found = self._search(audio, start, end, spoken, forced) or found
+        spans, silences, shortest, stumbles = found
         if speech is not None:
             squeezed = [(a, b) for i, (a, b) in spans.items() if b - a <= shortest[i] + 0.01]  # 1 frame slack
             for lo, hi in _doubtful_stretches(silences, squeezed, speech, start, end):
                 inside = [(i, readings) for i, readings in spoken if i in spans and lo <= spans[i][0]
                           and spans[i][1] <= hi]
-                again = self._search(audio, lo, hi, inside, silence=False) if inside else None
+                again = self._search(audio, lo, hi, inside, stumbles={}, silence=False) if inside else None
                 if again is not None:
                     spans.update(again.spans)
-                    extras = [e for e in extras if not lo <= e[1] < hi] + again.extras
+                    stumbles = [s for s in stumbles if not lo <= s.words[0][1] < hi]
         items = [_item(tok, spans[i][0], spans[i][1], tok.confidence) for i, tok in enumerate(tokens) if i in spans]
-        return _with_disfluencies(items, [(self.disfluency_text(w), a, b) for w, a, b in extras], audio)
+        items += [Word(self.disfluency_text(name), a, b, "word", FILLER_CONFIDENCE)
+                  for stumble in stumbles for name, a, b in stumble.words]
+        return sorted(items, key=lambda w: w.start)
 
     def _search(self, audio: np.ndarray, start: float, end: float, spoken: list[tuple[int, list[list[str]]]],
-                silence: bool = True) -> _Path | None:
+                stumbles: dict[int, list[str]] | None = None, silence: bool = True) -> _Path | None:
         """Force-align tokens (index, readings) to audio[start:end] (seconds); None if the search
-        did not reach the end of the text. `silence`: may silence follow a word; without it, "uh"
-        or "um" may (so a filler the text leaves out is not squeezed into a word)."""
-        self._set_grammar([readings for _, readings in spoken], silence=silence)
+        did not reach the end of the text. `stumbles`: see `_set_grammar`. `silence`: may silence
+        follow a word; without it, "uh" or "um" may (so a filler the text leaves out is not
+        squeezed into a word)."""
+        self._set_grammar([readings for _, readings in spoken], stumbles, silence=silence)
         segs = self._decode(audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)])
         timed = [(s.word, start + s.start_frame / 100, start + (s.end_frame + 1) / 100) for s in segs]
-        words = [(w, a, b) for w, a, b in timed if w != "<sil>" and not w.startswith("[")]
-        extras = [(w, a, b) for w, a, b in words if MARK in w]
-        words = [(w, a, b) for w, a, b in words if MARK not in w]
+        said = [(w, a, b) for w, a, b in timed if w != "<sil>" and not w.startswith("[")]
+        words = [(w, a, b) for w, a, b in said if MARK not in w]
         owners = _owners([spelling(w) for w, _, _ in words], spoken, frozenset() if silence else frozenset(FILLERS))
         if owners is None:
             return None
+        stumbles = _stumbles(said, owners, [i for i, _ in spoken])
         spans: dict[int, list[float]] = {}
         shortest: dict[int, float] = {}
         for i, (word, a, b) in zip(owners, words):
@@ -203,12 +232,19 @@ class Aligner:
                 spans[i] = [min(spans[i][0], a), max(spans[i][1], b)] if i in spans else [a, b]
                 phones = len((self.decoder.lookup_word(word) or "").split())
                 shortest[i] = shortest.get(i, 0.0) + PHONE_FRAMES * phones / 100
-        return _Path(spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest, extras)
+        return _Path(spans, [(a, b) for w, a, b in timed if w == "<sil>" or w.startswith("[")], shortest, stumbles)
 
-    def _set_grammar(self, options: list[list[list[str]]], silence: bool = True) -> None:
+    def _set_grammar(self, options: list[list[list[str]]], stumbles: dict[int, list[str]] | None = None,
+                     silence: bool = True) -> None:
         """Activate a forced-alignment grammar: one state per token boundary, each reading of a
         token a chain of words between its two states; silence may follow any word, or, without
-        `silence`, "uh" or "um" may be said at any boundary."""
+        `silence`, "uh" or "um" may be said at any boundary. Stumbles (`_disfluencies`): by default
+        each may be said at its boundary, a loop entered with DISFLUENCY_PROBABILITY; given as
+        {boundary: dictionary words}, those words are said there, before the token.
+
+        Loops to a token's own state give its first phone more left contexts (the last phones of
+        the false starts), which moves the alignment of fluent words by a frame or three: the
+        search that finds stumbles is therefore followed by one that says only the stumbles found."""
         self.ensure_words([w for readings in options for reading in readings for w in reading] + list(FILLERS))
         transitions, states = [], len(options) + 1
         if not silence:
@@ -223,16 +259,21 @@ class Aligner:
                 here = step
 
         for i, readings in enumerate(options):
+            said, before = (stumbles or {}).get(i), i
+            if said:
+                before, states = states, states + 1
+                chain(i, before, said)
             for reading in readings:
-                chain(i, i + 1, reading)
-        paths = {i: self._disfluencies(options, i) for i in range(len(options))}
-        variants = {name: phones for found in paths.values() for path in found for name, phones in path
-                    if self.decoder.lookup_word(name) is None}
-        for k, (name, phones) in enumerate(variants.items()):
-            self.decoder.add_word(name, " ".join(phones), update=k == len(variants) - 1)
-        for i, found in paths.items():
-            for path in found:
-                chain(i, i, [name for name, _ in path], DISFLUENCY_PROBABILITY)
+                chain(before, i + 1, reading)
+        if stumbles is None:
+            paths = {i: self._disfluencies(options, i) for i in range(len(options))}
+            variants = {name: phones for found in paths.values() for path in found for name, phones in path
+                        if self.decoder.lookup_word(name) is None}
+            for k, (name, phones) in enumerate(variants.items()):
+                self.decoder.add_word(name, " ".join(phones), update=k == len(variants) - 1)
+            for i, found in paths.items():
+                for path in found:
+                    chain(i, i, [name for name, _ in path], DISFLUENCY_PROBABILITY)
         self.decoder.config["fsgusefiller"] = silence  # read when the search is made
         self.decoder.add_fsg("align", self.decoder.create_fsg("align", 0, len(options), transitions))
         self.decoder.config["fsgusefiller"] = True  # other searches (the filler labels) keep silence
@@ -275,25 +316,23 @@ class Aligner:
         return segs[0] if segs else "uh"
 
 
-def _with_disfluencies(words: list[Word], extras: list[tuple[str, float, float]], audio: np.ndarray) -> list[Word]:
-    """Aligned words with the disfluencies found between them ((text, start, end), text such as
-    "marr-" or "more"). A disfluency counts only where the speaker broke off: the sound dips
-    BREAK_DB under the disfluency's level within BREAK_REACH s of where the speech starts again
-    (after a false start, before a repeated word). Another one was more likely a word said
-    otherwise than the dictionary has it ("gp- GPUs") or misrecognized ("sign is is" for "size
-    is"); its time goes back to the word it touches."""
-    out = sorted(words, key=lambda w: w.start)
-    for text, a, b in extras:
-        fragment = text.endswith("-")
-        if _dip_db(audio, (a, b), b if fragment else a) >= BREAK_DB:
-            out.append(Word(text, a, b, "word", FILLER_CONFIDENCE))
-            continue
-        for k, w in enumerate(out):
-            if fragment and abs(w.start - b) < 0.015:
-                out[k] = Word(w.text, a, w.end, w.kind, w.confidence)
-            elif not fragment and abs(w.end - a) < 0.015:
-                out[k] = Word(w.text, w.start, b, w.kind, w.confidence)
-    return sorted(out, key=lambda w: w.start)
+def _stumbles(said: list[tuple[str, float, float]], owners: list[int], tokens: list[int]) -> list[Stumble]:
+    """The search's stumbles: its decoded words on disfluency paths (`said`: every decoded word,
+    `owners`: the token index of each other word, `tokens`: the search's token indexes in order),
+    a false start alone, words said again together, each at the boundary before the next token."""
+    position = {index: k for k, index in enumerate(tokens)}
+    found: list[Stumble] = []
+    boundary, owned = 0, iter(owners)
+    for name, a, b in said:
+        if MARK not in name:
+            owner = next(owned)
+            boundary = position[owner] + 1 if owner >= 0 else boundary
+        elif (found and found[-1].boundary == boundary and name.endswith(MARK) and not found[-1].false_start
+              and abs(found[-1].words[-1][2] - a) < 0.015):
+            found[-1] = Stumble(boundary, found[-1].words + ((name, a, b),))
+        else:
+            found.append(Stumble(boundary, ((name, a, b),)))
+    return found
 
 
 def _dip_db(audio: np.ndarray, span: tuple[float, float], at: float) -> float:

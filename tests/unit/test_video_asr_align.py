@@ -657,18 +657,27 @@ def test_a_disfluency_whisper_leaves_out_becomes_an_item_an_edit_can_cut(sentenc
     assert _kept_seconds(t, fluent, disfluent) <= _kept_seconds(sentence, fluent, audio) + 0.06
 
 
-def test_a_disfluency_counts_only_where_the_speaker_broke_off():
-    from padl_lib.video.align import _with_disfluencies
+def test_a_stumble_counts_only_where_the_speaker_broke_off():
+    from padl_lib.video.align import Stumble
 
     rng = np.random.default_rng(0)
     steady = (rng.standard_normal(2 * SAMPLE_RATE) * 0.1).astype(np.float32)  # sound without a break
     broken = steady.copy()
     broken[int(1.2 * SAMPLE_RATE):int(1.26 * SAMPLE_RATE)] *= 0.01  # 60 ms, 40 dB down: a cut-off
-    words = [Word("have", 0.5, 1.0, "word", 0.9), Word("been", 1.26, 1.6, "word", 0.9)]
-    kept = _with_disfluencies(words, [("bee-", 1.0, 1.2)], broken)
-    assert [w.text for w in kept] == ["have", "bee-", "been"]
-    merged = _with_disfluencies([words[0], Word("been", 1.2, 1.6, "word", 0.9)], [("bee-", 1.0, 1.2)], steady)
-    assert [(w.text, w.start) for w in merged] == [("have", 0.5), ("been", 1.0)]  # the time goes to the word
+    false_start = Stumble(1, (("been~2", 1.0, 1.2),))  # the break after it
+    said_again = Stumble(1, (("have~", 1.26, 1.5),))  # the break before it
+    assert false_start.false_start and not said_again.false_start
+    assert false_start.broke_off(broken) and said_again.broke_off(broken)
+    assert not false_start.broke_off(steady) and not said_again.broke_off(steady)
+
+
+def test_stumbles_are_grouped_by_path_and_placed_before_the_next_token():
+    from padl_lib.video.align import Stumble, _stumbles
+
+    said = [("have", 0.0, 0.3), ("been", 0.3, 0.5), ("have~", 0.55, 0.8), ("been~", 0.8, 1.0), ("made~2", 1.0, 1.1),
+            ("made", 1.2, 1.5)]
+    assert _stumbles(said, [4, 5, 6], [4, 5, 6]) == [Stumble(2, (("have~", 0.55, 0.8), ("been~", 0.8, 1.0))),
+                                                   Stumble(2, (("made~2", 1.0, 1.1),))]
 
 
 def test_no_disfluency_is_sought_beside_a_word_espeak_spells():
@@ -692,3 +701,21 @@ def test_the_stumble_benchmark_edits_out_the_words_the_reference_lacks():
     reference = ["he", "ill", "disposed", "man"]
     assert _extra_words(t, reference) == [0]
     assert _fluent_edit(t, reference) == "he ill-disposed [pause 0.5s] man."
+
+
+def test_fluent_speech_is_aligned_as_by_a_grammar_without_stumbles():
+    """The search that looks for stumbles changes the alignment of fluent words (its loops give
+    them other left contexts), so the words are aligned again with only the stumbles found."""
+    from padl_lib.video.align import Aligner, _readings
+
+    audio = load_audio(LIBRIVOX.format("0920"))
+    tokens = [Token(w) for w in ("Had he married a more amiable woman, he might have been made still more "
+                                 "respectable than he was.").split()]
+    aligner = Aligner()
+    items = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, tokens)
+    plain = aligner._search(audio, 0.0, len(audio) / SAMPLE_RATE, [(i, _readings(t)) for i, t in enumerate(tokens)],
+                            stumbles={})
+    assert [w.text for w in items] == [t.text for t in tokens]
+    assert [(w.start, w.end) for w in items] == [tuple(plain.spans[i]) for i in range(len(tokens))]
+    loops = aligner._search(audio, 0.0, len(audio) / SAMPLE_RATE, [(i, _readings(t)) for i, t in enumerate(tokens)])
+    assert loops.spans != plain.spans  # what the second search is for
