@@ -11,10 +11,11 @@ rough times) and returns timed transcript items:
    edges are fitted to the sound: quiet frames trimmed, contiguous sound added; an edge next to
    silence is then placed on 5 ms frames where the word's sound, however faint, rises out of
    (sinks into) the local noise floor (`_fit_silence_edges`);
-4. disfluencies the text leaves out (whisper writes fluent text) are found in the same search:
-   at every boundary the speaker may have broken off the next word ("marr- married") or said
-   the last words again ("more more"); one counts where the sound dips at the restart, and
-   becomes a word item of its own ("marr-", "more"), so an edit can cut it;
+4. disfluencies the text leaves out (whisper writes fluent text) are found by a search whose
+   grammar lets the speaker, at every boundary, break off the next word ("marr- married") or
+   say the last words again ("more more"); one counts where the sound dips at the restart. A
+   second search aligns the text with only those, so fluent words keep their times, and each
+   becomes a word item of its own ("marr-", "more") that an edit can cut;
 5. gaps of at least `MIN_PAUSE` s become pause items; a voiced stretch inside a gap that the
    text does not explain (whisper leaves out most "um"s and "uh"s) becomes a filler item,
    labelled "uh" or "um" by a small pocketsphinx grammar, with confidence FILLER_CONFIDENCE.
@@ -194,7 +195,9 @@ class Aligner:
         for stumble in found.stumbles:
             if stumble.broke_off(audio):
                 forced.setdefault(stumble.boundary, []).extend(stumble.names)
-        found = self._search(audio, start, end, spoken, forced) or found
+        found = self._search(audio, start, end, spoken, forced) or self._search(audio, start, end, spoken, {})
+        if found is None:
+            return None
         spans, silences, shortest, stumbles = found
         if speech is not None:
             squeezed = [(a, b) for i, (a, b) in spans.items() if b - a <= shortest[i] + 0.01]  # 1 frame slack
@@ -337,11 +340,13 @@ def _stumbles(said: list[tuple[str, float, float]], owners: list[int], tokens: l
 
 def _dip_db(audio: np.ndarray, span: tuple[float, float], at: float) -> float:
     """How far (dB) the sound sinks under the median level of `span` (s) within BREAK_REACH s of `at`."""
-    energy = acoustics.frame_energy_db(audio[int(max(0.0, min(span[0], at - BREAK_REACH)) * SAMPLE_RATE):
-                                             int(max(span[1], at + BREAK_REACH) * SAMPLE_RATE)])
-    first = max(0.0, min(span[0], at - BREAK_REACH))
-    inside = energy[int((span[0] - first) * 100):int(np.ceil((span[1] - first) * 100))]
-    near = energy[max(0, int((at - BREAK_REACH - first) * 100)):int(np.ceil((at + BREAK_REACH - first) * 100)) + 1]
+    first, last = max(0.0, min(span[0], at - BREAK_REACH)), max(span[1], at + BREAK_REACH)
+    energy = acoustics.frame_energy_db(audio[int(first * SAMPLE_RATE):int(last * SAMPLE_RATE)])
+
+    def frames(a: float, b: float) -> np.ndarray:
+        return energy[max(0, int((a - first) * 100)):int(np.ceil((b - first) * 100))]
+
+    inside, near = frames(*span), frames(at - BREAK_REACH, at + BREAK_REACH + 0.01)
     return float(np.median(inside) - near.min()) if len(inside) and len(near) else 0.0
 
 
