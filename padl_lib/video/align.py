@@ -182,7 +182,9 @@ class Aligner:
         silence over DOUBTFUL_SILENCE s of loud, voiced sound (`speech`) beside a word it gave
         only its shortest possible duration, it squeezed the words said there into too little
         time: the words between the trustworthy silences around it are aligned again without
-        optional silence (`_doubtful_stretches`)."""
+        optional silence (`_doubtful_stretches`). Stumbles are found by a first search that offers
+        them everywhere; the ones where the speaker broke off are said by the second, which gives
+        the times (`_set_grammar`)."""
         spoken = [(i, readings) for i, readings in enumerate(map(_readings, tokens)) if readings]
         if not spoken:
             return []

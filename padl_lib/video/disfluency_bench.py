@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from padl_lib.video.bench import _room_tone
 from padl_lib.video.edit import edit_list
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.samples import librivox_sentences
@@ -55,7 +56,6 @@ def _kept_seconds(transcript: Transcript, text: str, audio: np.ndarray) -> float
 
 def _stumble(kind: str, audio: np.ndarray, words: list, rng: np.random.Generator) -> tuple[float, np.ndarray]:
     """(where, what) to splice into `audio` for one stumble of `kind`, given its aligned words."""
-    from padl_lib.video.bench import _room_tone
 
     def cut(a: float, b: float) -> np.ndarray:
         return audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)]
@@ -64,10 +64,10 @@ def _stumble(kind: str, audio: np.ndarray, words: list, rng: np.random.Generator
         back = 1 if kind == KINDS[0] else 2
         k = int(rng.integers(back - 1, len(words) - 1))
         return words[k + 1].start, cut(words[k - back + 1].start, words[k + 1].start)
-    k = int(rng.choice([k for k in range(1, len(words)) if words[k].end - words[k].start >= MIN_FRAGMENT_WORD]))
+    k = int(rng.choice([k for k in range(1, len(words)) if words[k].duration >= MIN_FRAGMENT_WORD]))
     word, share = words[k], rng.uniform(0.3, 0.6)
     first = words[k - 1].start if kind == "restart" else word.start
-    fragment = cut(first, word.start + share * (word.end - word.start))
+    fragment = cut(first, word.start + share * word.duration)
     return first, np.concatenate([fragment, _room_tone(audio, rng.uniform(0.05, 0.15), rng)])
 
 

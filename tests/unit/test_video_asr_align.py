@@ -600,7 +600,6 @@ def test_speech_over_a_steady_chord_keeps_its_word_edges(tmp_path):
     assert max(max(abs(a.start - b.start), abs(a.end - b.end)) for a, b in zip(clean, over)) <= 0.1
 
 
-
 def test_a_click_in_one_band_does_not_start_a_word():
     """The quick benchmark's timing signal: the room tone before one utterance repeats a 100 ms
     tile whose one click rises 2 dB over the 4-8 kHz band's threshold for a single 10 ms frame;
@@ -609,7 +608,6 @@ def test_a_click_in_one_band_does_not_start_a_word():
     words = transcribe(path).words
     errors = boundary_errors(words, spans, len(load_audio(path)) / SAMPLE_RATE)["errors_ms"]
     assert max(errors) <= 50, errors
-
 
 
 def test_a_transcript_does_not_depend_on_what_was_recognized_before(tmp_path):
@@ -622,12 +620,6 @@ def test_a_transcript_does_not_depend_on_what_was_recognized_before(tmp_path):
     assert [segment.text for segment in recognize(speech)[0]] == first
 
 
-def _kept_seconds(transcript: Transcript, text: str, audio: np.ndarray) -> float:
-    from padl_lib.video.edit import edit_list
-
-    return sum(s.end - s.start for s in edit_list(transcript, text, audio=audio).spans)
-
-
 @pytest.mark.parametrize("disfluency", ["false start", "repeated word"])
 def test_a_disfluency_whisper_leaves_out_becomes_an_item_an_edit_can_cut(sentence, disfluency, tmp_path):
     """Real speech with a spliced-in false start ("bee- been", then a short pause) or a repeated
@@ -635,6 +627,8 @@ def test_a_disfluency_whisper_leaves_out_becomes_an_item_an_edit_can_cut(sentenc
     item of its own, and typing the fluent sentence cuts it (the edit keeps as much sound as the
     same edit of the fluent recording, or less where it cuts the first "He" and the silence
     before it)."""
+    from padl_lib.video.disfluency_bench import _kept_seconds
+
     audio = load_audio(LIBRIVOX.format("0930"))
     words = {w.text.strip("."): w for w in sentence.spoken()}
     if disfluency == "false start":
@@ -711,11 +705,9 @@ def test_fluent_speech_is_aligned_as_by_a_grammar_without_stumbles():
     audio = load_audio(LIBRIVOX.format("0920"))
     tokens = [Token(w) for w in ("Had he married a more amiable woman, he might have been made still more "
                                  "respectable than he was.").split()]
-    aligner = Aligner()
-    items = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, tokens)
-    plain = aligner._search(audio, 0.0, len(audio) / SAMPLE_RATE, [(i, _readings(t)) for i, t in enumerate(tokens)],
-                            stumbles={})
+    aligner, end, spoken = Aligner(), len(audio) / SAMPLE_RATE, [(i, _readings(t)) for i, t in enumerate(tokens)]
+    items = aligner._align_once(audio, 0.0, end, tokens)
+    plain = aligner._search(audio, 0.0, end, spoken, stumbles={})
     assert [w.text for w in items] == [t.text for t in tokens]
     assert [(w.start, w.end) for w in items] == [tuple(plain.spans[i]) for i in range(len(tokens))]
-    loops = aligner._search(audio, 0.0, len(audio) / SAMPLE_RATE, [(i, _readings(t)) for i, t in enumerate(tokens)])
-    assert loops.spans != plain.spans  # what the second search is for
+    assert aligner._search(audio, 0.0, end, spoken).spans != plain.spans  # what the second search is for
