@@ -35,7 +35,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.video import acoustics
 from padl_lib.video.g2p import arpabet
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import spoken_alternatives, spoken_words
+from padl_lib.video.spoken import EDGE_PUNCTUATION, spoken_alternatives, spoken_words
 from padl_lib.video.transcript import MIN_PAUSE, Word
 
 ALIGNER = "pocketsphinx 5 en-us forced alignment"
@@ -70,6 +70,8 @@ FRAGMENT_PHONES = (2, 6)
 BREAK_DB = 10.0  # how far the sound sinks where a speaker breaks off (a cut-off, a pause)
 BREAK_REACH = 0.03  # s around the restart searched for that dip
 MARK = "~"  # in the aligner's dictionary, a word said on a disfluency path: "more~", "married~3"
+PREFIX = "^"  # in the aligner's dictionary, the first phones of a word, said as a written false start: "the^1"
+JOIN = "+"  # joins the words of a token broken off inside its second word: "ill+disposed~4"
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form", "spelling"]
 
 
@@ -185,7 +187,8 @@ class Aligner:
         optional silence (`_doubtful_stretches`). Stumbles are found by a first search that offers
         them everywhere; the ones where the speaker broke off are said by the second, which gives
         the times (`_set_grammar`)."""
-        spoken = [(i, readings) for i, readings in enumerate(map(_readings, tokens)) if readings]
+        readings = [self._fragment_readings(tokens, i) or _readings(token) for i, token in enumerate(tokens)]
+        spoken = [(i, said) for i, said in enumerate(readings) if said]
         if not spoken:
             return []
         if end - start < MIN_WORD * sum(min(map(len, readings)) for _, readings in spoken):  # no room for the words
@@ -286,29 +289,59 @@ class Aligner:
 
     def _disfluencies(self, options: list[list[list[str]]], i: int) -> list[list[tuple[str, list[str]]]]:
         """What a speaker may say before token i without the text saying it, as paths of
-        (dictionary word, phones): a false start of its first word (its first FRAGMENT_PHONES
-        phones, "married~3"), or the last one to REPEATED_TOKENS tokens again ("more~"). None
+        (dictionary word, phones): a false start (the first FRAGMENT_PHONES phones of its first
+        reading, "married~3", "ill+disposed~4"), or the last one to REPEATED_TOKENS tokens again
+        ("more~"). None
         beside a word spelled by espeak-ng (names, acronyms): where its guess misses how the word
         was said, a disfluency fits the rest ("gp- GPUs")."""
         beside = [w for readings in options[max(0, i - REPEATED_TOKENS):i + 1] for w in readings[0]]
         if self._spelled.intersection(beside):
             return []
         phones = {w: (self.decoder.lookup_word(w) or "").split() for w in beside}
-        first = options[i][0][0]
-        paths = [[(f"{first}{MARK}{count}", phones[first][:count])]
-                 for count in range(FRAGMENT_PHONES[0], min(len(phones[first]), FRAGMENT_PHONES[1] + 1))]
+        token = options[i][0]
+        said = [p for w in token for p in phones[w]]
+        paths = [[(f"{JOIN.join(token)}{MARK}{count}", said[:count])]
+                 for count in range(FRAGMENT_PHONES[0], min(len(said), FRAGMENT_PHONES[1] + 1))]
         for back in range(1, min(i, REPEATED_TOKENS) + 1):
             paths.append([(f"{w}{MARK}", phones[w]) for readings in options[i - back:i] for w in readings[0]])
         return paths
 
+    def _fragment_readings(self, tokens: list[Token], i: int) -> list[list[str]] | None:
+        """How a false start the text writes may be said ("th-", "self-" or "might-" before "the",
+        "selfish" or "might"): the first phones of the word it begins, about as many as its share
+        of the letters, one more or one less; None if token i is no such fragment. Spelled alone,
+        "th-" would be the letters "tee aitch", and "might-" would have to be said whole."""
+        fragment = tokens[i].text.strip(EDGE_PUNCTUATION)
+        follow = spoken_words(tokens[i + 1].text) if i + 1 < len(tokens) else []
+        if not (fragment.endswith("-") and fragment[:-1].isalpha() and follow):
+            return None
+        head, word = fragment[:-1].lower(), follow[0]
+        self.ensure_words([word])
+        phones = self.decoder.lookup_word(word).split()
+        if not (word.startswith(head) and len(phones) > 1):
+            return None
+        share = round(len(phones) * len(head) / len(word))
+        counts = range(max(1, share - 1), min(len(phones) - (head != word), share + 1) + 1)
+        for k, count in enumerate(counts):
+            self.decoder.add_word(f"{word}{PREFIX}{count}", " ".join(phones[:count]), update=k == len(counts) - 1)
+        return [[f"{word}{PREFIX}{count}"] for count in counts]
+
     def disfluency_text(self, name: str) -> str:
         """How a disfluency's decoded word is written: a repeated word as itself ("more~" ->
-        "more"), a false start as the word's letters in proportion to its phones ("marr-")."""
+        "more"), a false start as its token's letters in proportion to their phones ("marr-",
+        "ill-dis-")."""
         word, _, count = spelling(name).partition(MARK)
+        word, _, written = word.partition(PREFIX)  # a written false start said again: "selfish^3~"
+        count = count or written
         if not count:
             return word
-        phones = len((self.decoder.lookup_word(word) or "").split()) or 1
-        return word[:max(1, round(len(word) * int(count) / phones))] + "-"
+        letters, left = [], int(count)
+        for part in word.split(JOIN):
+            phones = len((self.decoder.lookup_word(part) or "").split()) or 1
+            if left > 0:
+                letters.append(part[:max(1, round(len(part) * min(left, phones) / phones))])
+            left -= phones
+        return "-".join(letters) + "-"
 
     def label_filler(self, sound: np.ndarray) -> str:
         """Which filler a short voiced sound is most like ("uh" or "um"), by a tiny grammar."""

@@ -37,11 +37,13 @@ __all__ = ["disfluency_check", "benchmark_rows", "KINDS"]
 
 
 def _extra_words(transcript: Transcript, reference: list[str]) -> list[int]:
-    """Indexes (in `transcript.words`) of words none of whose spoken words the reference has."""
-    spoken = [(k, word) for k, w in enumerate(transcript.words) if w.kind == "word" for word in spoken_words(w.text)]
+    """Indexes (in `transcript.words`) of words none of whose spoken words the reference has, and
+    of false starts ("ill-dis-"), whose first words may look like the reference's."""
+    said = [(k, w) for k, w in enumerate(transcript.words) if w.kind == "word" and spoken_words(w.text)]
+    spoken = [(k, word) for k, w in said if not w.text.endswith("-") for word in spoken_words(w.text)]
     matcher = difflib.SequenceMatcher(None, reference, [word for _, word in spoken], autojunk=False)
     matched = {spoken[b + t][0] for _, b, size in matcher.get_matching_blocks() for t in range(size)}
-    return sorted({k for k, _ in spoken} - matched)
+    return sorted({k for k, _ in said} - matched)
 
 
 def _fluent_edit(transcript: Transcript, reference: list[str]) -> str:

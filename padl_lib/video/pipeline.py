@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +13,39 @@ from padl_lib.video import acoustics
 from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
 from padl_lib.video.asr import ANNOTATION, DEFAULT_MODEL, AsrSegment, recognize
 from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, sha256_file
-from padl_lib.video.spoken import spoken_words
+from padl_lib.video.spoken import EDGE_PUNCTUATION, spoken_words
 from padl_lib.video.transcript import Transcript, Word
 
 LONG_SCRIPT_SECONDS = 60.0  # longer scripted recordings get rough word times from ASR first
+# prefixes of hyphenated words whose second part may begin with the prefix's letters ("re-read")
+COMPOUND_PREFIXES = frozenset({"re", "co", "de", "pre", "un"})
 __all__ = ["transcribe", "asr_tokens", "LONG_SCRIPT_SECONDS"]
 
 
 def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
     """Recognized words as tokens to align. Left out: sound annotations such as "[Music]", and
-    whisper's zero-length echo of the word that follows ("amiable amiable")."""
+    whisper's zero-length echo of the word that follows ("amiable amiable"). A stumble whisper
+    wrote as one word ("self-selfish") becomes two tokens, so an edit can cut the false start."""
     words = [w for seg in segments if not ANNOTATION.match(seg.text) for w in seg.words]
-    return [Token(w.text, w.start, w.end, w.probability) for k, w in enumerate(words)
-            if not (w.end <= w.start and k + 1 < len(words)
-                    and spoken_words(w.text) == spoken_words(words[k + 1].text))]
+    kept = [w for k, w in enumerate(words) if not (w.end <= w.start and k + 1 < len(words)
+                                                     and spoken_words(w.text) == spoken_words(words[k + 1].text))]
+    return [token for w in kept for token in _split_stumble(Token(w.text, w.start, w.end, w.probability))]
+
+
+def _split_stumble(token: Token) -> list[Token]:
+    """A token written as a false start joined to the word it begins ("self-selfish", "th-the")
+    as the two tokens "self-" and "selfish", its rough time shared by their letters; else itself.
+    Compounds with a prefix ("re-read", "co-counsel") stay whole."""
+    head, dash, tail = token.text.lstrip(EDGE_PUNCTUATION).partition("-")
+    if not (dash and head.isalpha() and len(tail) > len(head) and tail.lower().startswith(head.lower())
+            and head.lower() not in COMPOUND_PREFIXES):
+        return [token]
+    lead = len(token.text) - len(token.text.lstrip(EDGE_PUNCTUATION))
+    fragment = token.text[:lead + len(head)] + "-"
+    if token.start is None or token.end is None:
+        return [replace(token, text=fragment), replace(token, text=tail)]
+    at = token.start + (token.end - token.start) * len(head) / (len(head) + sum(map(str.isalpha, tail)))
+    return [replace(token, text=fragment, end=at), replace(token, text=tail, start=at)]
 
 
 def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None,

@@ -22,8 +22,8 @@ _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
 _DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
 MAX_READINGS = 24  # combined readings of a digit-group token tried at most
-_EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
-__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives"]
+EDGE_PUNCTUATION = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
+__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives", "EDGE_PUNCTUATION"]
 
 
 def number_words(number: str) -> list[str]:
@@ -46,7 +46,7 @@ def _words_of(text: str) -> list[str]:
 def spoken_words(token: str) -> list[str]:
     """The lower-case spoken words of one written token ("Mr." -> ["mister"], "1." -> ["one"])."""
     token = token.strip().lower().replace("’", "'")
-    core = token.strip(_EDGE_PUNCT)
+    core = token.strip(EDGE_PUNCTUATION)
     if not core:
         return [ABBREVIATIONS[token][0]] if token in ABBREVIATIONS else []
     if core in ABBREVIATIONS or core.rstrip(".") in ABBREVIATIONS:
@@ -90,7 +90,7 @@ def spoken_alternatives(token: str) -> list[list[str]]:
     may also be a year. Every reading of a number with "and" ("one hundred and one") is also
     said without it, as Americans say it ("one hundred one")."""
     first = spoken_words(token)
-    core = token.strip().strip(_EDGE_PUNCT).replace(",", "")
+    core = token.strip().strip(EDGE_PUNCTUATION).replace(",", "")
     readings = [first]
     if core.isdigit():
         readings += _digit_readings(core)

@@ -230,6 +230,43 @@ def test_asr_tokens_skip_annotations_and_zero_length_echoes():
     assert [t.text for t in asr_tokens(segments)] == ["made", "amiable", "himself."]
 
 
+def test_a_stumble_whisper_writes_as_one_word_becomes_two_tokens():
+    from padl_lib.video.asr import AsrSegment, AsrWord
+    from padl_lib.video.pipeline import asr_tokens
+
+    said = [("rather", 2.4, 2.8), ("self-selfish,", 2.8, 3.9), ("re-read", 4.0, 4.4), ("so-so", 4.4, 4.8),
+            ("“th-the", 4.8, 5.0)]
+    tokens = asr_tokens([AsrSegment(2.4, 5.0, "", tuple(AsrWord(t, a, b, 0.9) for t, a, b in said))])
+    assert [t.text for t in tokens] == ["rather", "self-", "selfish,", "re-read", "so-so", "“th-", "the"]
+    assert (tokens[1].start, tokens[2].end) == (2.8, 3.9) and tokens[1].end == tokens[2].start == pytest.approx(3.2)
+
+
+def test_a_written_false_start_is_said_as_the_first_phones_of_its_word():
+    """Spelled on its own, "th-" would be the letters "tee aitch", and "might-" the whole word."""
+    from padl_lib.video.align import Aligner
+
+    aligner = Aligner()
+    tokens = [Token(t) for t in ("th-", "the", "self-", "selfish,", "might-", "might", "x-", "ray", "so-so")]
+    readings = [aligner._fragment_readings(tokens, i) for i in range(len(tokens))]
+    assert readings[0] == [["the^1"]] and aligner.decoder.lookup_word("the^1") == "DH"
+    assert readings[2] == [["selfish^2"], ["selfish^3"], ["selfish^4"]]  # S EH L F IH SH: "self" is 4 of 7 letters
+    assert readings[4] == [["might^2"], ["might^3"]]  # M AY T: broken off, or said whole
+    assert readings[6] is None and readings[8] is None
+    assert all(r is None for r in readings[1::2])
+    assert aligner.disfluency_text("selfish^3~") == "self-"  # a written false start said again
+
+
+def test_a_hyphenated_word_may_be_broken_off_in_its_second_part():
+    from padl_lib.video.align import Aligner
+
+    aligner = Aligner()
+    aligner.ensure_words(["an", "ill", "disposed"])
+    paths = aligner._disfluencies([[["an"]], [["ill", "disposed"]]], 1)  # IH L, D IH S P OW Z D
+    assert [path[0][0] for path in paths] == [f"ill+disposed~{n}" for n in range(2, 7)] + ["an~"]
+    assert paths[3] == [("ill+disposed~5", ["IH", "L", "D", "IH", "S"])]
+    assert [aligner.disfluency_text(f"ill+disposed~{n}") for n in (2, 5)] == ["ill-", "ill-dis-"]
+
+
 def test_voiced_sound_in_a_pause_becomes_a_filler():
     from padl_lib.video.align import Aligner, _gaps_to_items
 
@@ -689,11 +726,11 @@ def test_no_disfluency_is_sought_beside_a_word_espeak_spells():
 def test_the_stumble_benchmark_edits_out_the_words_the_reference_lacks():
     from padl_lib.video.disfluency_bench import _extra_words, _fluent_edit
 
-    said = [Word("He", 0.0, 0.2), Word("he", 0.3, 0.4), Word("ill-disposed", 0.5, 1.0), Word("", 1.0, 1.5, "pause"),
-            Word("man.", 1.5, 1.8)]
+    said = [Word("He", 0.0, 0.2), Word("he", 0.3, 0.4), Word("ill-dis-", 0.4, 0.5), Word("ill-disposed", 0.5, 1.0),
+            Word("", 1.0, 1.5, "pause"), Word("man.", 1.5, 1.8)]
     t = Transcript(said, SCREENCAST, "0" * 64)
     reference = ["he", "ill", "disposed", "man"]
-    assert _extra_words(t, reference) == [0]
+    assert _extra_words(t, reference) == [0, 2]  # a false start never stands for the reference's words
     assert _fluent_edit(t, reference) == "he ill-disposed [pause 0.5s] man."
 
 
