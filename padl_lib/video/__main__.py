@@ -108,7 +108,8 @@ def add_transcribe_command(subparsers) -> None:
                                           "shorten its [pause] tokens, then pass it to `render` or `export`.")
     p.add_argument("transcript", help="the transcript (.json from `transcribe`)")
     p.add_argument("-o", "--output", help="text file to write (default: print)")
-    p.add_argument("--remove-fillers", action="store_true", help="leave out the fillers ('uh', 'um', ...)")
+    p.add_argument("--remove-fillers", action="store_true",
+                   help="leave out the fillers ('uh', 'um', ...) and false starts ('bee- been')")
     p.add_argument("--shorten-pauses", type=float, metavar="SECONDS",
                    help="shorten every longer pause to SECONDS (0: cut pauses out)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")

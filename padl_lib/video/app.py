@@ -121,7 +121,7 @@ class TranscriptEditor:
         self.text = W.Textarea(layout=W.Layout(width="100%", height="120px"), continuous_update=True)
         self.text.add_class("padl-edit-text")
         self.apply_button = _button("Apply edit", "check")
-        self.fillers_button = _button("Remove fillers", "eraser")
+        self.fillers_button = _button("Remove fillers", "eraser", "'um', 'uh' and false starts ('bee- been')")
         self.pauses_button = _button("Shorten pauses", "compress")
         self.undo_button, self.redo_button = _button("Undo", "undo"), _button("Redo", "repeat")
         self.reset_button = _button("Reset", "refresh", "back to the full transcript")

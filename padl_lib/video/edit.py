@@ -102,8 +102,29 @@ def phrases(text: str) -> list[str]:
 
 
 def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:
-    """One click: the edited text without filler tokens ("um", "uh", ...)."""
-    return _rewrite_tokens(text, lambda t: "" if token_key(t) in fillers else t)
+    """One click: the edited text without filler tokens ("um", "uh", ...) and without false
+    starts, words broken off and begun again ("bee- been", "ill-dis- ill-disposed"), with the
+    words said again to restart ("he marr- he married"). A word with a hyphen that the next
+    word does not continue stays ("first- and second-year")."""
+    tokens = tokenize(text)
+    words = [(k, token_key(t)) for k, t in enumerate(tokens) if parse_pause_token(t) is None]
+    broken = {words[j + back][0] for j in range(len(words)) for back in range(_restarted(tokens, words, j) or 0)}
+    drop = iter([token_key(t) in fillers or k in broken for k, t in enumerate(tokens)])
+    return _rewrite_tokens(text, lambda t: "" if next(drop) else t)
+
+
+def _restarted(tokens: list[str], words: list[tuple[int, str]], j: int) -> int | None:
+    """If words[j] (token index, key) is a word broken off ("marr-"), followed by the 0-2 words
+    before it said again and then a word it begins ("he married"): how many words to drop."""
+    k, stem = words[j]
+    if re.search(r"\w-+\W*$", tokens[k].translate(_TYPED_FORMS)) is None:
+        return None
+    for again in range(min(j, 2) + 1):
+        said, rest = words[j - again:j], words[j + 1:j + 2 + again]
+        if (len(rest) == again + 1 and [w for _, w in rest[:again]] == [w for _, w in said]
+                and rest[-1][1].startswith(stem.rstrip("-"))):
+            return again + 1
+    return None
 
 
 def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:

@@ -200,7 +200,7 @@ class Project:
 
     def remove_fillers(self) -> bool:
         """One click: drop every filler from the current text (the usual spellings and every
-        word the transcript marks as a filler)."""
+        word the transcript marks as a filler), and every false start (`edit.remove_fillers`)."""
         marked = {token_key(w.text) for w in self.transcript.words if w.kind == "filler"}
         return self.edit(remove_fillers(self.text, FILLERS | marked))
 

@@ -117,6 +117,15 @@ def test_one_click_edits_keep_the_users_lines():
     assert shorten_pauses(text, 0) == "So um today\nwe look um at networks.\n\nUh next part.\n"
 
 
+def test_filler_removal_drops_false_starts_and_the_words_said_again_to_restart():
+    text = "He might bee- been [pause 0.4s] made. Had he marr- he married a more,\nto be ill-dis- ill-disposed"
+    assert remove_fillers(text) == "He might been [pause 0.4s] made. Had he married a more,\nto be ill-disposed"
+    assert remove_fillers("th- [pause 0.5s] the might\u2011 might have bee-, have been") == \
+        "[pause 0.5s] the might have been"
+    kept = "first- and second-year students, well- and ill-disposed men, a T- shirt, so - so"
+    assert remove_fillers(kept) == kept  # hyphens the next word does not continue
+
+
 def test_shortened_pauses_keep_what_was_asked():
     text = "he [pause 1.2s] was"
     assert [shorten_pauses(text, s) for s in (0.04, 0.25, 0.3, 1)] == \
