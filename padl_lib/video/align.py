@@ -291,9 +291,8 @@ class Aligner:
         """What a speaker may say before token i without the text saying it, as paths of
         (dictionary word, phones): a false start (the first FRAGMENT_PHONES phones of its first
         reading, "married~3", "ill+disposed~4"), or the last one to REPEATED_TOKENS tokens again
-        ("more~"). None
-        beside a word spelled by espeak-ng (names, acronyms): where its guess misses how the word
-        was said, a disfluency fits the rest ("gp- GPUs")."""
+        ("more~"). None beside a word spelled by espeak-ng (names, acronyms): where its guess
+        misses how the word was said, a disfluency fits the rest ("gp- GPUs")."""
         beside = [w for readings in options[max(0, i - REPEATED_TOKENS):i + 1] for w in readings[0]]
         if self._spelled.intersection(beside):
             return []

@@ -122,7 +122,7 @@ def _restarted(tokens: list[str], words: list[tuple[int, str]], j: int) -> int |
     for again in range(min(j, 2) + 1):
         said, rest = words[j - again:j], words[j + 1:j + 2 + again]
         if (len(rest) == again + 1 and [w for _, w in rest[:again]] == [w for _, w in said]
-                and rest[-1][1].startswith(stem.rstrip("-"))):
+                and rest[-1][1].startswith(stem)):
             return again + 1
     return None
 

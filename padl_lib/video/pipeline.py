@@ -33,17 +33,15 @@ def asr_tokens(segments: list[AsrSegment]) -> list[Token]:
 
 
 def _split_stumble(token: Token) -> list[Token]:
-    """A token written as a false start joined to the word it begins ("self-selfish", "th-the")
-    as the two tokens "self-" and "selfish", its rough time shared by their letters; else itself.
-    Compounds with a prefix ("re-read", "co-counsel") stay whole."""
+    """A recognized token (with times) written as a false start joined to the word it begins
+    ("self-selfish", "th-the") as the two tokens "self-" and "selfish", its rough time shared by
+    their letters; else itself. Compounds with a prefix ("re-read", "co-counsel") stay whole."""
     head, dash, tail = token.text.lstrip(EDGE_PUNCTUATION).partition("-")
     if not (dash and head.isalpha() and len(tail) > len(head) and tail.lower().startswith(head.lower())
             and head.lower() not in COMPOUND_PREFIXES):
         return [token]
     lead = len(token.text) - len(token.text.lstrip(EDGE_PUNCTUATION))
     fragment = token.text[:lead + len(head)] + "-"
-    if token.start is None or token.end is None:
-        return [replace(token, text=fragment), replace(token, text=tail)]
     at = token.start + (token.end - token.start) * len(head) / (len(head) + sum(map(str.isalpha, tail)))
     return [replace(token, text=fragment, end=at), replace(token, text=tail, start=at)]
 
