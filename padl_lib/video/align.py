@@ -310,14 +310,13 @@ class Aligner:
         "selfish" or "might"): the first phones of the word it begins, about as many as its share
         of the letters, one more or one less; None if token i is no such fragment. Spelled alone,
         "th-" would be the letters "tee aitch", and "might-" would have to be said whole."""
-        fragment = tokens[i].text.strip(EDGE_PUNCTUATION)
-        follow = spoken_words(tokens[i + 1].text) if i + 1 < len(tokens) else []
-        if not (fragment.endswith("-") and fragment[:-1].isalpha() and follow):
+        word = _begun_word(tokens, i)
+        if word is None:
             return None
-        head, word = fragment[:-1].lower(), follow[0]
+        head = tokens[i].text.strip(EDGE_PUNCTUATION)[:-1].lower()
         self.ensure_words([word])
         phones = self.decoder.lookup_word(word).split()
-        if not (word.startswith(head) and len(phones) > 1):
+        if len(phones) < 2:
             return None
         share = round(len(phones) * len(head) / len(word))
         counts = range(max(1, share - 1), min(len(phones) - (head != word), share + 1) + 1)
@@ -465,12 +464,25 @@ def _rough_times(tokens: list[Token], start: float, end: float) -> list[Word]:
     return [_item(t, float(a), float(b), 0.0) for t, a, b in zip(tokens, edges[:-1], edges[1:])]
 
 
+def _begun_word(tokens: list[Token], i: int) -> str | None:
+    """The spoken word that token i, a written false start ("th-", "self-", "might-"), begins
+    again in token i + 1 ("the", "selfish", "might"); None if token i is no such fragment."""
+    fragment = tokens[i].text.strip(EDGE_PUNCTUATION)
+    follow = spoken_words(tokens[i + 1].text) if i + 1 < len(tokens) else []
+    head = fragment[:-1].lower()
+    if fragment.endswith("-") and head.isalpha() and follow and follow[0].startswith(head):
+        return follow[0]
+    return None
+
+
 def best_split(tokens: list[Token], candidates, energy_db: np.ndarray, reach: float = 0.15) -> tuple[int, float]:
     """Where to split hinted tokens: the candidate index j (split before token j) whose hinted gap
     (widened by `reach` s, as whisper's times are rough) holds the quietest stretch of SPLIT_FRAMES
     frames (a pause rather than a stop consonant's closure inside a word); returns j and the time
-    of that stretch's centre."""
+    of that stretch's centre. Not between a written false start and its word, where a pause is
+    likely, if there is another candidate: the fragment is aligned as the word's first phones."""
     best: tuple[float, int, float] | None = None
+    candidates = [j for j in candidates if _begun_word(tokens, j - 1) is None] or list(candidates)
     for j in candidates:
         lo, hi = sorted((tokens[j - 1].end, tokens[j].start))
         cut = acoustics.quietest_time(energy_db, lo - reach, hi + reach, SPLIT_FRAMES)

@@ -428,6 +428,17 @@ def test_chunks_split_at_a_pause_not_at_a_stop_consonant_inside_speech():
     assert j == 1 and 0.95 <= cut <= 1.05
 
 
+def test_chunks_are_not_split_between_a_written_false_start_and_its_word():
+    from padl_lib.video.align import best_split
+
+    energy = np.full(300, -20.0, np.float32)
+    energy[95:115] = -60.0  # the speaker's pause after "th-"
+    energy[200:210] = -50.0  # a shorter, louder pause
+    tokens = [Token("th-", 0.8, 0.95), Token("the", 1.15, 1.95), Token("point", 2.1, 2.8)]
+    assert best_split(tokens, [1, 2], energy)[0] == 2
+    assert best_split(tokens, [1], energy)[0] == 1  # no other choice
+
+
 def test_speech_whisper_skipped_is_recognized_again():
     """Whisper wrote "he" for 2.2 s of speech, and nothing for a voiced second between two
     words: both stretches are recognized again with context around them, and the words found
