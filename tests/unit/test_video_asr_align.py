@@ -699,6 +699,26 @@ def test_a_disfluency_whisper_leaves_out_becomes_an_item_an_edit_can_cut(sentenc
     assert _kept_seconds(t, fluent, disfluent) <= _kept_seconds(sentence, fluent, audio) + 0.06
 
 
+def test_a_false_start_whisper_writes_joined_to_its_word_can_be_cut(tmp_path):
+    """A false start of "selfish" (its first 40 %, then 0.1 s of room tone) spliced into real
+    speech: whisper writes "self-selfish," as one word, which is now two items, so typing the
+    fluent sentence cuts the false start."""
+    from padl_lib.video.disfluency_bench import _kept_seconds
+
+    path = LIBRIVOX.format("0890")
+    audio, fluent = load_audio(path), transcribe(path)
+    selfish = next(w for w in fluent.words if w.text.startswith("selfish"))
+    at = int(selfish.start * SAMPLE_RATE)
+    inserted = np.concatenate([audio[at:at + int(0.4 * selfish.duration * SAMPLE_RATE)],
+                               _room_tone(audio, 0.1, np.random.default_rng(0))])
+    disfluent = np.concatenate([audio[:at], inserted, audio[at:]])
+    t = transcribe(write_wav(tmp_path / "disfluent.wav", disfluent))
+    said = [w.text for w in t.spoken()]
+    assert said[said.index("self-") + 1].startswith("selfish")
+    text = fluent.text()
+    assert _kept_seconds(t, text, disfluent) <= _kept_seconds(fluent, text, audio) + 0.06
+
+
 def test_a_stumble_counts_only_where_the_speaker_broke_off():
     from padl_lib.video.align import Stumble
 
