@@ -33,7 +33,7 @@ function render({ model, el }) {
   box.style.lineHeight = "1.9"; box.style.maxHeight = "220px"; box.style.overflowY = "auto";
   box.style.border = "1px solid #ddd"; box.style.borderRadius = "6px"; box.style.padding = "6px";
   el.appendChild(box);
-  let spans = [], kept = new Set();
+  let spans = [], kept = new Set(), disfluent = new Set();
   const marked = { selected: -1, current: -1 };
   const paint = (i) => {  // one word's look; a long lecture has 10,000+ words, so never redraw all
     const span = spans[i];
@@ -43,7 +43,12 @@ function render({ model, el }) {
     span.style.textDecoration = cut ? "line-through" : "";
     span.style.color = cut ? "#bbb" : span.textContent.startsWith("[") ? "#888" : "";
     span.style.background = i === marked.selected ? "#ffe08a" : i === marked.current ? "#d8ecff" : "";
+    const stumble = disfluent.has(i) && !cut;  // what "Remove fillers" would cut
+    span.classList.toggle("padl-disfluent", stumble);
+    span.style.borderBottom = stumble ? "2px dotted #d08000" : "";
+    span.title = stumble ? "a filler or false start: Remove fillers cuts it" : "";
   };
+  const repaint = () => spans.forEach((_, i) => paint(i));
   const draw = () => {
     const words = document.createDocumentFragment();
     spans = model.get("tokens").map((text, i) => {
@@ -54,7 +59,7 @@ function render({ model, el }) {
       return span;
     });
     box.replaceChildren(words);
-    spans.forEach((_, i) => paint(i));
+    repaint();
   };
   const follow = (i) => {  // keep the word being played in view
     const span = spans[i];
@@ -76,21 +81,25 @@ function render({ model, el }) {
     }
   });
   model.on("change:tokens", draw);
-  model.on("change:kept", () => { kept = new Set(model.get("kept")); spans.forEach((_, i) => paint(i)); });
+  model.on("change:kept", () => { kept = new Set(model.get("kept")); repaint(); });
+  model.on("change:disfluent", () => { disfluent = new Set(model.get("disfluent")); repaint(); });
   model.on("change:selected", () => mark("selected"));
   model.on("change:current", () => mark("current"));
-  kept = new Set(model.get("kept")); marked.selected = model.get("selected"); marked.current = model.get("current");
+  kept = new Set(model.get("kept")); disfluent = new Set(model.get("disfluent"));
+  marked.selected = model.get("selected"); marked.current = model.get("current");
   draw();
 }
 export default { render };
 """
 
 class TranscriptView(anywidget.AnyWidget):
-    """Transcript items as clickable words; cut items struck through; `selected` follows clicks."""
+    """Transcript items as clickable words; cut items struck through, fillers and false starts
+    (`disfluent`) underlined; `selected` follows clicks."""
 
     _esm = _VIEW_ESM
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
     kept = traitlets.List(traitlets.Int()).tag(sync=True)
+    disfluent = traitlets.List(traitlets.Int()).tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     current = traitlets.Int(-1).tag(sync=True)
 
@@ -229,6 +238,7 @@ class TranscriptEditor:
         self.player.load(media)
         self.result_player.clear()  # the last lecture's edits are off offer (`_change` clears the download)
         self.view.tokens = [w.token for w in project.transcript.words]
+        self.view.disfluent = project.disfluencies()
         self.view.selected = -1
         self._change(True)
         words = len(project.transcript.spoken())

@@ -21,7 +21,7 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.settings import cache_dir, work_dir
-from padl_lib.video.edit import FILLERS, EditList, edit_list, remove_fillers, shorten_pauses, token_key
+from padl_lib.video.edit import FILLERS, EditError, EditList, edit_list, remove_fillers, shorten_pauses, token_key
 from padl_lib.video.transcript import Transcript, TranscriptError, beside_media
 
 FORMAT = "padl-video-project"
@@ -201,8 +201,19 @@ class Project:
     def remove_fillers(self) -> bool:
         """One click: drop every filler from the current text (the usual spellings and every
         word the transcript marks as a filler), and every false start (`edit.remove_fillers`)."""
-        marked = {token_key(w.text) for w in self.transcript.words if w.kind == "filler"}
-        return self.edit(remove_fillers(self.text, FILLERS | marked))
+        return self.edit(remove_fillers(self.text, self._fillers()))
+
+    def disfluencies(self) -> list[int]:
+        """Indexes of the transcript's items that one-click filler removal cuts from the full
+        text: fillers, false starts and the words said again to restart after them."""
+        try:
+            kept = edit_list(self.transcript, remove_fillers(self.transcript.text(), self._fillers())).kept_items()
+        except EditError:  # nothing but fillers
+            kept = set()
+        return [i for i, w in enumerate(self.transcript.words) if w.kind != "pause" and i not in kept]
+
+    def _fillers(self) -> frozenset[str]:
+        return FILLERS | {token_key(w.text) for w in self.transcript.words if w.kind == "filler"}
 
     def shorten_pauses(self, max_seconds: float = 0.3) -> bool:
         """One click: shorten every pause to at most `max_seconds`."""

@@ -198,3 +198,14 @@ def test_filler_removal_also_drops_what_the_transcript_marks_as_fillers(transcri
     transcript.words = words
     project = Project.open(transcript)
     assert project.remove_fillers() and "uh-huh" not in project.text.split()
+
+
+def test_the_items_one_click_filler_removal_cuts_are_known_before_the_click(tmp_path):
+    from padl_lib.video.transcript import Word
+
+    t = make_transcript("he was not an um ill disposed young man PAUSE he mi- he might even have bee- been made")
+    t.words = t.words[:5] + [Word("uh-huh", t.words[5].start, t.words[5].end, "filler")] + t.words[6:]
+    project = Project.open(t, path=tmp_path / "lecture.padlproj.json")
+    assert [t.words[i].text for i in project.disfluencies()] == ["um", "uh-huh", "mi-", "he", "bee-"]
+    project.remove_fillers()
+    assert set(project.edit_list().kept_items()).isdisjoint(project.disfluencies())
