@@ -35,7 +35,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.video import acoustics
 from padl_lib.video.g2p import arpabet
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import EDGE_PUNCTUATION, spoken_alternatives, spoken_words
+from padl_lib.video.spoken import false_start_stem, spoken_alternatives, spoken_words
 from padl_lib.video.transcript import MIN_PAUSE, Word
 
 ALIGNER = "pocketsphinx 5 en-us forced alignment"
@@ -187,8 +187,8 @@ class Aligner:
         optional silence (`_doubtful_stretches`). Stumbles are found by a first search that offers
         them everywhere; the ones where the speaker broke off are said by the second, which gives
         the times (`_set_grammar`)."""
-        readings = [self._fragment_readings(tokens, i) or _readings(token) for i, token in enumerate(tokens)]
-        spoken = [(i, said) for i, said in enumerate(readings) if said]
+        ways = [self._fragment_readings(tokens, i) or _readings(token) for i, token in enumerate(tokens)]
+        spoken = [(i, readings) for i, readings in enumerate(ways) if readings]
         if not spoken:
             return []
         if end - start < MIN_WORD * sum(min(map(len, readings)) for _, readings in spoken):  # no room for the words
@@ -310,10 +310,10 @@ class Aligner:
         "selfish" or "might"): the first phones of the word it begins, about as many as its share
         of the letters, one more or one less; None if token i is no such fragment. Spelled alone,
         "th-" would be the letters "tee aitch", and "might-" would have to be said whole."""
-        word = _begun_word(tokens, i)
-        if word is None:
+        begun = _begun_word(tokens, i)
+        if begun is None:
             return None
-        head = tokens[i].text.strip(EDGE_PUNCTUATION)[:-1].lower()
+        head, word = begun
         self.ensure_words([word])
         phones = self.decoder.lookup_word(word).split()
         if len(phones) < 2:
@@ -464,14 +464,14 @@ def _rough_times(tokens: list[Token], start: float, end: float) -> list[Word]:
     return [_item(t, float(a), float(b), 0.0) for t, a, b in zip(tokens, edges[:-1], edges[1:])]
 
 
-def _begun_word(tokens: list[Token], i: int) -> str | None:
-    """The spoken word that token i, a written false start ("th-", "self-", "might-"), begins
-    again in token i + 1 ("the", "selfish", "might"); None if token i is no such fragment."""
-    fragment = tokens[i].text.strip(EDGE_PUNCTUATION)
+def _begun_word(tokens: list[Token], i: int) -> tuple[str, str] | None:
+    """(what was said, the spoken word) of token i, a written false start ("th-", "self-",
+    "might-") of the word token i + 1 begins with ("the", "selfish", "might"); None if token i is
+    no such fragment."""
+    head = false_start_stem(tokens[i].text)
     follow = spoken_words(tokens[i + 1].text) if i + 1 < len(tokens) else []
-    head = fragment[:-1].lower()
-    if fragment.endswith("-") and head.isalpha() and follow and follow[0].startswith(head):
-        return follow[0]
+    if head is not None and head.isalpha() and follow and follow[0].startswith(head):
+        return head, follow[0]
     return None
 
 

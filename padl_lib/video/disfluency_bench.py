@@ -27,7 +27,7 @@ from padl_lib.video.bench import _room_tone
 from padl_lib.video.edit import edit_list
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.samples import librivox_sentences
-from padl_lib.video.spoken import spoken_words
+from padl_lib.video.spoken import false_start_stem, spoken_words
 from padl_lib.video.transcript import Transcript
 
 KINDS = ("word said again", "two words said again", "false start", "restart")
@@ -40,7 +40,7 @@ def _extra_words(transcript: Transcript, reference: list[str]) -> list[int]:
     """Indexes (in `transcript.words`) of words none of whose spoken words the reference has, and
     of false starts ("ill-dis-"), whose first words may look like the reference's."""
     said = [(k, w) for k, w in enumerate(transcript.words) if w.kind == "word" and spoken_words(w.text)]
-    spoken = [(k, word) for k, w in said if not w.text.endswith("-") for word in spoken_words(w.text)]
+    spoken = [(k, word) for k, w in said if false_start_stem(w.text) is None for word in spoken_words(w.text)]
     matcher = difflib.SequenceMatcher(None, reference, [word for _, word in spoken], autojunk=False)
     matched = {spoken[b + t][0] for _, b, size in matcher.get_matching_blocks() for t in range(size)}
     return sorted({k for k, _ in said} - matched)

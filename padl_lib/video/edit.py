@@ -29,7 +29,7 @@ import numpy as np
 
 from padl_lib.video.acoustics import HOP, frame_energy_db
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import spoken_alternatives, spoken_words
+from padl_lib.video.spoken import false_start_stem, spoken_alternatives, spoken_words
 from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause_token
 
 FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
@@ -116,8 +116,8 @@ def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:
 def _restarted(tokens: list[str], words: list[tuple[int, str]], j: int) -> int | None:
     """If words[j] (token index, key) is a word broken off ("marr-"), followed by the 0-2 words
     before it said again and then a word it begins ("he married"): how many words to drop."""
-    k, stem = words[j]
-    if re.search(r"\w-+\W*$", tokens[k].translate(_TYPED_FORMS)) is None:
+    stem = false_start_stem(tokens[words[j][0]].translate(_TYPED_FORMS))
+    if stem is None:
         return None
     for again in range(min(j, 2) + 1):
         said, rest = words[j - again:j], words[j + 1:j + 2 + again]

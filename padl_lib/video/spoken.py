@@ -23,7 +23,9 @@ _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
 _DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
 MAX_READINGS = 24  # combined readings of a digit-group token tried at most
 EDGE_PUNCTUATION = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
-__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives", "EDGE_PUNCTUATION"]
+_FALSE_START = re.compile(r"(.*\w)-+")  # a word broken off: "bee-", "ill-dis-"
+__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives", "false_start_stem",
+           "EDGE_PUNCTUATION"]
 
 
 def number_words(number: str) -> list[str]:
@@ -41,6 +43,13 @@ def number_words(number: str) -> list[str]:
 
 def _words_of(text: str) -> list[str]:
     return [w for w in re.split(r"[\s\-,]+", text.lower()) if w]
+
+
+def false_start_stem(token: str) -> str | None:
+    """What was said of a word broken off, lower case ("Bee-," -> "bee", "ill-dis-" -> "ill-dis");
+    None if `token` ends in no hyphen after a letter or digit."""
+    match = _FALSE_START.fullmatch(token.strip(EDGE_PUNCTUATION))
+    return match.group(1).lower() if match else None
 
 
 def spoken_words(token: str) -> list[str]:

@@ -39,6 +39,14 @@ def test_spoken_words(token, words):
     assert spoken_words(token) == words
 
 
+def test_a_false_start_is_a_word_that_ends_in_a_hyphen():
+    from padl_lib.video.spoken import false_start_stem
+
+    assert [false_start_stem(t) for t in ("bee-", "Bee-,", "ill-dis-", "“th-", "bee--")] == \
+        ["bee", "bee", "ill-dis", "th", "bee"]
+    assert [false_start_stem(t) for t in ("x-ray", "-", "--", "been")] == [None] * 4
+
+
 def test_numbers_have_alternative_readings():
     assert ["six", "nine", "two"] in spoken_alternatives("692.")
     assert ["six", "ninety", "two"] in spoken_alternatives("692")
