@@ -1,7 +1,7 @@
 """`python -m padl_lib.video COMMAND`: transcribe a recording; render and export edits.
 
     python -m padl_lib.video transcribe MEDIA -o T.json [--model NAME] [--script TEXT_FILE]
-    python -m padl_lib.video text T.json -o EDITED.txt [--remove-fillers] [--shorten-pauses 0.3]
+    python -m padl_lib.video text T.json -o EDITED.txt [--remove-fillers] [--remove-repeats] [--shorten-pauses 0.3]
 
 Each subcommand module adds itself with an `add_*_commands(subparsers)` function that sets
 `func` on its parser; errors the user can fix are printed as one line and exit with status 2,
@@ -66,14 +66,16 @@ def _transcribe(args: argparse.Namespace) -> None:
 
 
 def _text(args: argparse.Namespace) -> None:
-    from padl_lib.video.edit import remove_fillers, shorten_pauses
+    from padl_lib.video.edit import remove_fillers, remove_repeats, shorten_pauses, transcript_fillers
 
     transcript = Transcript.load(args.transcript, verify=False)
     text = transcript.text()
     if not transcript.words:
         print(f"note: {args.transcript} holds no words (was any speech recognized?)", file=sys.stderr)
     if args.remove_fillers:
-        text = remove_fillers(text)
+        text = remove_fillers(text, transcript_fillers(transcript))
+    if args.remove_repeats:
+        text = remove_repeats(text, transcript_fillers(transcript))
     if args.shorten_pauses is not None:
         text = shorten_pauses(text, args.shorten_pauses)
     if args.output is None:
@@ -110,6 +112,8 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("-o", "--output", help="text file to write (default: print)")
     p.add_argument("--remove-fillers", action="store_true",
                    help="leave out the fillers ('uh', 'um', ...) and false starts ('bee- been')")
+    p.add_argument("--remove-repeats", action="store_true",
+                   help="leave out words said again right after ('the the' keeps the last 'the'; 'had had' stays)")
     p.add_argument("--shorten-pauses", type=float, metavar="SECONDS",
                    help="shorten every longer pause to SECONDS (0: cut pauses out)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")

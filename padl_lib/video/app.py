@@ -1,7 +1,7 @@
 """The transcript editor app (notebooks/19_app_transcript_editor.ipynb): edit a lecture video by its text.
 
 Load a bundled sample or an upload, transcribe it (with progress), click a word to seek the
-player, edit the text, remove fillers or shorten pauses with one click, undo/redo, preview
+player, edit the text, remove fillers, repeats or long pauses with one click, undo/redo, preview
 the edit around the selected word, render it with a progress bar and download the result.
 The session is a `Project`: every change is autosaved and resumes when the media is loaded again.
 """
@@ -33,7 +33,12 @@ function render({ model, el }) {
   box.style.lineHeight = "1.9"; box.style.maxHeight = "220px"; box.style.overflowY = "auto";
   box.style.border = "1px solid #ddd"; box.style.borderRadius = "6px"; box.style.padding = "6px";
   el.appendChild(box);
-  let spans = [], kept = new Set(), disfluent = new Set();
+  let spans = [], kept = new Set();
+  const hints = [  // what a one-click button would cut, underlined while it is kept
+    { trait: "disfluent", items: new Set(), color: "#d08000",
+      title: "a filler or false start: Remove fillers cuts it" },
+    { trait: "repeated", items: new Set(), color: "#3070d0", title: "said again right after: Remove repeats cuts it" },
+  ];
   const marked = { selected: -1, current: -1 };
   const paint = (i) => {  // one word's look; a long lecture has 10,000+ words, so never redraw all
     const span = spans[i];
@@ -43,10 +48,10 @@ function render({ model, el }) {
     span.style.textDecoration = cut ? "line-through" : "";
     span.style.color = cut ? "#bbb" : span.textContent.startsWith("[") ? "#888" : "";
     span.style.background = i === marked.selected ? "#ffe08a" : i === marked.current ? "#d8ecff" : "";
-    const stumble = disfluent.has(i) && !cut;  // what "Remove fillers" would cut
-    span.classList.toggle("padl-disfluent", stumble);
-    span.style.borderBottom = stumble ? "2px dotted #d08000" : "";
-    span.title = stumble ? "a filler or false start: Remove fillers cuts it" : "";
+    const hint = cut ? undefined : hints.find((h) => h.items.has(i));
+    hints.forEach((h) => span.classList.toggle("padl-" + h.trait, h === hint));
+    span.style.borderBottom = hint ? "2px dotted " + hint.color : "";
+    span.title = hint ? hint.title : "";
   };
   const repaint = () => spans.forEach((_, i) => paint(i));
   const draw = () => {
@@ -82,10 +87,11 @@ function render({ model, el }) {
   });
   model.on("change:tokens", draw);
   model.on("change:kept", () => { kept = new Set(model.get("kept")); repaint(); });
-  model.on("change:disfluent", () => { disfluent = new Set(model.get("disfluent")); repaint(); });
+  hints.forEach((h) => model.on("change:" + h.trait, () => { h.items = new Set(model.get(h.trait)); repaint(); }));
   model.on("change:selected", () => mark("selected"));
   model.on("change:current", () => mark("current"));
-  kept = new Set(model.get("kept")); disfluent = new Set(model.get("disfluent"));
+  kept = new Set(model.get("kept"));
+  hints.forEach((h) => { h.items = new Set(model.get(h.trait)); });
   marked.selected = model.get("selected"); marked.current = model.get("current");
   draw();
 }
@@ -93,13 +99,14 @@ export default { render };
 """
 
 class TranscriptView(anywidget.AnyWidget):
-    """Transcript items as clickable words; cut items struck through, fillers and false starts
-    (`disfluent`) underlined; `selected` follows clicks."""
+    """Transcript items as clickable words; cut items struck through; kept fillers and false starts
+    (`disfluent`) and words said again (`repeated`) underlined; `selected` follows clicks."""
 
     _esm = _VIEW_ESM
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
     kept = traitlets.List(traitlets.Int()).tag(sync=True)
     disfluent = traitlets.List(traitlets.Int()).tag(sync=True)
+    repeated = traitlets.List(traitlets.Int()).tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     current = traitlets.Int(-1).tag(sync=True)
 
@@ -131,6 +138,8 @@ class TranscriptEditor:
         self.text.add_class("padl-edit-text")
         self.apply_button = _button("Apply edit", "check")
         self.fillers_button = _button("Remove fillers", "eraser", "'um', 'uh' and false starts ('bee- been')")
+        self.repeats_button = _button("Remove repeats", "clone", "words said again right after ('the the'); "
+                                      "'had had' stays")
         self.pauses_button = _button("Shorten pauses", "compress")
         self.undo_button, self.redo_button = _button("Undo", "undo"), _button("Redo", "repeat")
         self.reset_button = _button("Reset", "refresh", "back to the full transcript")
@@ -141,7 +150,7 @@ class TranscriptEditor:
         self.summary = W.HTML()
         self.summary.add_class("padl-edit-summary")
         self.download = DownloadLink()
-        controls = [self.apply_button, self.fillers_button, self.pauses_button, self.undo_button,
+        controls = [self.apply_button, self.fillers_button, self.repeats_button, self.pauses_button, self.undo_button,
                     self.redo_button, self.reset_button, self.preview_button, self.transition, self.render_button]
         body = [W.HBox([self.choice, self.upload, self.load_button]), self.about, self.progress,
                 W.HBox([W.VBox([W.HTML("<b>Source</b>"), self.player], layout=W.Layout(width="50%")),
@@ -166,6 +175,8 @@ class TranscriptEditor:
         self.apply_button.on_click(self._guard(lambda: self._change(self.project.edit(self.text.value))))
         self.fillers_button.on_click(self._guard(lambda: self._one_click(self.project.remove_fillers,
                                                                           "No fillers left to remove.")))
+        self.repeats_button.on_click(self._guard(lambda: self._one_click(self.project.remove_repeats,
+                                                                          "No words said again left to remove.")))
         self.pauses_button.on_click(self._guard(lambda: self._one_click(self.project.shorten_pauses,
                                                                          "No pause longer than 0.3 s left.")))
         self.undo_button.on_click(self._guard(self._undo))
@@ -238,7 +249,7 @@ class TranscriptEditor:
         self.player.load(media)
         self.result_player.clear()  # the last lecture's edits are off offer (`_change` clears the download)
         self.view.tokens = [w.token for w in project.transcript.words]
-        self.view.disfluent = project.disfluencies()
+        self.view.disfluent, self.view.repeated = project.disfluencies(), project.repeats()
         self.view.selected = -1
         self._change(True)
         words = len(project.transcript.spoken())

@@ -12,7 +12,10 @@ spliced recording and edits it to the sentence's reference text, as a user would
 
 A stumble counts as cut when the edit keeps no more than CUT_SLACK s more sound than the same
 edit of the fluent sentence. Extra words in the fluent sentences' transcripts count the other
-way: found where nobody stumbled.
+way: found where nobody stumbled. The app's one-click buttons ("Remove fillers", then "Remove
+repeats") are measured on the same recordings: a stumble counts as cut by them when their edit
+keeps within CUT_SLACK s of the fluent edit's sound (neither the stumble nor a word too many
+cut), and the words they cut from the fluent sentences count against them.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from padl_lib.video.bench import _room_tone
-from padl_lib.video.edit import edit_list
+from padl_lib.video.edit import edit_list, remove_fillers, remove_repeats, transcript_fillers
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.samples import librivox_sentences
 from padl_lib.video.spoken import false_start_stem, spoken_words
@@ -56,6 +59,12 @@ def _kept_seconds(transcript: Transcript, text: str, audio: np.ndarray) -> float
     return sum(s.end - s.start for s in edit_list(transcript, text, audio=audio).spans)
 
 
+def _one_click_edit(transcript: Transcript) -> str:
+    """The transcript's text after the app's "Remove fillers" and "Remove repeats"."""
+    fillers = transcript_fillers(transcript)
+    return remove_repeats(remove_fillers(transcript.text(), fillers), fillers)
+
+
 def _stumble(kind: str, audio: np.ndarray, words: list, rng: np.random.Generator) -> tuple[float, np.ndarray]:
     """(where, what) to splice into `audio` for one stumble of `kind`, given its aligned words."""
 
@@ -80,6 +89,8 @@ def disfluency_check(seed: int = 0, per_kind: int = 2, model: str | None = None)
 
     rng = np.random.default_rng(seed)
     cut = {kind: 0 for kind in KINDS}
+    clicked = {kind: 0 for kind in KINDS}
+    cut_from_fluent: list[str] = []
     total = {kind: 0 for kind in KINDS}
     found_in_fluent: list[str] = []
     with tempfile.TemporaryDirectory(prefix="padl-disfluency-") as tmp, warnings.catch_warnings():
@@ -91,6 +102,8 @@ def disfluency_check(seed: int = 0, per_kind: int = 2, model: str | None = None)
             found_in_fluent += [fluent.words[k].text for k in _extra_words(fluent, reference)]
             words = [w for w in fluent.words if w.kind == "word" and w.confidence > 0]
             fluent_kept = _kept_seconds(fluent, _fluent_edit(fluent, reference), audio)
+            kept_items = edit_list(fluent, _one_click_edit(fluent)).kept_items()
+            cut_from_fluent += [w.text for i, w in enumerate(fluent.words) if w.kind == "word" and i not in kept_items]
             for kind in KINDS:
                 for _ in range(per_kind):
                     at, inserted = _stumble(kind, audio, words, rng)
@@ -99,17 +112,25 @@ def disfluency_check(seed: int = 0, per_kind: int = 2, model: str | None = None)
                     kept = _kept_seconds(t, _fluent_edit(t, reference), spliced)
                     total[kind] += 1
                     cut[kind] += kept <= fluent_kept + CUT_SLACK
-    return {"cut": cut, "total": total, "found_in_fluent": found_in_fluent}
+                    clicked[kind] += abs(_kept_seconds(t, _one_click_edit(t), spliced) - fluent_kept) <= CUT_SLACK
+    return {"cut": cut, "clicked": clicked, "total": total, "found_in_fluent": found_in_fluent,
+            "cut_from_fluent": cut_from_fluent}
 
 
 def benchmark_rows() -> list[tuple[str, object, str]]:
     """Rows (metric, value, goal) for `python -m padl_lib.video.bench`."""
     r = disfluency_check()
-    per_kind = ", ".join(f"{kind} {r['cut'][kind]}/{r['total'][kind]}" for kind in KINDS)
-    return [("stumbles spliced into the LibriVox sentences, cut by typing the fluent text",
-             f"{sum(r['cut'].values())} of {sum(r['total'].values())} ({per_kind})", "(no goal)"),
+    def count(key: str) -> str:
+        per_kind = ", ".join(f"{kind} {r[key][kind]}/{r['total'][kind]}" for kind in KINDS)
+        return f"{sum(r[key].values())} of {sum(r['total'].values())} ({per_kind})"
+
+    return [("stumbles spliced into the LibriVox sentences, cut by typing the fluent text", count("cut"), "(no goal)"),
             ("  words found in the fluent sentences that their reference text does not have",
-             f"{len(r['found_in_fluent'])} {r['found_in_fluent'] or ''}", "(recognizer errors count here)")]
+             f"{len(r['found_in_fluent'])} {r['found_in_fluent'] or ''}", "(recognizer errors count here)"),
+            ("  the same stumbles cut by one click each on Remove fillers and Remove repeats", count("clicked"),
+             "(no goal)"),
+            ("  words those clicks cut from the fluent sentences", f"{len(r['cut_from_fluent'])} "
+             f"{r['cut_from_fluent'] or ''}", "(no goal)")]
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from padl_lib.video.spoken import false_start_stem, spoken_alternatives, spoken_
 from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause_token
 
 FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
+MEANT_TWICE = frozenset({"had", "that", "is"})  # "he had had enough", "what it is is": not removed as repeats
 PAUSE_KEY = "[pause]"
 FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
 LATE_END = 0.1  # s an item may end past the recording (decoders differ by some ms in a file's length)
@@ -44,8 +45,10 @@ _EDGE_PUNCT = re.compile(r"^\W+|\W+$")  # quotes included: "‘It’s ok.’" ->
 _TYPED_FORMS = str.maketrans({"\u2019": "'", "\u2010": "-", "\u2011": "-", "\u200b": None, "\u200c": None,
                               "\u200d": None, "\u2060": None, "\ufeff": None})
 _LOOKS_LIKE_PAUSE = re.compile(r"\[\s*pause\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<!\.)[.!?][\"'\u201d\u2019)\]]*$")  # "man." and "man?'", not "the..."
 __all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "phrases", "align",
-           "edit_list", "rough_cuts", "remove_fillers", "shorten_pauses", "CutSettings"]
+           "edit_list", "rough_cuts", "remove_fillers", "remove_repeats",
+           "transcript_fillers", "shorten_pauses", "CutSettings", "MEANT_TWICE"]
 
 
 class EditError(ValueError):
@@ -101,6 +104,12 @@ def phrases(text: str) -> list[str]:
     return [" ".join(p) for p in parts if p]
 
 
+def transcript_fillers(transcript: Transcript) -> frozenset[str]:
+    """The fillers one-click removal drops from `transcript`'s text: the usual spellings and every
+    word the transcript marks as a filler."""
+    return FILLERS | {token_key(w.text) for w in transcript.words if w.kind == "filler"}
+
+
 def remove_fillers(text: str, fillers: frozenset[str] = FILLERS) -> str:
     """One click: the edited text without filler tokens ("um", "uh", ...) and without false
     starts, words broken off and begun again ("bee- been", "ill-dis- ill-disposed"), with the
@@ -125,6 +134,31 @@ def _restarted(tokens: list[str], words: list[tuple[int, str]], j: int) -> int |
                 and rest[-1][1].startswith(stem)):
             return again + 1
     return None
+
+
+def remove_repeats(text: str, fillers: frozenset[str] = FILLERS) -> str:
+    """One click: the edited text without words said again, keeping their last saying: "the the
+    lecture" -> "the lecture", "to be [pause 0.4s] to be honest" -> "to be honest" (one to three
+    words, with the pauses and fillers between the two sayings). A repeat across the end of a
+    sentence stays ("I know. I know."), and so do the doubled words of MEANT_TWICE ("had had").
+    The kept saying starts in the case of the first ("So, um, so we" -> "So we")."""
+    tokens = tokenize(text)
+    words = [k for k, t in enumerate(tokens) if parse_pause_token(t) is None and token_key(t) not in fillers]
+    keys = [token_key(tokens[k]) for k in words]
+    new = list(tokens)
+    i = 0
+    while i < len(words):
+        n = next((n for n in (3, 2, 1) if keys[i:i + n] == keys[i + n:i + 2 * n]
+                  and not (n == 1 and keys[i] in MEANT_TWICE)
+                  and not _SENTENCE_END.search(tokens[words[i + n - 1]])), 0)
+        if n:
+            first, again = words[i], words[i + n]
+            if new[first][:1].isupper():
+                new[again] = new[again][:1].upper() + new[again][1:]
+            new[first:again] = [""] * (again - first)
+        i += n or 1
+    rewritten = iter(new)
+    return _rewrite_tokens(text, lambda _: next(rewritten))
 
 
 def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
@@ -255,7 +289,7 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
         jump = (cuts + 1) * scale + dist
         before = np.minimum(np.searchsorted(items, targets - 1), len(items) - 1)
         follows = items[before] == targets - 1  # continuing the source is no cut
-        go_on = follows & (cost[before] < jump)
+        go_on = follows & (cost[before] <= jump)  # ties: a word said twice is taken from its last saying
         cost = np.where(go_on, cost[before], jump)
         steps.append((targets, np.where(go_on, targets - 1, via)))
         items = targets

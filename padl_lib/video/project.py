@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.settings import cache_dir, work_dir
-from padl_lib.video.edit import FILLERS, EditError, EditList, edit_list, remove_fillers, shorten_pauses, token_key
+from padl_lib.video.edit import (EditError, EditList, edit_list, remove_fillers, remove_repeats, shorten_pauses,
+                                 transcript_fillers)
 from padl_lib.video.transcript import Transcript, TranscriptError, beside_media
 
 FORMAT = "padl-video-project"
@@ -201,19 +203,29 @@ class Project:
     def remove_fillers(self) -> bool:
         """One click: drop every filler from the current text (the usual spellings and every
         word the transcript marks as a filler), and every false start (`edit.remove_fillers`)."""
-        return self.edit(remove_fillers(self.text, self._fillers()))
+        return self.edit(remove_fillers(self.text, transcript_fillers(self.transcript)))
+
+    def remove_repeats(self) -> bool:
+        """One click: drop every word or phrase said again right after itself, keeping its last
+        saying ("the the" -> "the"; `edit.remove_repeats`)."""
+        return self.edit(remove_repeats(self.text, transcript_fillers(self.transcript)))
 
     def disfluencies(self) -> list[int]:
         """Indexes of the transcript's items that one-click filler removal cuts from the full
         text: fillers, false starts and the words said again to restart after them."""
+        return self._cut_from_full_text(remove_fillers)
+
+    def repeats(self) -> list[int]:
+        """Indexes of the transcript's items that one-click repeat removal cuts from the full text."""
+        return self._cut_from_full_text(remove_repeats)
+
+    def _cut_from_full_text(self, clean: Callable[[str, frozenset[str]], str]) -> list[int]:
+        cleaned = clean(self.transcript.text(), transcript_fillers(self.transcript))
         try:
-            kept = edit_list(self.transcript, remove_fillers(self.transcript.text(), self._fillers())).kept_items()
-        except EditError:  # nothing but fillers
+            kept = edit_list(self.transcript, cleaned).kept_items()
+        except EditError:  # nothing left
             kept = set()
         return [i for i, w in enumerate(self.transcript.words) if w.kind != "pause" and i not in kept]
-
-    def _fillers(self) -> frozenset[str]:
-        return FILLERS | {token_key(w.text) for w in self.transcript.words if w.kind == "filler"}
 
     def shorten_pauses(self, max_seconds: float = 0.3) -> bool:
         """One click: shorten every pause to at most `max_seconds`."""

@@ -121,20 +121,24 @@ def test_loading_another_lecture_clears_the_last_render(open_app, tmp_path):
     assert page.evaluate("() => document.querySelectorAll('video.padl-media')[1].hasAttribute('src')") is False
 
 
-def test_the_transcript_underlines_what_remove_fillers_would_cut(page):
-    """The transcript view's own script, with a stand-in for its widget model: fillers and
-    false starts are underlined while they are kept, and only then."""
+def test_the_transcript_underlines_what_one_click_removal_would_cut(page):
+    """The transcript view's own script, with a stand-in for its widget model: fillers, false
+    starts and words said again are underlined while they are kept, and only then."""
     from padl_lib.video.app import TranscriptView
 
     page.set_content("<div id='view'></div>")
     page.evaluate("""async ([esm, tokens]) => {
         const url = URL.createObjectURL(new Blob([esm], {type: "text/javascript"}));
         const view = (await import(url)).default;
-        const state = {tokens, kept: [0, 1, 3, 4], disfluent: [1, 2], selected: -1, current: -1};
+        const state = {tokens, kept: [0, 1, 3, 4, 5, 6], disfluent: [1, 2], repeated: [4, 7], selected: -1,
+                       current: -1};
         const model = {get: (key) => state[key], on: () => {}, set: (key, value) => { state[key] = value; },
                        save_changes: () => {}, send: () => {}};
         view.render({model, el: document.getElementById("view")});
-    }""", [TranscriptView._esm, ["He", "mi-", "um", "he", "might"]])
+    }""", [TranscriptView._esm, ["He", "mi-", "um", "he", "the", "the", "end", "end"]])
     underlined = page.eval_on_selector_all(".padl-disfluent", "spans => spans.map(s => s.textContent)")
     assert underlined == ["mi-"]  # "um" is cut already: struck through instead
     assert page.eval_on_selector(".padl-disfluent", "s => s.style.borderBottomStyle") == "dotted"
+    repeated = page.eval_on_selector_all(".padl-repeated", "spans => spans.map(s => s.dataset.index)")
+    assert repeated == ["4"]  # the first "the"; the second "end" is cut
+    assert "Remove repeats" in page.eval_on_selector(".padl-repeated", "s => s.title")

@@ -33,7 +33,7 @@ def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_pat
     media = tmp_path / "talk.wav"
     shutil.copy(LIBRIVOX.format("0880"), media)
     app = loaded_app(media)
-    assert app.view.disfluent == app.project.disfluencies()
+    assert app.view.disfluent == app.project.disfluencies() and app.view.repeated == app.project.repeats()
     edited = " ".join(app.project.text.split()[1:])
     app.project.edit(edited)
 

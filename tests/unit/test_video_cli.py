@@ -80,6 +80,14 @@ def test_text_command_removes_fillers_and_shortens_pauses(tmp_path, capsys):
     assert main(["text", str(path), "--shorten-pauses", "0"]) == 0 and capsys.readouterr().out == "So um today\n"
 
 
+def test_text_command_removes_words_said_again(tmp_path, capsys):
+    words = [Word("the", 0.0, 0.2), Word("the", 0.3, 0.5), Word("", 0.5, 1.0, "pause"), Word("er", 1.0, 1.2, "filler"),
+             Word("the", 1.2, 1.4), Word("end.", 1.4, 1.8)]
+    path = Transcript(words, tmp_path / "lecture.wav", checksum="0" * 64).save(tmp_path / "T.json")
+    capsys.readouterr()
+    assert main(["text", str(path), "--remove-repeats"]) == 0 and capsys.readouterr().out == "the end.\n"
+
+
 def _silent_video(path):
     import av
 

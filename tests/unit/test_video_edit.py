@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from padl_lib.video.acoustics import frame_energy_db
-from padl_lib.video.edit import (EditError, align, edit_list, phrases, remove_fillers, rough_cuts, shorten_pauses,
-                                 token_key, tokenize)
+from padl_lib.video.edit import (EditError, align, edit_list, phrases, remove_fillers, remove_repeats, rough_cuts,
+                                 shorten_pauses, token_key, tokenize)
 from padl_lib.video.transcript import Transcript, Word
 
 SCRIPT = "he was not an um ill disposed young man PAUSE he might even have been made amiable himself"
@@ -124,6 +124,22 @@ def test_filler_removal_drops_false_starts_and_the_words_said_again_to_restart()
         "[pause 0.5s] the might have been"
     kept = "first- and second-year students, well- and ill-disposed men, a T- shirt, so - so"
     assert remove_fillers(kept) == kept  # hyphens the next word does not continue
+
+
+def test_repeat_removal_keeps_the_last_saying_with_the_users_lines():
+    text = "So, um, so we start. The the the lecture\nis about to be [pause 0.4s] to be honest"
+    assert remove_repeats(text) == "So we start. The lecture\nis about to be honest"
+    assert remove_repeats("I think, I think we... we know") == "I think we know"
+    assert remove_repeats("[pause 0.5s] a a [pause 0.2s] b") == "[pause 0.5s] a [pause 0.2s] b"
+    kept = "He had had enough. What it is is fine. I know. I know. He said that. That was all."
+    assert remove_repeats(kept) == kept  # doubled words of grammar, repeats across a sentence's end
+
+
+def test_a_word_said_twice_is_taken_from_its_last_saying():
+    """Both sayings cost one cut; the speaker's repair (the last) is kept, as editors do."""
+    t = make_transcript("he was not an an ill disposed PAUSE he mi- he might")
+    assert [p.index for p in align(t.words, "not an ill")] == [2, 4, 5]
+    assert [p.index for p in align(t.words, "disposed [pause 1.2s] he might")] == [6, 7, 10, 11]
 
 
 def test_shortened_pauses_keep_what_was_asked():
