@@ -137,11 +137,12 @@ def _restarted(tokens: list[str], words: list[tuple[int, str]], j: int) -> int |
 
 
 def remove_repeats(text: str, fillers: frozenset[str] = FILLERS) -> str:
-    """One click: the edited text without words said again, keeping their last saying: "the the
+    """One click: the edited text without words said again right after themselves: "the the
     lecture" -> "the lecture", "to be [pause 0.4s] to be honest" -> "to be honest" (one to three
     words, with the pauses and fillers between the two sayings). A repeat across the end of a
     sentence stays ("I know. I know."), and so do the doubled words of MEANT_TWICE ("had had").
-    The kept saying starts in the case of the first ("So, um, so we" -> "So we")."""
+    The text keeps the last saying, in the case of the first ("So, um, so we" -> "So we"); which
+    saying the render takes is the alignment's choice (fewest cuts, `align`)."""
     tokens = tokenize(text)
     words = [k for k, t in enumerate(tokens) if parse_pause_token(t) is None and token_key(t) not in fillers]
     keys = [token_key(tokens[k]) for k in words]
@@ -289,7 +290,7 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
         jump = (cuts + 1) * scale + dist
         before = np.minimum(np.searchsorted(items, targets - 1), len(items) - 1)
         follows = items[before] == targets - 1  # continuing the source is no cut
-        go_on = follows & (cost[before] <= jump)  # ties: a word said twice is taken from its last saying
+        go_on = follows & (cost[before] < jump)
         cost = np.where(go_on, cost[before], jump)
         steps.append((targets, np.where(go_on, targets - 1, via)))
         items = targets

@@ -773,6 +773,17 @@ def test_the_stumble_benchmark_edits_out_the_words_the_reference_lacks():
     assert _fluent_edit(t, reference) == "he ill-disposed [pause 0.5s] man."
 
 
+def test_the_stumble_benchmark_clicks_both_buttons_and_names_the_words_they_cut_too_many():
+    from padl_lib.video.disfluency_bench import _one_click_edit, _words_lost
+
+    said = [Word("He", 0.0, 0.2), Word("he", 0.3, 0.4), Word("um", 0.4, 0.6, "filler"), Word("ill-dis-", 0.6, 0.7),
+            Word("ill-disposed", 0.7, 1.2), Word("had", 1.3, 1.5), Word("had", 1.5, 1.7), Word("man.", 1.7, 2.0)]
+    t = Transcript(said, SCREENCAST, "0" * 64)
+    assert _one_click_edit(t) == "He ill-disposed had had man."
+    assert _words_lost(t, "He ill-disposed had had man.", "He ill-disposed man.") == ["had", "had"]
+    assert _words_lost(t, "He ill-disposed had had man.", _one_click_edit(t)) == []
+
+
 def test_fluent_speech_is_aligned_as_by_a_grammar_without_stumbles():
     """The search that looks for stumbles changes the alignment of fluent words (its loops give
     them other left contexts), so the words are aligned again with only the stumbles found."""

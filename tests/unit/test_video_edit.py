@@ -135,13 +135,6 @@ def test_repeat_removal_keeps_the_last_saying_with_the_users_lines():
     assert remove_repeats(kept) == kept  # doubled words of grammar, repeats across a sentence's end
 
 
-def test_a_word_said_twice_is_taken_from_its_last_saying():
-    """Both sayings cost one cut; the speaker's repair (the last) is kept, as editors do."""
-    t = make_transcript("he was not an an ill disposed PAUSE he mi- he might")
-    assert [p.index for p in align(t.words, "not an ill")] == [2, 4, 5]
-    assert [p.index for p in align(t.words, "disposed [pause 1.2s] he might")] == [6, 7, 10, 11]
-
-
 def test_shortened_pauses_keep_what_was_asked():
     text = "he [pause 1.2s] was"
     assert [shorten_pauses(text, s) for s in (0.04, 0.25, 0.3, 1)] == \
