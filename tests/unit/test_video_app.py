@@ -79,6 +79,12 @@ def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypat
     assert app.shell.status.text.startswith("Edit applied") and len(app.project.undo_stack) == 1
     app.pauses_button.click()
     assert app.shell.status.text == "No pause longer than 0.3 s left." and len(app.project.undo_stack) == 1
+    app.repeats_button.click()
+    assert app.shell.status.text == "No words said again left to remove." and len(app.project.undo_stack) == 1
+    words = app.project.text.split()
+    app.text.value = " ".join(words[:3] + words[:3] + words[3:])  # typed: the first three words copied again
+    app.repeats_button.click()
+    assert app.project.text.split() == words and app.shell.status.text.startswith("Edit applied")
 
 
 def test_a_text_that_cannot_be_cut_is_refused_and_the_session_stays_as_it_was(tmp_path, monkeypatch):
