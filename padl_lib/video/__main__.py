@@ -113,7 +113,7 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("--remove-fillers", action="store_true",
                    help="leave out the fillers ('uh', 'um', ...) and false starts ('bee- been')")
     p.add_argument("--remove-repeats", action="store_true",
-                   help="leave out words said again right after ('the the' keeps the last 'the'; 'had had' stays)")
+                   help="leave out words said again right after ('the the' -> 'the'; 'had had' stays)")
     p.add_argument("--shorten-pauses", type=float, metavar="SECONDS",
                    help="shorten every longer pause to SECONDS (0: cut pauses out)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")

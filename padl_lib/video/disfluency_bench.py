@@ -109,8 +109,9 @@ def disfluency_check(seed: int = 0, per_kind: int = 2, model: str | None = None)
             found_in_fluent += [fluent.words[k].text for k in _extra_words(fluent, reference)]
             words = [w for w in fluent.words if w.kind == "word" and w.confidence > 0]
             fluent_kept = _kept_seconds(fluent, _fluent_edit(fluent, reference), audio)
-            lost += _words_lost(fluent, fluent.text(), _one_click_edit(fluent))
-            fluent_clicked = _kept_seconds(fluent, _one_click_edit(fluent), audio)
+            fluent_clicks = _one_click_edit(fluent)
+            lost += _words_lost(fluent, fluent.text(), fluent_clicks)
+            fluent_clicked = _kept_seconds(fluent, fluent_clicks, audio)
             for kind in KINDS:
                 for _ in range(per_kind):
                     at, inserted = _stumble(kind, audio, words, rng)
@@ -128,6 +129,7 @@ def disfluency_check(seed: int = 0, per_kind: int = 2, model: str | None = None)
 def benchmark_rows() -> list[tuple[str, object, str]]:
     """Rows (metric, value, goal) for `python -m padl_lib.video.bench`."""
     r = disfluency_check()
+
     def count(key: str) -> str:
         per_kind = ", ".join(f"{kind} {r[key][kind]}/{r['total'][kind]}" for kind in KINDS)
         return f"{sum(r[key].values())} of {sum(r['total'].values())} ({per_kind})"
@@ -137,7 +139,7 @@ def benchmark_rows() -> list[tuple[str, object, str]]:
              f"{len(r['found_in_fluent'])} {r['found_in_fluent'] or ''}", "(recognizer errors count here)"),
             ("  the same stumbles cut by one click each on Remove fillers and Remove repeats", count("clicked"),
              "(no goal)"),
-            ("  words those clicks cut that the fluent text keeps", f"{len(r['lost'])} {r['lost'] or ''}",
+            ("  words those clicks cut that the typed text keeps", f"{len(r['lost'])} {r['lost'] or ''}",
              "(no goal)")]
 
 
