@@ -45,6 +45,7 @@ _EDGE_PUNCT = re.compile(r"^\W+|\W+$")  # quotes included: "‘It’s ok.’" ->
 _TYPED_FORMS = str.maketrans({"\u2019": "'", "\u2010": "-", "\u2011": "-", "\u200b": None, "\u200c": None,
                               "\u200d": None, "\u2060": None, "\ufeff": None})
 _LOOKS_LIKE_PAUSE = re.compile(r"\[\s*pause\b", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"(?<!\.)[.!?][\"'\u201d\u2019)\]]*$")  # "man." and "man?'", not "the..."
 __all__ = ["EditError", "Piece", "Span", "EditList", "FILLERS", "tokenize", "token_key", "phrases", "align",
            "edit_list", "rough_cuts", "remove_fillers", "remove_repeats",
@@ -140,9 +141,11 @@ def remove_repeats(text: str, fillers: frozenset[str] = FILLERS) -> str:
     """One click: the edited text without words said again right after themselves: "the the
     lecture" -> "the lecture", "to be [pause 0.4s] to be honest" -> "to be honest" (one to three
     words, with the pauses and fillers between the two sayings). A repeat across the end of a
-    sentence stays ("I know. I know."), and so do the doubled words of MEANT_TWICE ("had had").
-    The text keeps the last saying, in the case of the first ("So, um, so we" -> "So we"); which
-    saying the render takes is the alignment's choice (fewest cuts, `align`)."""
+    sentence stays ("I know. I know."), and so do the doubled words of MEANT_TWICE ("had had")
+    and numbers (whisper writes digits in groups that need not be what was said twice: "0.001"
+    heard as "0.0 or 0.0 or 0.1"). The text keeps the last saying, in the case of the first
+    ("So, um, so we" -> "So we"); which saying the render takes is the alignment's choice
+    (fewest cuts, `align`)."""
     tokens = tokenize(text)
     words = [k for k, t in enumerate(tokens) if parse_pause_token(t) is None and token_key(t) not in fillers]
     keys = [token_key(tokens[k]) for k in words]
@@ -150,7 +153,7 @@ def remove_repeats(text: str, fillers: frozenset[str] = FILLERS) -> str:
     i = 0
     while i < len(words):
         n = next((n for n in (3, 2, 1) if keys[i:i + n] == keys[i + n:i + 2 * n]
-                  and not (n == 1 and keys[i] in MEANT_TWICE)
+                  and not (n == 1 and keys[i] in MEANT_TWICE) and not any(map(_DIGIT.search, keys[i:i + n]))
                   and not _SENTENCE_END.search(tokens[words[i + n - 1]])), 0)
         if n:
             first, again = words[i], words[i + n]
