@@ -140,7 +140,10 @@ class TranscriptEditor:
         self.fillers_button = _button("Remove fillers", "eraser", "'um', 'uh' and false starts ('bee- been')")
         self.repeats_button = _button("Remove repeats", "clone", "words said again right after ('the the'); "
                                       "'had had' stays")
-        self.pauses_button = _button("Shorten pauses", "compress")
+        self.pauses_button = _button("Shorten pauses", "compress", "every longer pause to the length beside")
+        self.pause_seconds = W.BoundedFloatText(value=0.3, min=0.0, max=10.0, step=0.1, description="to (s)",
+                                                style={"description_width": "initial"}, layout=W.Layout(width="110px"))
+        self.pause_seconds.add_class("padl-pause-seconds")
         self.undo_button, self.redo_button = _button("Undo", "undo"), _button("Redo", "repeat")
         self.reset_button = _button("Reset", "refresh", "back to the full transcript")
         self.preview_button = _button("Preview", "play", "play the edit around the selected word")
@@ -150,8 +153,9 @@ class TranscriptEditor:
         self.summary = W.HTML()
         self.summary.add_class("padl-edit-summary")
         self.download = DownloadLink()
-        controls = [self.apply_button, self.fillers_button, self.repeats_button, self.pauses_button, self.undo_button,
-                    self.redo_button, self.reset_button, self.preview_button, self.transition, self.render_button]
+        controls = [self.apply_button, self.fillers_button, self.repeats_button, self.pauses_button, self.pause_seconds,
+                    self.undo_button, self.redo_button, self.reset_button, self.preview_button, self.transition,
+                    self.render_button]
         body = [W.HBox([self.choice, self.upload, self.load_button]), self.about, self.progress,
                 W.HBox([W.VBox([W.HTML("<b>Source</b>"), self.player], layout=W.Layout(width="50%")),
                         W.VBox([W.HTML("<b>Edited</b>"), self.result_player], layout=W.Layout(width="50%"))]),
@@ -177,8 +181,7 @@ class TranscriptEditor:
                                                                           "No fillers left to remove.")))
         self.repeats_button.on_click(self._guard(lambda: self._one_click(self.project.remove_repeats,
                                                                           "No words said again left to remove.")))
-        self.pauses_button.on_click(self._guard(lambda: self._one_click(self.project.shorten_pauses,
-                                                                         "No pause longer than 0.3 s left.")))
+        self.pauses_button.on_click(self._guard(self._shorten_pauses))
         self.undo_button.on_click(self._guard(self._undo))
         self.redo_button.on_click(self._guard(self._redo))
         self.reset_button.on_click(self._guard(lambda: self._change(self.project.reset())
@@ -280,6 +283,10 @@ class TranscriptEditor:
         self._change(changed)
         if not changed:
             self.shell.status.set(unchanged)
+
+    def _shorten_pauses(self) -> None:
+        seconds = self.pause_seconds.value
+        self._one_click(lambda: self.project.shorten_pauses(seconds), f"No pause longer than {seconds:g} s left.")
 
     def _sync(self) -> None:
         """Take typed but not yet applied text into the project first."""

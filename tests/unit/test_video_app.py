@@ -79,8 +79,14 @@ def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypat
     assert app.shell.status.text.startswith("Edit applied") and len(app.project.undo_stack) == 1
     app.pauses_button.click()
     assert app.shell.status.text == "No pause longer than 0.3 s left." and len(app.project.undo_stack) == 1
+    app.pause_seconds.value = 0.5  # longer than what is left: nothing to do
+    app.pauses_button.click()
+    assert app.shell.status.text == "No pause longer than 0.5 s left." and len(app.project.undo_stack) == 1
+    app.pause_seconds.value = 0.1
+    app.pauses_button.click()
+    assert "[pause 0.1s]" in app.project.text and len(app.project.undo_stack) == 2
     app.repeats_button.click()
-    assert app.shell.status.text == "No words said again left to remove." and len(app.project.undo_stack) == 1
+    assert app.shell.status.text == "No words said again left to remove." and len(app.project.undo_stack) == 2
     words = app.project.text.split()
     app.text.value = " ".join(words[:3] + words[:3] + words[3:])  # typed: the first three words copied again
     app.repeats_button.click()
