@@ -220,7 +220,10 @@ class Project:
         return self._cut_from_full_text(remove_repeats)
 
     def _cut_from_full_text(self, clean: Callable[[str, frozenset[str]], str]) -> list[int]:
-        cleaned = clean(self.transcript.text(), transcript_fillers(self.transcript))
+        full = self.transcript.text()
+        cleaned = clean(full, transcript_fillers(self.transcript))
+        if cleaned == full:  # the unedited text keeps every item; no need to align it
+            return []
         try:
             kept = edit_list(self.transcript, cleaned).kept_items()
         except EditError:  # nothing left

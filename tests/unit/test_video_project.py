@@ -219,3 +219,5 @@ def test_the_items_one_click_repeat_removal_cuts_are_known_before_the_click(tmp_
     assert project.remove_repeats() and not project.remove_repeats()  # nothing left: no new history entry
     kept = project.edit_list().kept_items()
     assert set(kept).isdisjoint(project.repeats()) and {3, 10, 11, 16, 17} <= kept
+    fluent = Project.open(make_transcript("he was not an ill disposed man"), path=tmp_path / "fluent.padlproj.json")
+    assert fluent.repeats() == [] and fluent.disfluencies() == []
