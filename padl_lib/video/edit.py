@@ -153,8 +153,7 @@ def remove_repeats(text: str, fillers: frozenset[str] = FILLERS) -> str:
     i = 0
     while i < len(words):
         n = next((n for n in (3, 2, 1) if keys[i:i + n] == keys[i + n:i + 2 * n]
-                  and not (n == 1 and keys[i] in MEANT_TWICE) and not any(map(_DIGIT.search, keys[i:i + n]))
-                  and not _SENTENCE_END.search(tokens[words[i + n - 1]])), 0)
+                  and _droppable(keys[i:i + n], tokens[words[i + n - 1]])), 0)
         if n:
             first, again = words[i], words[i + n]
             if new[first][:1].isupper():
@@ -163,6 +162,13 @@ def remove_repeats(text: str, fillers: frozenset[str] = FILLERS) -> str:
         i += n or 1
     rewritten = iter(new)
     return _rewrite_tokens(text, lambda _: next(rewritten))
+
+
+def _droppable(said: list[str], last_token: str) -> bool:
+    """Whether words said again (their keys `said`, the last one written `last_token`) may go:
+    not a doubled word of grammar, no number, no end of a sentence."""
+    return (not (len(said) == 1 and said[0] in MEANT_TWICE) and not any(map(_DIGIT.search, said))
+            and not _SENTENCE_END.search(last_token))
 
 
 def shorten_pauses(text: str, max_seconds: float = 0.3) -> str:
