@@ -72,10 +72,11 @@ def _text(args: argparse.Namespace) -> None:
     text = transcript.text()
     if not transcript.words:
         print(f"note: {args.transcript} holds no words (was any speech recognized?)", file=sys.stderr)
+    fillers = transcript_fillers(transcript)
     if args.remove_fillers:
-        text = remove_fillers(text, transcript_fillers(transcript))
+        text = remove_fillers(text, fillers)
     if args.remove_repeats:
-        text = remove_repeats(text, transcript_fillers(transcript))
+        text = remove_repeats(text, fillers)
     if args.shorten_pauses is not None:
         text = shorten_pauses(text, args.shorten_pauses)
     if args.output is None:

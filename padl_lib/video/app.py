@@ -143,7 +143,6 @@ class TranscriptEditor:
         self.pauses_button = _button("Shorten pauses", "compress", "every longer pause to the length beside")
         self.pause_seconds = W.BoundedFloatText(value=0.3, min=0.0, max=10.0, step=0.1, description="to (s)",
                                                 style={"description_width": "initial"}, layout=W.Layout(width="110px"))
-        self.pause_seconds.add_class("padl-pause-seconds")
         self.undo_button, self.redo_button = _button("Undo", "undo"), _button("Redo", "repeat")
         self.reset_button = _button("Reset", "refresh", "back to the full transcript")
         self.preview_button = _button("Preview", "play", "play the edit around the selected word")
