@@ -10,6 +10,11 @@ previous window's text as context: with it, tiny.en skipped 20 s of speech in th
 pieces (`pieces`, cut in pauses), each heard with a few seconds of what follows it, so that no
 piece ends abruptly.
 
+Whisper hears 30 s at a time. Where it ends a window's last segment at the window's very end and
+the next window goes on, a word said across the edge may have been heard twice, in halves or not
+at all ("usually" + "Finally finds" for "usually finds" in a synthetic lecture): the words beside
+such a seam are recognized again with context on both sides (`mend_seams`).
+
 Whisper also invents text: a sign-off such as "We'll see you next time." or a lone "You" where a
 recording ends abruptly, or an echo of its prompt in a recording without speech. Its words are
 anomalous by whisper's own measure (`word_anomaly`: improbable, of next to no duration, or
@@ -64,10 +69,11 @@ PIECE_REACH = 10.0  # s around a piece's nominal end searched for its quietest m
 # s of what follows a piece that whisper hears with it: a piece that ended abruptly drew
 # inventions ("See you soon!") from whisper; the words heard there are the next piece's
 PIECE_CONTEXT = 5.0
+SEAM_SLACK = 0.1  # s: a segment ending this close to its 30 s window's end may have cut a word
 ROUGH_SECONDS = 0.25  # how far whisper's word times may be off
 ANNOTATION = re.compile(r"^\s*[\[(*♪].*[\])*♪]\s*$")  # whisper's "[Music]", "(laughs)"
 __all__ = ["DEFAULT_MODEL", "FILLER_PROMPT", "AsrWord", "AsrSegment", "ModelError", "load_model", "recognize",
-           "pieces", "mean_logprob", "recover_skipped", "word_anomaly", "ANNOTATION"]
+           "pieces", "mean_logprob", "recover_skipped", "mend_seams", "word_anomaly", "ANNOTATION"]
 
 
 class ModelError(RuntimeError):
@@ -143,7 +149,8 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
               progress: Progress | None = None, beam_size: int = 5,
               prompt: str | None = FILLER_PROMPT, loud: np.ndarray | None = None) -> tuple[list[AsrSegment], str]:
     """Recognize 16 kHz mono speech; return whisper's segments and the language.
-    Stretches where whisper skipped speech are recognized again (`recover_skipped`).
+    Stretches where whisper skipped speech, and the words at the seams of its 30 s windows, are
+    recognized again (`recover_skipped`, `mend_seams`).
     `loud`: the audio's `acoustics.sound_frames`, if already computed."""
     import ctranslate2
 
@@ -154,37 +161,75 @@ def recognize(audio: np.ndarray, model: str | None = None, language: str | None 
     duration = len(audio) / SAMPLE_RATE
     if not whisper.model.is_multilingual:
         language = "en"
-    # vad_filter: Silero VAD (shipped with faster-whisper) removes silences of 2 s and more before
-    # decoding; in a window that opens with seconds of room tone, whisper invents words mid-speech
     options = dict(language=language, beam_size=beam_size, word_timestamps=True, condition_on_previous_text=False,
-                   vad_filter=True, initial_prompt=prompt)
+                   initial_prompt=prompt)
     retry_options = dict(options, initial_prompt=None)  # a stretch heard again: whisper may have echoed the prompt
     loud = acoustics.sound_frames(audio) if loud is None else loud
     result: list[AsrSegment] = []
+    seams: list[float] = []  # where a window ended inside speech (s)
     heard = []  # every segment whisper wrote, kept or dropped as invented: how sure it was of the recording
     report(progress, 0, duration, "recognizing speech")
     for start, end in pieces(audio, PIECE_SECONDS):
         until = end if end >= duration else min(duration, end + PIECE_CONTEXT)
-        segments, info = whisper.transcribe(audio[int(start * SAMPLE_RATE):int(until * SAMPLE_RATE)], **options)
-        for seg in segments:
+        segments, info = _hear(whisper, audio[int(start * SAMPLE_RATE):int(until * SAMPLE_RATE)], options)
+        for seg, cut in segments:
             if start + seg.start >= end:
                 break  # the next piece's
             heard.append(seg)
             result += _before(_kept(seg, start, loud), end)
+            if cut:
+                seams.append(start + seg.end)
             report(progress, min(start + seg.end, end), duration, "recognizing speech")
     report(progress, duration, duration, "recognizing speech")
 
     def again(start: float, end: float) -> list[AsrSegment]:
         part = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
-        return [kept for seg in whisper.transcribe(part, **retry_options)[0] for kept in _kept(seg, start, loud)]
+        return [kept for seg, _ in _hear(whisper, part, retry_options)[0] for kept in _kept(seg, start, loud)]
 
-    result = recover_skipped(result, audio, again, loud)
+    result = recover_skipped(mend_seams(result, duration, again, seams), audio, again, loud)
     sureness = mean_logprob(heard)
     if sureness is not None and sureness < UNSURE_LOGPROB:
         other = "" if whisper.model.is_multilingual else "in another language than English (all the model knows), "
         warnings.warn(f"whisper is unsure of this transcript (mean token log-probability {sureness:.2f}): the "
                       f"speech may be {other}or buried in noise; check the text before editing by it", stacklevel=2)
     return result, info.language
+
+
+def _hear(whisper, audio: np.ndarray, options: dict):
+    """faster-whisper's segments of `audio` (a generator of (segment, cut) on `audio`'s times;
+    `cut`: the segment ran to its window's end and the next window went on) and its transcription
+    info. Silences of 2 s and more are removed first by the Silero VAD that faster-whisper ships,
+    as its `vad_filter` does: in a window that opens with seconds of room tone, whisper invents
+    words mid-speech."""
+    chunks = speech_chunks(audio)
+    speech = np.concatenate([audio[c["start"]:c["end"]] for c in chunks]) if chunks else audio[:0]
+    segments, info = whisper.transcribe(speech, vad_filter=False, **options)
+    return _on_recording(segments, chunks, whisper.feature_extractor, len(speech) / SAMPLE_RATE), info
+
+
+def speech_chunks(audio: np.ndarray) -> list[dict]:
+    """The stretches of `audio` holding speech ({"start", "end"} in samples) by faster-whisper's
+    Silero VAD with its defaults: speech parted by 2 s of silence or more, padded by 0.4 s."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return get_speech_timestamps(audio, VadOptions(), sampling_rate=SAMPLE_RATE)
+
+
+def _on_recording(segments, chunks: list[dict], features, duration: float):
+    """(segment, cut) for faster-whisper's segments of the joined speech `chunks` (`duration` s),
+    each put back on the recording's times; `cut`: see `_hear`."""
+    from faster_whisper.transcribe import restore_speech_timestamps
+
+    frame = features.time_per_frame
+    previous = None
+    for seg in segments:
+        if previous is not None:
+            window_end = (previous.seek + features.nb_max_frames) * frame
+            cut = seg.seek != previous.seek and previous.end >= window_end - SEAM_SLACK and window_end < duration
+            yield next(restore_speech_timestamps([previous], chunks, SAMPLE_RATE)), cut
+        previous = seg
+    if previous is not None:
+        yield next(restore_speech_timestamps([previous], chunks, SAMPLE_RATE)), False
 
 
 def mean_logprob(segments: list) -> float | None:
@@ -216,7 +261,7 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
     more. Words are kept in the segment of the first word they replace (or precede). `loud`: the
     audio's loud 10 ms frames, if known."""
     duration = len(audio) / SAMPLE_RATE
-    flat = [(k, w) for k, seg in enumerate(segments) for w in seg.words]  # (segment index, word)
+    flat = _flat(segments)
     i = 0
     while flat and i <= len(flat):
         first, last, hole = i, i, None  # old words [first, last) under suspicion, and where
@@ -228,30 +273,84 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
                 if loud is None:
                     loud = acoustics.sound_frames(audio)
                 hole = gap if _speech_in(audio, loud, gap[0] + ROUGH_SECONDS, gap[1] - ROUGH_SECONDS) else None
-        if hole is None:
+        change = hole and _reheard(flat, first, last, hole, again, duration, lambda old, new: len(new) > len(old))
+        if not change:
             i += 1
             continue
-        clip = max(0.0, hole[0] - RECOVERY_CONTEXT), min(duration, hole[1] + RECOVERY_CONTEXT)
-        new = [w for seg in again(*clip) for w in seg.words if not ANNOTATION.match(w.text)]
-        lo = next(j for j in range(first + 1) if j == first or flat[j][1].start >= clip[0])
-        hi = next((j for j in range(last, len(flat)) if flat[j][1].end > clip[1]), len(flat))
-        matcher = difflib.SequenceMatcher(None, [_key(w) for _, w in flat[lo:hi]], [_key(w) for w in new],
-                                          autojunk=False)
-        same = {lo + a + t: b + t for a, b, size in matcher.get_matching_blocks() for t in range(size)}
-        before = max((j for j in same if j < first), default=None)
-        after = min((j for j in same if j >= last), default=None)
-        old_from, new_from = (before + 1, same[before] + 1) if before is not None else (lo, 0)
-        old_to, new_to = (after, same[after]) if after is not None else (hi, len(new))
-        found = new[new_from:new_to]
-        if len(found) <= old_to - old_from:
-            i += 1
-            continue
+        old_from, old_to, found = change
         what = f"wrote only {flat[i][1].text!r}" if last > first else "wrote nothing"
         warnings.warn(f"whisper skipped speech in {hole[0]:.2f}-{hole[1]:.2f} s ({what}); recognized it again: "
                       f"{' '.join(w.text for w in found)!r}", stacklevel=3)
-        k = flat[min(old_from, len(flat) - 1)][0]
-        flat[old_from:old_to] = [(k, w) for w in found]
+        _splice(flat, old_from, old_to, found)
         i = old_from + len(found)
+    return _regrouped(segments, flat)
+
+
+def mend_seams(segments: list[AsrSegment], duration: float, again: Callable[[float, float], list[AsrSegment]],
+               seams: list[float]) -> list[AsrSegment]:
+    """Where whisper's 30 s window ended inside speech (`seams`, in s), the words within
+    ROUGH_SECONDS of the seam are recognized again with RECOVERY_CONTEXT s on either side
+    (`again(start, end)`), the seam now inside one window; the new words between the nearest
+    neighbours both passes agree on replace the old ones there where they differ and whisper
+    is surer of them (`_sureness`)."""
+    flat = _flat(segments)
+    for seam in seams if flat else ():
+        first = next((j for j, (_, w) in enumerate(flat) if w.end > seam - ROUGH_SECONDS), len(flat))
+        last = next((j for j, (_, w) in enumerate(flat[first:], first) if w.start >= seam + ROUGH_SECONDS), len(flat))
+        change = _reheard(flat, first, last, (seam - ROUGH_SECONDS, seam + ROUGH_SECONDS), again, duration,
+                          lambda old, new: list(map(_key, old)) != list(map(_key, new))
+                          and _sureness(new) > _sureness(old))
+        if change:
+            old_from, old_to, found = change
+            warnings.warn(f"whisper's 30 s window ended inside speech at {seam:.2f} s, where it wrote "
+                          f"{' '.join(w.text for _, w in flat[old_from:old_to])!r}; recognized again: "
+                          f"{' '.join(w.text for w in found)!r}", stacklevel=3)
+            _splice(flat, *change)
+    return _regrouped(segments, flat)
+
+
+def _sureness(words: list[AsrWord]) -> float:
+    """Whisper's mean probability of `words`; none at all counts as a coin toss (0.5)."""
+    return float(np.mean([w.probability for w in words])) if words else 0.5
+
+
+Flat = list[tuple[int, AsrWord]]  # the words of segments in order, each with its segment's index
+
+
+def _flat(segments: list[AsrSegment]) -> Flat:
+    return [(k, w) for k, seg in enumerate(segments) for w in seg.words]
+
+
+def _reheard(flat: Flat, first: int, last: int, hole: tuple[float, float],
+             again: Callable[[float, float], list[AsrSegment]], duration: float,
+             better: Callable[[list[AsrWord], list[AsrWord]], bool]) -> tuple[int, int, list[AsrWord]] | None:
+    """The `hole` (s) around the old words [first, last) recognized again with RECOVERY_CONTEXT s
+    on either side: (old_from, old_to, new words) for the old words between the nearest
+    neighbours both passes agree on, if `better(old, new)`; else None."""
+    clip = max(0.0, hole[0] - RECOVERY_CONTEXT), min(duration, hole[1] + RECOVERY_CONTEXT)
+    new = [w for seg in again(*clip) for w in seg.words if not ANNOTATION.match(w.text)]
+    lo = next(j for j in range(first + 1) if j == first or flat[j][1].start >= clip[0])
+    hi = next((j for j in range(last, len(flat)) if flat[j][1].end > clip[1]), len(flat))
+    matcher = difflib.SequenceMatcher(None, [_key(w) for _, w in flat[lo:hi]], [_key(w) for w in new],
+                                      autojunk=False)
+    same = {lo + a + t: b + t for a, b, size in matcher.get_matching_blocks() for t in range(size)}
+    before = max((j for j in same if j < first), default=None)
+    old_from, new_from = (before + 1, same[before] + 1) if before is not None else (lo, 0)
+    for after in _closing_anchors(sorted(j for j in same if j >= last), flat, hole[1]):
+        old_to, new_to = (after, same[after]) if after is not None else (hi, len(new))
+        if better([w for _, w in flat[old_from:old_to]], new[new_from:new_to]):
+            return old_from, old_to, new[new_from:new_to]
+    return None
+
+
+def _splice(flat: Flat, old_from: int, old_to: int, found: list[AsrWord]) -> None:
+    """Replace the old words [old_from, old_to) by `found`, in the segment of the first they replace."""
+    k = flat[min(old_from, len(flat) - 1)][0]
+    flat[old_from:old_to] = [(k, w) for w in found]
+
+
+def _regrouped(segments: list[AsrSegment], flat: Flat) -> list[AsrSegment]:
+    """`segments` with the words of `flat` (those left without words dropped)."""
     by_segment: dict[int, list[AsrWord]] = {}
     for k, w in flat:
         by_segment.setdefault(k, []).append(w)
@@ -264,6 +363,16 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
             out.append(AsrSegment(seg.start, seg.end, " ".join(w.text for w in words), words, seg.avg_logprob,
                                   seg.no_speech_prob))
     return out
+
+
+def _closing_anchors(later: list[int], flat: Flat, hole_end: float) -> list[int | None]:
+    """Where the words re-heard for a hole may end: the first word after it that both passes
+    agree on (None: the clip's end, if none). A word at the hole's very end may be whisper's
+    misplaced first word of the speech it skipped ("billions. [gap] The Compute the loss" for
+    "billions. The idea does not change. We compute the loss"): then the next agreed word after
+    it is tried too."""
+    edge = [j for j in later if flat[j][1].start <= hole_end + ROUGH_SECONDS]
+    return [*edge, *later[len(edge):len(edge) + 1]] or [None]
 
 
 def _stretched(word: AsrWord) -> bool:

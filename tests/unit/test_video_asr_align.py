@@ -484,6 +484,81 @@ def test_speech_whisper_skipped_is_recognized_again():
     assert unchanged == segments
 
 
+def _asr_segment(*words: tuple):
+    """A segment of (text, start, end) words, whisper 90 % sure of each unless a fourth item says."""
+    from padl_lib.video.asr import AsrSegment, AsrWord
+
+    return AsrSegment(words[0][1], words[-1][2], " ".join(w[0] for w in words),
+                      tuple(AsrWord(*w[:3], w[3] if len(w) > 3 else 0.9) for w in words))
+
+
+def test_a_word_whisper_misplaced_at_the_edge_of_skipped_speech_is_replaced_too():
+    """Whisper wrote "billions. The Compute the loss" for "billions. The idea does not change. We
+    compute the loss", its "The" at the end of the gap it left (a synthetic lecture, flite's kal16):
+    the second pass agrees on "The" there, so the next agreed word closes the words spliced in."""
+    from padl_lib.video.asr import recover_skipped
+
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal(10 * SAMPLE_RATE) * 1e-3).astype(np.float32)
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    audio[3 * SAMPLE_RATE:5 * SAMPLE_RATE] += 0.1 * np.sign(np.sin(2 * np.pi * 150 * t))  # the skipped speech
+    segments = [_asr_segment(("has", 2.0, 2.3), ("billions.", 2.3, 2.7)),
+                _asr_segment(("The", 4.9, 5.4), ("Compute", 5.4, 5.8), ("the", 5.8, 6.0), ("loss,", 6.0, 6.4))]
+    heard_again = [_asr_segment(("has", 2.0, 2.3), ("billions.", 2.3, 2.7), ("The", 3.0, 3.1), ("idea", 3.1, 3.5),
+                                ("does", 3.5, 3.8), ("not", 3.8, 4.1), ("change.", 4.1, 4.6)),
+                   _asr_segment(("We", 5.0, 5.2), ("compute", 5.4, 5.8), ("the", 5.8, 6.0), ("loss,", 6.0, 6.4))]
+    with pytest.warns(UserWarning, match="skipped"):
+        fixed = recover_skipped(segments, audio, lambda start, end: heard_again)
+    assert " ".join(s.text for s in fixed) == "has billions. The idea does not change. We Compute the loss,"
+
+
+def test_the_words_at_a_seam_of_whispers_windows_are_recognized_again():
+    """A 30 s window ended inside "usually": whisper wrote "usually" and then "Finally" for its end
+    (16 % sure of it). Heard again with the seam inside one window, the words between agreed
+    neighbours are replaced; where the second pass agrees, or is less sure, nothing changes."""
+    from padl_lib.video.asr import RECOVERY_CONTEXT, ROUGH_SECONDS, mend_seams
+
+    segments = [_asr_segment(("it", 29.6, 29.74), ("usually", 29.74, 29.98)),
+                _asr_segment(("Finally", 29.98, 30.26, 0.16), ("finds", 30.26, 30.62), ("edges", 30.62, 30.94))]
+    calls = []
+
+    def again(start, end):
+        calls.append((start, end))
+        return [_asr_segment(("it", 29.6, 29.74), ("usually", 29.74, 30.1), ("finds", 30.26, 30.62),
+                             ("edges", 30.62, 30.94))]
+
+    unsure = [_asr_segment(("it", 29.6, 29.74), ("you", 29.74, 29.9, 0.3), ("sully", 29.9, 30.2, 0.2),
+                           ("finds", 30.26, 30.62), ("edges", 30.62, 30.94))]
+    assert mend_seams(segments, 40.0, lambda start, end: unsure, [29.98]) == segments
+
+    with pytest.warns(UserWarning, match="'it usually Finally'; recognized again: 'it usually'"):
+        fixed = mend_seams(segments, 40.0, again, [29.98])
+    assert [s.text for s in fixed] == ["it usually", "finds edges"]
+    reach = ROUGH_SECONDS + RECOVERY_CONTEXT
+    assert calls == [pytest.approx((29.98 - reach, 29.98 + reach))]
+    assert mend_seams(fixed, 40.0, again, [29.98]) == fixed
+
+
+def test_a_segment_running_to_the_end_of_its_window_marks_a_seam():
+    """faster-whisper's segments carry their 30 s window's start (`seek`, in 10 ms frames, on the
+    speech joined without its long silences): a segment ending at its window's end, followed by
+    another window, is a seam (not where the window reached the end of the speech, and whisper
+    then wrote something after it); its times are put back on the recording's."""
+    from types import SimpleNamespace
+
+    from padl_lib.video.asr import _on_recording
+
+    def seg(seek, start, end):
+        return SimpleNamespace(seek=seek, start=start, end=end, words=[SimpleNamespace(start=start, end=end)])
+
+    features = SimpleNamespace(time_per_frame=0.01, nb_max_frames=3000)
+    chunks = [{"start": 2 * SAMPLE_RATE, "end": 70 * SAMPLE_RATE}]  # 2 s of silence removed before the speech
+    segments = [seg(0, 0.0, 12.0), seg(0, 12.5, 29.98), seg(2998, 29.98, 41.0), seg(4100, 41.0, 68.0),
+                seg(6800, 68.0, 68.04)]
+    marked = [(s.start, cut) for s, cut in _on_recording(segments, chunks, features, 68.0)]
+    assert marked == [(2.0, False), (14.5, True), (31.98, False), (43.0, False), (70.0, False)]
+
+
 def test_a_silence_over_voiced_sound_beside_a_squeezed_word_is_aligned_again(tmp_path):
     # espeak-ng's "Today, in lecture 7,": pocketsphinx's silence model once covered "in lecture"
     # (0.6 s of voiced sound) and squeezed both words into the end of "Today", 440-520 ms early
@@ -541,17 +616,19 @@ def test_each_piece_is_heard_with_what_follows_it(monkeypatch):
 
     class Whisper:  # writes a word in the middle of every second it is given
         model = types.SimpleNamespace(is_multilingual=False)
+        feature_extractor = types.SimpleNamespace(time_per_frame=0.01, nb_max_frames=3000)
 
         def transcribe(self, audio, **options):
             seconds = len(audio) / SAMPLE_RATE
             given.append(seconds)
             words = [types.SimpleNamespace(word=f" w{k}", start=k + 0.3, end=k + 0.7, probability=0.9)
                      for k in range(int(seconds))]
-            segment = types.SimpleNamespace(start=0.0, end=seconds, text="", words=words, avg_logprob=-0.2,
+            segment = types.SimpleNamespace(seek=0, start=0.0, end=seconds, text="", words=words, avg_logprob=-0.2,
                                             no_speech_prob=0.01)
             return iter([segment]), types.SimpleNamespace(language="en")
 
     monkeypatch.setattr(asr, "load_model", lambda *args, **kwargs: Whisper())
+    monkeypatch.setattr(asr, "speech_chunks", lambda audio: [{"start": 0, "end": len(audio)}])
     monkeypatch.setattr(asr, "PIECE_SECONDS", 20.0)
     audio = np.zeros(60 * SAMPLE_RATE, np.float32)
     cuts = pieces(audio, 20.0)
@@ -572,11 +649,12 @@ def test_speech_whisper_answered_with_its_prompt_is_recognized_again_without_it(
         step = (end - start) / len(texts)
         words = [types.SimpleNamespace(word=f" {t}", start=start + k * step, end=start + (k + 0.8) * step,
                                        probability=0.9 if sure else 0.1) for k, t in enumerate(texts)]
-        return types.SimpleNamespace(start=start, end=end, text=" ".join(texts), words=words,
+        return types.SimpleNamespace(seek=0, start=start, end=end, text=" ".join(texts), words=words,
                                      avg_logprob=-0.2 if sure else -0.8, no_speech_prob=0.01 if sure else 0.7)
 
     class Whisper:  # with the prompt: one word, then the prompt echoed, unsure; without it: every word
         model = types.SimpleNamespace(is_multilingual=False)
+        feature_extractor = types.SimpleNamespace(time_per_frame=0.01, nb_max_frames=3000)
 
         def transcribe(self, audio, initial_prompt=None, **options):
             seconds = len(audio) / SAMPLE_RATE
