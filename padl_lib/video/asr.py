@@ -258,7 +258,8 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
     leaves a gap between two words where someone speaks. Such a stretch is recognized again on
     its own with RECOVERY_CONTEXT s around it (`again(start, end)`, in seconds); the new words
     between the nearest neighbours both passes agree on replace the old ones there if they are
-    more. Words are kept in the segment of the first word they replace (or precede). `loud`: the
+    more (a neighbour at the hole's very end may give way to the next, `_closing_anchors`).
+    Words are kept in the segment of the first word they replace (or precede). `loud`: the
     audio's loud 10 ms frames, if known."""
     duration = len(audio) / SAMPLE_RATE
     flat = _flat(segments)
