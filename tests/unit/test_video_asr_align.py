@@ -447,32 +447,35 @@ def test_chunks_are_not_split_between_a_written_false_start_and_its_word():
     assert best_split(tokens, [1], energy)[0] == 1  # no other choice
 
 
+def _asr_segment(*words: tuple):
+    """A segment of (text, start, end) words, whisper 90 % sure of each unless a fourth item says."""
+    from padl_lib.video.asr import AsrSegment, AsrWord
+
+    return AsrSegment(words[0][1], words[-1][2], " ".join(w[0] for w in words),
+                      tuple(AsrWord(*w[:3], w[3] if len(w) > 3 else 0.9) for w in words))
+
+
 def test_speech_whisper_skipped_is_recognized_again():
     """Whisper wrote "he" for 2.2 s of speech, and nothing for a voiced second between two
     words: both stretches are recognized again with context around them, and the words found
     between the neighbours both passes agree on are spliced in."""
-    from padl_lib.video.asr import RECOVERY_CONTEXT, AsrSegment, AsrWord, recover_skipped
+    from padl_lib.video.asr import RECOVERY_CONTEXT, recover_skipped
 
     rng = np.random.default_rng(0)
     audio = (rng.standard_normal(12 * SAMPLE_RATE) * 1e-3).astype(np.float32)  # room tone
     t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
     audio[6 * SAMPLE_RATE:7 * SAMPLE_RATE] += 0.1 * np.sign(np.sin(2 * np.pi * 150 * t))  # a voiced second
-
-    def segment(*words: tuple[str, float, float]) -> AsrSegment:
-        return AsrSegment(words[0][1], words[-1][2], " ".join(w for w, _, _ in words),
-                          tuple(AsrWord(w, a, b, 0.9) for w, a, b in words))
-
-    segments = [segment(("so", 0.2, 0.8), ("he", 1.2, 3.4), ("went", 3.5, 4.0)), segment(("home", 4.6, 5.2)),
-                segment(("33-4-692.", 8.0, 11.0))]  # a long token of six spoken words is no stretch
+    segments = [_asr_segment(("so", 0.2, 0.8), ("he", 1.2, 3.4), ("went", 3.5, 4.0)), _asr_segment(("home", 4.6, 5.2)),
+                _asr_segment(("33-4-692.", 8.0, 11.0))]  # a long token of six spoken words is no stretch
     calls = []
 
     def again(start, end):
         calls.append((start, end))
         if start < 1:  # "went" timed earlier in the second pass
-            return [segment(("so", 0.2, 0.8), ("he", 1.2, 1.6), ("said", 1.7, 2.3), ("so,", 2.4, 3.0)),
-                    segment(("went", 3.1, 3.6), ("home", 4.6, 5.2))]
-        return [segment(("home", 4.6, 5.2), ("[Music]", 5.3, 5.9), ("really", 6.0, 6.5), ("now", 6.5, 7.0)),
-                segment(("33-4-692.", 8.0, 11.0))]
+            return [_asr_segment(("so", 0.2, 0.8), ("he", 1.2, 1.6), ("said", 1.7, 2.3), ("so,", 2.4, 3.0)),
+                    _asr_segment(("went", 3.1, 3.6), ("home", 4.6, 5.2))]
+        return [_asr_segment(("home", 4.6, 5.2), ("[Music]", 5.3, 5.9), ("really", 6.0, 6.5), ("now", 6.5, 7.0)),
+                _asr_segment(("33-4-692.", 8.0, 11.0))]
 
     with pytest.warns(UserWarning, match="skipped"):
         fixed = recover_skipped(segments, audio, again)
@@ -480,16 +483,8 @@ def test_speech_whisper_skipped_is_recognized_again():
     assert calls == [(0.0, 3.4 + RECOVERY_CONTEXT), (5.2 - RECOVERY_CONTEXT, 11.0)]
     quiet = audio.copy()
     quiet[6 * SAMPLE_RATE:7 * SAMPLE_RATE] = audio[:SAMPLE_RATE]
-    unchanged = recover_skipped(segments, quiet, lambda a, b: [segment(("he", 1.2, 1.6))])
+    unchanged = recover_skipped(segments, quiet, lambda a, b: [_asr_segment(("he", 1.2, 1.6))])
     assert unchanged == segments
-
-
-def _asr_segment(*words: tuple):
-    """A segment of (text, start, end) words, whisper 90 % sure of each unless a fourth item says."""
-    from padl_lib.video.asr import AsrSegment, AsrWord
-
-    return AsrSegment(words[0][1], words[-1][2], " ".join(w[0] for w in words),
-                      tuple(AsrWord(*w[:3], w[3] if len(w) > 3 else 0.9) for w in words))
 
 
 def test_a_word_whisper_misplaced_at_the_edge_of_skipped_speech_is_replaced_too():
