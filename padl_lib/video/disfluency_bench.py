@@ -23,12 +23,13 @@ from __future__ import annotations
 import difflib
 import tempfile
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from padl_lib.video.bench import _room_tone
-from padl_lib.video.edit import edit_list, remove_fillers, remove_repeats, transcript_fillers
+from padl_lib.video.edit import edit_list, remove_fillers, remove_repeats, token_key, transcript_fillers
 from padl_lib.video.media import SAMPLE_RATE, load_audio, write_wav
 from padl_lib.video.samples import librivox_sentences
 from padl_lib.video.spoken import false_start_stem, spoken_words
@@ -67,9 +68,13 @@ def _one_click_edit(transcript: Transcript) -> str:
 
 
 def _words_lost(transcript: Transcript, text: str, clicked: str) -> list[str]:
-    """The words the edit `text` keeps and the edit `clicked` cuts."""
-    lost = edit_list(transcript, text).kept_items() - edit_list(transcript, clicked).kept_items()
-    return [transcript.words[i].text for i in sorted(lost) if transcript.words[i].kind == "word"]
+    """The words the edit `text` keeps and the edit `clicked` cuts, counted as words: of words said
+    twice, the two edits may keep different sayings ("young man, young man")."""
+    def kept(edit: str) -> Counter[str]:
+        items = edit_list(transcript, edit).kept_items()
+        return Counter(token_key(transcript.words[i].text) for i in items if transcript.words[i].kind == "word")
+
+    return list((kept(text) - kept(clicked)).elements())
 
 
 def _stumble(kind: str, audio: np.ndarray, words: list, rng: np.random.Generator) -> tuple[float, np.ndarray]:

@@ -8,9 +8,13 @@ was said: "forty two" for the transcript's "42").
 
 1. `align` maps every edited token to one source item by dynamic programming. The cost of a
    mapping is lexicographic: first the number of *cuts* (places where the next token does not
-   continue the source right after the previous one), then the total *jump distance* in source
-   items. Fewest cuts prefers long contiguous source runs; the distance breaks ties, so a copied
-   word is taken from where it was said nearest to its new neighbours.
+   continue the source right after the previous one), then the number of *rough* cut sides (a
+   cut leaves or enters a word said in one breath with its source neighbour), then the total
+   *jump distance* in source items. Fewest cuts prefers long contiguous source runs; among as
+   many cuts, a cut where the speaker paused is preferred (Berthouzoz et al. 2012's cut
+   suitability: "left click the | Viper" is rough, "[pause] | Then left click the Viper" smooth,
+   where the recording says the repeated words twice); the distance breaks the remaining ties,
+   so a copied word is taken from where it was said nearest to its new neighbours.
 2. `edit_list` groups contiguous tokens into spans and moves every cut point off the word
    boundary into the quietest moment of the gap between the kept word and its source
    neighbour (the audio's energy envelope), keeping a margin around the kept speech. The cut
@@ -36,6 +40,7 @@ FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "
 MEANT_TWICE = frozenset({"had", "that", "is"})  # "he had had enough", "what it is is": not removed as repeats
 PAUSE_KEY = "[pause]"
 FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
+JOINED_GAP = 0.05  # s: words closer than this were said in one breath; a cut between them is rough
 LATE_END = 0.1  # s an item may end past the recording (decoders differ by some ms in a file's length)
 # a pause token, else a garbled one ("[pause 1.2]", one token to name in the error), else a run
 # of other characters up to white space or a pause token ("man.[pause 1s]")
@@ -252,6 +257,14 @@ def _spelled_out(words: Sequence[Word], tokens: list[str], keys: list[str],
     return merged_tokens, merged_keys, places
 
 
+def _joined(words: Sequence[Word]) -> np.ndarray:
+    """1 where item i and item i + 1 are both said (word or filler) less than JOINED_GAP apart:
+    a cut between them falls inside connected speech, else 0."""
+    said = np.array([w.kind != "pause" for w in words], dtype=bool)
+    gaps = np.array([b.start - a.end for a, b in zip(words, words[1:])])
+    return (said[:-1] & said[1:] & (gaps < JOINED_GAP)).astype(np.int64)
+
+
 def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
     """Map every token of `edited_text` to the source item it was cut from (see the module doc)."""
     tokens = tokenize(edited_text)
@@ -283,27 +296,31 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
                         "Only recorded words can be used; copy them from elsewhere in the transcript.")
     positions = {key: np.array(items, dtype=np.int64) for key, items in found.items()}  # ascending
 
-    # A path's cost is (cuts, jump distance), packed into one integer: cuts * scale + distance.
-    # cost[n]: the best cost of the tokens so far with the last one -> source item positions[key][n];
-    # steps[t] = (source items of token t, the item of token t - 1 on each one's best path).
-    # Starting or ending anywhere is no cut.
+    # A path's cost is (cuts, rough sides, jump distance), compared in that order; the last two are
+    # packed into one integer, `rest` = rough * scale + distance. cuts[n], rest[n]: the best cost of
+    # the tokens so far with the last one -> source item positions[key][n]; steps[t] = (source items
+    # of token t, the item of token t - 1 on each one's best path). Starting or ending anywhere is
+    # no cut. A cut's side is rough where the item it leaves (or enters) was said in one breath
+    # with its source neighbour: `joined[i]`, items i and i + 1 touch.
     scale = (len(tokens) + 1) * (len(words) + 1)
+    joined = np.append(_joined(words), 0)
     items = positions[keys[0]]
-    cost = np.zeros(len(items), dtype=np.int64)
+    cuts, rest = np.zeros(len(items), dtype=np.int64), np.zeros(len(items), dtype=np.int64)
     steps = [(items, np.full(len(items), -1))]
     for key in keys[1:]:
         targets = positions[key]
-        cuts = cost.min() // scale
-        cheapest = cost // scale == cuts
-        dist, via = _nearest_jumps(items[cheapest], cost[cheapest] % scale, targets)
-        jump = (cuts + 1) * scale + dist
+        cheapest = cuts == cuts.min()
+        leaving = rest[cheapest] + joined[items[cheapest]] * scale
+        jump_rest, via = _nearest_jumps(items[cheapest], leaving, targets)
+        jump_rest += joined[targets - 1] * scale  # joined[-1] is 0: nothing before the first item
+        jump_cuts = cuts.min() + 1
         before = np.minimum(np.searchsorted(items, targets - 1), len(items) - 1)
         follows = items[before] == targets - 1  # continuing the source is no cut
-        go_on = follows & (cost[before] < jump)
-        cost = np.where(go_on, cost[before], jump)
+        go_on = follows & ((cuts[before] < jump_cuts) | ((cuts[before] == jump_cuts) & (rest[before] < jump_rest)))
+        cuts, rest = np.where(go_on, cuts[before], jump_cuts), np.where(go_on, rest[before], jump_rest)
         steps.append((targets, np.where(go_on, targets - 1, via)))
         items = targets
-    j = int(items[np.argmin(cost)])  # the least cost; ties: the earliest item
+    j = int(items[np.lexsort((rest, cuts))[0]])  # the least cost; ties: the earliest item
     path = []
     for items, back in reversed(steps):
         path.append(j)

@@ -855,6 +855,12 @@ def test_the_stumble_benchmark_clicks_both_buttons_and_names_the_words_they_cut_
     assert _one_click_edit(t) == "He ill-disposed had had man."
     assert _words_lost(t, "He ill-disposed had had man.", "He ill-disposed man.") == ["had", "had"]
     assert _words_lost(t, "He ill-disposed had had man.", _one_click_edit(t)) == []
+    # words said twice: one edit may keep the first saying, the other the second; none is lost
+    said = [Word("He", 0.0, 0.2), Word("was", 0.2, 0.4), Word("young", 0.4, 0.6), Word("man,", 0.6, 0.8),
+            Word("young", 0.9, 1.1), Word("man.", 1.1, 1.3)]
+    t = Transcript(said, SCREENCAST, "0" * 64)
+    assert _words_lost(t, "He young man.", "He was young man.") == []
+    assert _words_lost(t, "He young man.", "He man.") == ["young"]
 
 
 def test_fluent_speech_is_aligned_as_by_a_grammar_without_stumbles():

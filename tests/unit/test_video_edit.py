@@ -78,6 +78,16 @@ def test_copied_word_is_taken_from_where_it_was_said_nearest():
     assert indices(align(t2.words, "sat on the mat")) == [2, 3, 4, 5]
 
 
+def test_among_as_many_cuts_the_cut_falls_where_the_speaker_paused():
+    # deleting a sentence that begins with the next one's first word: leaving after the deleted
+    # "we" and entering before "go" is one cut too, but inside connected speech on both sides
+    t = make_transcript("first point. PAUSE we stop. PAUSE we go on.", gap=0.0, pause=0.5)
+    assert indices(align(t.words, "first point. [pause 0.5s] we go on.")) == [0, 1, 2, 6, 7, 8]
+    assert indices(align(t.words, "first point. we go on.")) == [0, 1, 6, 7, 8]
+    # fewer cuts still come first: a rough cut is not split into two smooth ones
+    assert indices(align(t.words, "first we on.")) == [0, 3, 8]
+
+
 def test_a_lecture_that_repeats_itself_is_cut_with_the_fewest_cuts():
     """Every word said 40 times (2,000 items): a deletion and a moved sentence still map to the
     fewest contiguous runs, each from the occurrence nearest its neighbours."""
