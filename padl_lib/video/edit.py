@@ -450,28 +450,32 @@ def _runs(words: Sequence[Word], pieces: Sequence[Piece],
           min_keep: float = 0.0) -> list[tuple[float, float, list[Piece], bool, bool]]:
     """Contiguous source runs: (start, end, pieces, start is a word edge, end is a word edge).
 
-    A shortened pause ends one run after its first half and starts the next before its last half,
-    so those cut points lie inside silence and are not moved. A pause shortened to `min_keep`
-    or less is cut like a deleted one (its cut points then keep their margins from the words).
+    A shortened pause between the words it was recorded between ends one run after its first
+    half and starts the next before its last half, so the cut lies inside silence and is not
+    moved. Next to a cut, it keeps only the side that touches kept speech (all of it in the
+    pause's middle where a cut is on both sides): a second cut in the same silence would only
+    flash a few frames of video between two jump cuts. A pause shortened to `min_keep` or less
+    is cut like a deleted one (its cut points then keep their margins from the words).
     """
     runs: list[tuple[float, float, list[Piece], bool, bool]] = []
-    for piece in pieces:
+    for k, piece in enumerate(pieces):
         w = words[piece.index]
+        continued = bool(runs) and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index
         if piece.keep is not None:
             if piece.keep <= min_keep:
                 continue
-            half = piece.keep / 2
-            first = (w.start, w.start + half, [piece], True, False)
-            second = (w.end - half, w.end, [piece], False, True)
-            if runs and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index:
+            continues = k + 1 < len(pieces) and pieces[k + 1].index == piece.index + 1
+            if continued:  # after the word it follows in the recording: keep its start (half, if both)
                 s, _, run, se, _ = runs[-1]
                 run.append(piece)
-                runs[-1] = (s, first[1], run, se, False)
-            else:
-                runs.append(first)
-            runs.append(second)
+                runs[-1] = (s, w.start + (piece.keep / 2 if continues else piece.keep), run, se, False)
+            if continues:  # before the word it precedes: keep its end
+                runs.append((w.end - (piece.keep / 2 if continued else piece.keep), w.end, [piece], False, True))
+            elif not continued:  # a cut on both sides: keep its middle
+                middle = (w.start + w.end) / 2
+                runs.append((middle - piece.keep / 2, middle + piece.keep / 2, [piece], False, False))
             continue
-        if runs and runs[-1][4] and runs[-1][2][-1].index + 1 == piece.index:
+        if continued:
             s, _, run, se, _ = runs[-1]
             run.append(piece)  # in place: a run of a long lecture holds thousands of pieces
             runs[-1] = (s, w.end, run, se, True)

@@ -193,14 +193,20 @@ def test_a_transcript_of_another_recording_with_words_after_its_end_is_a_clear_e
 
 
 def test_a_moved_or_shortened_pause_plays_as_long_as_typed():
-    """The margins kept inside a pause next to deleted speech are taken from the rest of it,
-    and a pause shorter than those margins is cut like a deleted one."""
+    """A pause moved between two cuts plays from its middle, in one piece; a shortened pause
+    next to a cut keeps the side that touches the kept word, with no second cut in the same
+    silence; a pause shorter than the margins is cut like a deleted one."""
     t = make_transcript()  # the pause: 3.8-5.0 s
     audio = speech_like(t)
     moved = edit_list(t, "he was not [pause 0.3s] young man", audio=audio)
     pause_spans = [s for s in moved.spans if s.items == (9,)]
-    assert len(pause_spans) == 2 and sum(s.duration for s in pause_spans) == pytest.approx(0.3)
-    assert pause_spans[0].start == pytest.approx(3.84) and pause_spans[1].end == pytest.approx(4.96)
+    assert [(s.start, s.end) for s in pause_spans] == [pytest.approx((4.25, 4.55))]
+    two = make_transcript("we start PAUSE this goes PAUSE we go on", pause=1.0)  # pauses 1.0-2.0, 2.8-3.8 s
+    cut = edit_list(two, "we start [pause 0.3s] we go on", audio=speech_like(two))
+    assert len(cut.spans) == 2 and cut.spans[0].items == (0, 1, 2)
+    assert cut.spans[0].end == pytest.approx(1.3) and cut.spans[1].items[0] == 6
+    shortened = edit_list(two, shorten_pauses(two.text(), 0.3), audio=speech_like(two))
+    assert len(shortened.spans) == 3  # a cut inside each pause, between the words around it
     tiny = edit_list(t, "young man [pause 0.01s] he might", audio=audio)
     deleted = edit_list(t, "young man he might", audio=audio)
     assert [(s.start, s.end) for s in tiny.spans] == [(s.start, s.end) for s in deleted.spans]
