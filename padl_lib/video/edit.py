@@ -509,10 +509,7 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
         if word_start and items[0] == 0:  # the recording's head is the first item's: nothing is cut there
             start = 0.0
         elif word_start and first.kind == "pause":  # a kept pause after deleted speech: cut inside it
-            shift = min(settings.margin, first.end - start)
-            start += shift
-            if not word_end:  # the first half of a shortened pause keeps its length
-                end = min(end + shift, first.end)
+            start += min(settings.margin, first.end - start)
         elif word_start:
             lo = min(max(before[items[0]], start - settings.reach), start)
             target = start - settings.margin if audio is not None else max(start - settings.margin, (lo + start) / 2)
@@ -520,10 +517,7 @@ def edit_list(transcript: Transcript, edited_text: str, audio: np.ndarray | None
         if word_end and items[-1] == len(words) - 1:  # and its tail the last item's
             end = duration
         elif word_end and last.kind == "pause":
-            shift = min(settings.margin, end - last.start)
-            end -= shift
-            if not word_start:  # and so does its last half
-                start = max(start - shift, last.start)
+            end -= min(settings.margin, end - last.start)
         elif word_end:
             hi = max(min(after[items[-1]], end + settings.reach), end)
             target = end + settings.margin if audio is not None else min(end + settings.margin, (end + hi) / 2)

@@ -207,6 +207,14 @@ def test_a_moved_or_shortened_pause_plays_as_long_as_typed():
     assert cut.spans[0].end == pytest.approx(1.3) and cut.spans[1].items[0] == 6
     shortened = edit_list(two, shorten_pauses(two.text(), 0.3), audio=speech_like(two))
     assert len(shortened.spans) == 3  # a cut inside each pause, between the words around it
+    # a pause kept whole after deleted speech, then words and a shortened pause: no word is lost
+    kept = edit_list(two, "[pause 1.0s] this goes [pause 0.3s] we go on", audio=speech_like(two))
+    mirrored = edit_list(two, "we [pause 0.3s] this goes [pause 1.0s] on", audio=speech_like(two))
+    for span in [*kept.spans, *mirrored.spans]:
+        for i in span.items:
+            if two.words[i].kind == "word":
+                assert span.start <= two.words[i].start and two.words[i].end <= span.end
+    assert kept.duration == pytest.approx(1.0 - 0.04 + 0.8 + 0.3 + 1.1 + 0.5, abs=0.02)  # ... + the tail
     tiny = edit_list(t, "young man [pause 0.01s] he might", audio=audio)
     deleted = edit_list(t, "young man he might", audio=audio)
     assert [(s.start, s.end) for s in tiny.spans] == [(s.start, s.end) for s in deleted.spans]
