@@ -19,6 +19,8 @@ was said: "forty two" for the transcript's "42").
    boundary into the quietest moment of the gap between the kept word and its source
    neighbour (the audio's energy envelope), keeping a margin around the kept speech. The cut
    never enters either word: where the two touch (connected speech), it lies on their boundary.
+   A shortened pause is cut in its middle only between the words it was recorded between;
+   next to a cut it is kept in one piece (`_runs`).
    The recording's head and tail belong to its first and last items: the unedited text renders
    the whole recording.
 """

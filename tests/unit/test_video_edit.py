@@ -220,6 +220,33 @@ def test_a_moved_or_shortened_pause_plays_as_long_as_typed():
     assert [(s.start, s.end) for s in tiny.spans] == [(s.start, s.end) for s in deleted.spans]
 
 
+def test_every_kept_word_lies_inside_its_span_whatever_is_cut_and_shortened():
+    """Random edits of a lecture with long and short pauses: pauses shortened by one click, then
+    sentences deleted. Every word a span claims is played whole by that span."""
+    rng = np.random.default_rng(0)
+    sentences = [" ".join(["word"] * int(rng.integers(2, 6))) + "." for _ in range(30)]
+    pauses = [(f"PAUSE{n}", float(rng.choice([0.32, 0.6, 1.5]))) for n in range(30)]
+    words, t = [], 0.2
+    for sentence, (_, pause) in zip(sentences, pauses):
+        for tok in sentence.split():
+            words.append(Word(tok, t, t + 0.3))
+            t += 0.3
+        words.append(Word("", t, t + pause, "pause"))
+        t += pause
+    lecture = Transcript(words, Path("lecture.mp4"), checksum="0" * 64)
+    tokens = tokenize(shorten_pauses(lecture.text(), 0.3))
+    for _ in range(40):
+        keep = list(tokens)
+        for _ in range(3):
+            ends = [i for i, x in enumerate(keep) if x.endswith(".")]
+            k = int(rng.integers(0, len(ends) - 1))
+            del keep[ends[k] + 1:ends[k + 1] + 1]
+        for span in edit_list(lecture, " ".join(keep)).spans:
+            for i in span.items:
+                if words[i].kind == "word":
+                    assert span.start <= words[i].start and words[i].end <= span.end
+
+
 def test_a_number_retyped_as_said_is_the_number():
     said = "we took 42 samples in 2019 with Mr. Li in room 101".split()
     t = Transcript([Word(w, 0.5 * n, 0.5 * n + 0.4) for n, w in enumerate(said)], Path("talk.mp4"), "0" * 64)
