@@ -42,6 +42,15 @@ def indices(pieces):
     return [p.index for p in pieces]
 
 
+def assert_words_play_inside_their_spans(transcript: Transcript, edits) -> None:
+    """Every word a span claims lies whole inside that span (else it would not be played)."""
+    for span in edits.spans:
+        for i in span.items:
+            word = transcript.words[i]
+            if word.kind == "word":
+                assert span.start <= word.start and word.end <= span.end, (word, span)
+
+
 def test_tokens_ignore_case_and_punctuation_and_keep_pause_tokens():
     assert tokenize("Hello, world! [pause 1.2s] it's .") == ["Hello,", "world!", "[pause 1.2s]", "it's"]
     assert token_key("Hello,") == token_key("hello") == "hello"
@@ -210,10 +219,8 @@ def test_a_moved_or_shortened_pause_plays_as_long_as_typed():
     # a pause kept whole after deleted speech, then words and a shortened pause: no word is lost
     kept = edit_list(two, "[pause 1.0s] this goes [pause 0.3s] we go on", audio=speech_like(two))
     mirrored = edit_list(two, "we [pause 0.3s] this goes [pause 1.0s] on", audio=speech_like(two))
-    for span in [*kept.spans, *mirrored.spans]:
-        for i in span.items:
-            if two.words[i].kind == "word":
-                assert span.start <= two.words[i].start and two.words[i].end <= span.end
+    assert_words_play_inside_their_spans(two, kept)
+    assert_words_play_inside_their_spans(two, mirrored)
     assert kept.duration == pytest.approx(1.0 - 0.04 + 0.8 + 0.3 + 1.1 + 0.5, abs=0.02)  # ... + the tail
     tiny = edit_list(t, "young man [pause 0.01s] he might", audio=audio)
     deleted = edit_list(t, "young man he might", audio=audio)
@@ -225,9 +232,9 @@ def test_every_kept_word_lies_inside_its_span_whatever_is_cut_and_shortened():
     sentences deleted. Every word a span claims is played whole by that span."""
     rng = np.random.default_rng(0)
     sentences = [" ".join(["word"] * int(rng.integers(2, 6))) + "." for _ in range(30)]
-    pauses = [(f"PAUSE{n}", float(rng.choice([0.32, 0.6, 1.5]))) for n in range(30)]
+    pauses = rng.choice([0.32, 0.6, 1.5], size=30)
     words, t = [], 0.2
-    for sentence, (_, pause) in zip(sentences, pauses):
+    for sentence, pause in zip(sentences, pauses):
         for tok in sentence.split():
             words.append(Word(tok, t, t + 0.3))
             t += 0.3
@@ -241,10 +248,7 @@ def test_every_kept_word_lies_inside_its_span_whatever_is_cut_and_shortened():
             ends = [i for i, x in enumerate(keep) if x.endswith(".")]
             k = int(rng.integers(0, len(ends) - 1))
             del keep[ends[k] + 1:ends[k + 1] + 1]
-        for span in edit_list(lecture, " ".join(keep)).spans:
-            for i in span.items:
-                if words[i].kind == "word":
-                    assert span.start <= words[i].start and words[i].end <= span.end
+        assert_words_play_inside_their_spans(lecture, edit_list(lecture, " ".join(keep)))
 
 
 def test_a_number_retyped_as_said_is_the_number():
