@@ -259,9 +259,11 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
     its own with RECOVERY_CONTEXT s around it (`again(start, end)`, in seconds); the new words
     between the nearest neighbours both passes agree on replace the old ones there if they are
     more (a neighbour at the hole's very end may give way to the next, `_closing_anchors`).
-    Words are kept in the segment of the first word they replace (or precede). `loud`: the
-    audio's loud 10 ms frames, if known."""
+    Words are kept in the segment of the first word they replace (or precede); a stretched word
+    whose speech is not heard again is named in a warning. `loud`: the audio's loud 10 ms
+    frames, if known."""
     duration = len(audio) / SAMPLE_RATE
+    loud = acoustics.sound_frames(audio) if loud is None else loud
     flat = _flat(segments)
     i = 0
     while flat and i <= len(flat):
@@ -271,11 +273,13 @@ def recover_skipped(segments: list[AsrSegment], audio: np.ndarray, again: Callab
         else:
             gap = (flat[i - 1][1].end if i else 0.0, flat[i][1].start if i < len(flat) else duration)
             if gap[1] - gap[0] >= MIN_SKIPPED_SECONDS + 2 * ROUGH_SECONDS:
-                if loud is None:
-                    loud = acoustics.sound_frames(audio)
                 hole = gap if _speech_in(audio, loud, gap[0] + ROUGH_SECONDS, gap[1] - ROUGH_SECONDS) else None
         change = hole and _reheard(flat, first, last, hole, again, duration, lambda old, new: len(new) > len(old))
         if not change:
+            if last > first and _speech_in(audio, loud, hole[0] + MAX_WORD_SECONDS, hole[1]):
+                warnings.warn(f"whisper wrote only {flat[i][1].text!r} for the speech in {hole[0]:.2f}-"
+                              f"{hole[1]:.2f} s, and heard no more there again: check the transcript there",
+                              stacklevel=3)
             i += 1
             continue
         old_from, old_to, found = change
@@ -371,9 +375,10 @@ def _closing_anchors(later: list[int], flat: Flat, hole_end: float) -> list[int 
     agree on (None: the clip's end, if none). A word at the hole's very end may be whisper's
     misplaced first word of the speech it skipped ("billions. [gap] The Compute the loss" for
     "billions. The idea does not change. We compute the loss"): then the next agreed word after
-    it is tried too."""
+    it is tried too, or the clip's end where none follows ("might have [6.8 s] been" at a
+    recording's end, the second pass hearing "might have been made still more ... himself")."""
     edge = [j for j in later if flat[j][1].start <= hole_end + ROUGH_SECONDS]
-    return [*edge, *later[len(edge):len(edge) + 1]] or [None]
+    return [*edge, *(later[len(edge):len(edge) + 1] or [None])]
 
 
 def _stretched(word: AsrWord) -> bool:

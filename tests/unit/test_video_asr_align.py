@@ -507,6 +507,29 @@ def test_a_word_whisper_misplaced_at_the_edge_of_skipped_speech_is_replaced_too(
     assert " ".join(s.text for s in fixed) == "has billions. The idea does not change. We Compute the loss,"
 
 
+def test_a_word_whisper_misplaced_at_the_end_of_a_recording_it_skipped_is_replaced_too():
+    """Whisper stretched "have" over the recording's last seven seconds and put "been" at its
+    very end (an MP3 of the LibriVox lecture); the second pass agrees on "been" right after
+    "have", and no agreed word follows: the words heard to the clip's end are spliced in. Where
+    the second pass hears no more, a warning names the stretch."""
+    from padl_lib.video.asr import recover_skipped
+
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal(10 * SAMPLE_RATE) * 1e-3).astype(np.float32)
+    t = np.arange(6 * SAMPLE_RATE) / SAMPLE_RATE
+    audio[3 * SAMPLE_RATE:9 * SAMPLE_RATE] += 0.1 * np.sign(np.sin(2 * np.pi * 150 * t))  # the skipped speech
+    segments = [_asr_segment(("he", 2.0, 2.2), ("might", 2.2, 2.5), ("have", 2.5, 9.9), ("been", 9.9, 9.9))]
+    heard_again = [_asr_segment(("he", 2.0, 2.2), ("might", 2.2, 2.5), ("have", 2.5, 2.7), ("been", 2.7, 2.9),
+                                ("made", 3.0, 3.3), ("still", 3.3, 3.6), ("more", 3.6, 3.9), ("amiable.", 4.0, 4.6)),
+                   _asr_segment(("He", 5.0, 5.2), ("was.", 5.2, 5.6))]
+    with pytest.warns(UserWarning, match="skipped"):
+        fixed = recover_skipped(segments, audio, lambda start, end: heard_again)
+    assert " ".join(s.text for s in fixed) == "he might have been made still more amiable. He was."
+    with pytest.warns(UserWarning, match="wrote only 'have' for the speech in 2.50-9.90 s, and heard no more"):
+        unchanged = recover_skipped(segments, audio, lambda start, end: segments)
+    assert unchanged == segments
+
+
 def test_the_words_at_a_seam_of_whispers_windows_are_recognized_again():
     """A 30 s window ended inside "usually": whisper wrote "usually" and then "Finally" for its end
     (16 % sure of it). Heard again with the seam inside one window, the words between agreed
