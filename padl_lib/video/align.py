@@ -51,6 +51,7 @@ MIN_SOUND = 0.05  # s: a burst beyond a quieter stretch must last this long to c
 INNER = 0.03  # s inside an aligned edge from which the fine edge search starts
 SOUND_DB = 3.0  # dB over a gap's room tone where a word's sound begins (ends); 6 clipped faint tails in noise
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
+MAX_FILLER = 1.5  # s: a longer voiced sound in a gap (music, a hum) is no "uh" but part of the pause
 # whisper's probability from which it clearly heard a word: such a word is kept where the aligner
 # placed it, sound or not (in a sweep of 177 recordings, the real words dropped as soundless had
 # 0.44-1.0, most over 0.75; inventions at a join or after the last word began with words of 0.0-0.29)
@@ -649,13 +650,14 @@ def _gaps_to_items(words: list[Word], audio: np.ndarray, loud: np.ndarray, align
 
 def _gap_items(start: float, end: float, audio: np.ndarray, voiced: np.ndarray | None,
                aligner: Aligner) -> list[Word]:
-    """Pause/filler items covering the gap [start, end)."""
+    """Pause/filler items covering the gap [start, end): its longest voiced sound, if it lasts
+    as long as a filler may, becomes one."""
     if end - start < MIN_PAUSE:
         return []
     if voiced is not None:
         a, b = int(round(start * 100)), int(round(end * 100))
         run = _longest_run(voiced[a:b])
-        if run is not None and (run[1] - run[0]) / 100 >= MIN_FILLER:
+        if run is not None and MIN_FILLER <= (run[1] - run[0]) / 100 <= MAX_FILLER:
             f0, f1 = (a + run[0]) / 100, (a + run[1]) / 100
             sound = audio[int((f0 - 0.05) * SAMPLE_RATE) if f0 > 0.05 else 0:int((f1 + 0.05) * SAMPLE_RATE)]
             filler = Word(aligner.label_filler(sound), f0, f1, "filler", FILLER_CONFIDENCE)

@@ -275,7 +275,7 @@ def test_a_hyphenated_word_may_be_broken_off_in_its_second_part():
     assert [aligner.disfluency_text(f"ill+disposed~{n}") for n in (2, 5)] == ["ill-", "ill-dis-"]
 
 
-def test_voiced_sound_in_a_pause_becomes_a_filler():
+def test_a_short_voiced_sound_in_a_pause_becomes_a_filler_and_music_stays_a_pause():
     from padl_lib.video.align import Aligner, _gaps_to_items
 
     speech = load_audio(LIBRIVOX.format("0920"))
@@ -288,6 +288,12 @@ def test_voiced_sound_in_a_pause_becomes_a_filler():
     assert items[1].text in ("uh", "um") and 0.6 < items[1].start < items[1].end < 1.0
     silent = _gaps_to_items([], audio, loud, Aligner(), len(audio) / SAMPLE_RATE, find_fillers=False)
     assert [w.kind for w in silent] == ["pause"]
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    chord = 0.05 * (np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 277 * t))  # three seconds of music: no "uh"
+    audio = np.concatenate([tone, chord, tone]).astype(np.float32)
+    loud = acoustics.frame_energy_db(audio) > acoustics.speech_threshold_db(acoustics.frame_energy_db(audio))
+    music = _gaps_to_items([], audio, loud, Aligner(), len(audio) / SAMPLE_RATE, find_fillers=True)
+    assert [w.kind for w in music] == ["pause"]
 
 
 def test_numbers_are_aligned_in_the_reading_that_fits():
