@@ -50,6 +50,7 @@ BRIDGE = 0.10  # s: a quieter stretch inside sound shorter than this (a stop clo
 MIN_SOUND = 0.05  # s: a burst beyond a quieter stretch must last this long to count (not a click)
 INNER = 0.03  # s inside an aligned edge from which the fine edge search starts
 SOUND_DB = 3.0  # dB over a gap's room tone where a word's sound begins (ends); 6 clipped faint tails in noise
+DEVIATION_WORDS = 5  # spoken words in a row where a script and the recognizer differ: the speaker left the script
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
 MAX_FILLER = 1.5  # s: a longer voiced sound in a gap (music, a hum) is no "uh" but part of the pause
 # whisper's probability from which it clearly heard a word: such a word is kept where the aligner
@@ -73,7 +74,7 @@ BREAK_REACH = 0.03  # s around the restart searched for that dip
 MARK = "~"  # in the aligner's dictionary, a word said on a disfluency path: "more~", "married~3"
 PREFIX = "^"  # in the aligner's dictionary, the first phones of a word, said as a written false start: "the^1"
 JOIN = "+"  # joins the words of a token broken off inside its second word: "ill+disposed~4"
-__all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "filler_form", "spelling"]
+__all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "script_deviations", "filler_form", "spelling"]
 
 
 @dataclass(frozen=True)
@@ -675,13 +676,21 @@ def _longest_run(mask: np.ndarray) -> tuple[int, int] | None:
     return int(starts[k]), int(ends[k])
 
 
+def _word_matcher(script: list[str], asr_tokens: list[Token]
+                  ) -> tuple[list[tuple[int, str]], list[tuple[int, str]], difflib.SequenceMatcher]:
+    """The spoken words of a script's tokens and of recognized tokens, each with its token's
+    index, and a matcher of the two word sequences."""
+    script_words = [(i, w) for i, t in enumerate(script) for w in spoken_words(t)]
+    asr_words = [(i, w) for i, t in enumerate(asr_tokens) for w in spoken_words(t.text)]
+    matcher = difflib.SequenceMatcher(None, [w for _, w in script_words], [w for _, w in asr_words], autojunk=False)
+    return script_words, asr_words, matcher
+
+
 def tokens_with_hints(script: list[str], asr_tokens: list[Token]) -> list[Token]:
     """Give a script's tokens rough times from recognized tokens (matched by spoken words;
     unmatched tokens interpolated between their matched neighbours)."""
-    script_words = [(i, w) for i, t in enumerate(script) for w in spoken_words(t)]
-    asr_words = [(i, w) for i, t in enumerate(asr_tokens) for w in spoken_words(t.text)]
+    script_words, asr_words, matcher = _word_matcher(script, asr_tokens)
     times: dict[int, list[float]] = {}
-    matcher = difflib.SequenceMatcher(None, [w for _, w in script_words], [w for _, w in asr_words], autojunk=False)
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             si, ai = script_words[block.a + k][0], asr_words[block.b + k][0]
@@ -695,6 +704,28 @@ def tokens_with_hints(script: list[str], asr_tokens: list[Token]) -> list[Token]
     starts = np.interp(index, known, [times[i][0] for i in known])
     ends = np.interp(index, known, [times[i][1] for i in known])
     return [Token(t, float(s), float(max(s, e))) for t, s, e in zip(script, starts, ends)]
+
+
+def script_deviations(script: list[str], asr_tokens: list[Token], min_words: int = DEVIATION_WORDS) -> list[str]:
+    """Where a script and what the recognizer heard differ by `min_words` spoken words or more in
+    a row (more than a recognizer's slips): each named, with its time, as the script's words not
+    heard and the words heard that the script lacks."""
+    script_words, asr_words, matcher = _word_matcher(script, asr_tokens)
+    found = []
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal" or max(a1 - a0, b1 - b0) < min_words:
+            continue
+        parts = []
+        if a1 > a0:
+            where = asr_tokens[asr_words[b0][0]].start if b0 < len(asr_words) else asr_tokens[-1].end
+            parts.append(f"the script's {' '.join(script[script_words[a0][0]:script_words[a1 - 1][0] + 1])!r} "
+                         f"was not heard (near {where:.1f} s)")
+        if b1 > b0:
+            first, last = asr_tokens[asr_words[b0][0]], asr_tokens[asr_words[b1 - 1][0]]
+            parts.append(f"{' '.join(w for _, w in asr_words[b0:b1])!r} was heard ({first.start:.1f}-{last.end:.1f} s) "
+                         f"but is not in the script")
+        found.append("; ".join(parts))
+    return found
 
 
 def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = None,

@@ -10,7 +10,7 @@ import numpy as np
 
 from padl_lib.progress import Progress
 from padl_lib.video import acoustics
-from padl_lib.video.align import ALIGNER, Token, align, tokens_with_hints
+from padl_lib.video.align import ALIGNER, Token, align, script_deviations, tokens_with_hints
 from padl_lib.video.asr import ANNOTATION, DEFAULT_MODEL, AsrSegment, recognize
 from padl_lib.video.media import SAMPLE_RATE, load_audio, probe, sha256_file
 from padl_lib.video.spoken import EDGE_PUNCTUATION, spoken_words
@@ -54,7 +54,11 @@ def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: 
     if len(audio) / SAMPLE_RATE <= LONG_SCRIPT_SECONDS:
         return [Token(w) for w in words]
     segments, _ = recognize(audio, model, progress=progress, loud=loud)
-    return tokens_with_hints(words, asr_tokens(segments))
+    heard = asr_tokens(segments)
+    for deviation in script_deviations(words, heard):
+        warnings.warn(f"the script and the recording differ: {deviation}. The script's words are aligned as "
+                      f"written; check the script there", stacklevel=3)
+    return tokens_with_hints(words, heard)
 
 
 def transcribe(media: str | os.PathLike, model: str | None = None, script: str | None = None,

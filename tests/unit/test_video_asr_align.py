@@ -197,6 +197,20 @@ def test_script_words_get_rough_times_from_asr():
     assert [t.start for t in hinted] == [0.0, pytest.approx(0.55), 1.1]
 
 
+def test_a_script_the_speaker_left_is_named_where_it_differs_from_what_was_heard():
+    """A sentence of the script was not said, and the speaker said one that is not in it; a
+    recognizer's slip of a few words ("links are" for "the link score is") is no deviation."""
+    from padl_lib.video.align import script_deviations
+
+    script = "We start here. This sentence was never said at all. The link score is one of them. We stop.".split()
+    said = "we start here the links are one of them let us write this down we stop"
+    heard = [Token(w, 0.5 * k, 0.5 * k + 0.4) for k, w in enumerate(said.split())]
+    assert script_deviations(script, heard) == [
+        "the script's 'This sentence was never said at all.' was not heard (near 1.5 s)",
+        "'let us write this down' was heard (4.5-6.9 s) but is not in the script"]
+    assert script_deviations(script, heard, min_words=2)[1].startswith("the script's 'link score is' was not")
+
+
 def test_timing_reference_places_real_utterances_at_known_times():
     from padl_lib.video.bench import boundary_errors, timing_reference
 
