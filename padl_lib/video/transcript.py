@@ -46,7 +46,8 @@ MIN_PAUSE = 0.3
 # words whose full stop ends no sentence: a subtitle cue runs on after them
 ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
 # as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]"
-PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:\.\d*)?|\.\d+)\s*s\s*\]", re.IGNORECASE)
+# "[pause 1.2s]" as padl writes it; also typed "[pause 1,2 s]", "[Pause 1.2]", "[pause 800ms]", "[pause 2 sec]"
+PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:[.,]\d*)?|[.,]\d+)\s*(ms|s|secs?|seconds?)?\s*\]", re.IGNORECASE)
 __all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "beside_media",
            "is_transcript_file", "read_json", "check_format", "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
 
@@ -84,9 +85,13 @@ def is_transcript_file(path: str | os.PathLike) -> bool:
 
 
 def parse_pause_token(token: str) -> float | None:
-    """Seconds requested by a pause token like ``[pause 1.2s]``; None if `token` is not one."""
+    """Seconds requested by a pause token like ``[pause 1.2s]`` (seconds unless it says ms; a
+    decimal comma is read as a point); None if `token` is not one."""
     match = PAUSE_TOKEN.fullmatch(token.strip())
-    return float(match.group(1)) if match else None
+    if not match:
+        return None
+    number = float(match.group(1).replace(",", "."))
+    return number / 1000 if (match.group(2) or "").lower() == "ms" else number
 
 
 def _word_from_json(n: int, item: object) -> "Word":

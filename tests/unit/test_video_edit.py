@@ -125,7 +125,7 @@ def test_typed_pause_tokens_and_quoted_words_are_read_as_meant():
     assert [token_key(t) for t in ["ok.'", "man.\u2019", "\u2018It\u2019s", "don't", "--"]] == \
         ["ok", "man", "it's", "don't", "--"]
     t = make_transcript()
-    for garbled in ["[pause 1.2]", "[pause]"]:  # a missing "s", no seconds
+    for garbled in ["[pause 1.2x]", "[pause]"]:  # an unknown unit, no seconds
         with pytest.raises(EditError, match=re.escape(f"{garbled!r} (token 3) is not a pause token")):
             edit_list(t, f"he was {garbled} not")
 

@@ -32,6 +32,9 @@ def test_text_shows_words_fillers_and_editable_pauses(transcript):
     assert parse_pause_token("[pause 1.2s]") == pytest.approx(1.2)
     assert parse_pause_token("[pause 0.3s]") == pytest.approx(0.3)
     assert parse_pause_token("pause") is None
+    typed = ["[pause 1,5s]", "[Pause 1.5]", "[pause 1500ms]", "[pause 1.5 sec]", "[PAUSE 1.5 Seconds]"]
+    assert [parse_pause_token(t) for t in typed] == [pytest.approx(1.5)] * len(typed)
+    assert [parse_pause_token(t) for t in ["[pause]", "[pause 1.5x]", "[pause 1.5.2s]", "[pause -1s]"]] == [None] * 4
     assert [w.text for w in transcript.spoken()] == ["He", "um", "was", "not.", "An", "ill"]
     assert transcript.index_at(1.0) == 2
 
