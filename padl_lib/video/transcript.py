@@ -45,8 +45,8 @@ OVERLAP = 0.001  # s two items may overlap (rounding) before a transcript counts
 MIN_PAUSE = 0.3
 # words whose full stop ends no sentence: a subtitle cue runs on after them
 ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
-# as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]"
-# "[pause 1.2s]" as padl writes it; also typed "[pause 1,2 s]", "[Pause 1.2]", "[pause 800ms]", "[pause 2 sec]"
+# as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]", "[pause 1,2 s]",
+# "[Pause 1.2]" (seconds), "[pause 800ms]", "[pause 2 sec]"
 PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:[.,]\d*)?|[.,]\d+)\s*(ms|s|secs?|seconds?)?\s*\]", re.IGNORECASE)
 __all__ = ["Word", "Transcript", "TranscriptError", "parse_pause_token", "default_path", "beside_media",
            "is_transcript_file", "read_json", "check_format", "FORMAT_VERSION", "KINDS", "PAUSE_TOKEN"]
