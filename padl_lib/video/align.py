@@ -35,7 +35,7 @@ from padl_lib.progress import Progress, report
 from padl_lib.video import acoustics
 from padl_lib.video.g2p import arpabet
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import false_start_stem, spoken_alternatives, spoken_words
+from padl_lib.video.spoken import amount_readings, false_start_stem, spoken_alternatives, spoken_words
 from padl_lib.video.transcript import MIN_PAUSE, Word
 
 ALIGNER = "pocketsphinx 5 en-us forced alignment"
@@ -189,7 +189,7 @@ class Aligner:
         optional silence (`_doubtful_stretches`). Stumbles are found by a first search that offers
         them everywhere; the ones where the speaker broke off are said by the second, which gives
         the times (`_set_grammar`)."""
-        ways = [self._fragment_readings(tokens, i) or _readings(token) for i, token in enumerate(tokens)]
+        ways = [self._fragment_readings(tokens, i) or _readings(tokens, i) for i in range(len(tokens))]
         spoken = [(i, readings) for i, readings in enumerate(ways) if readings]
         if not spoken:
             return []
@@ -417,13 +417,18 @@ def spelling(decoded: str) -> str:
     return decoded.split("(")[0]
 
 
-def _readings(token: Token) -> list[list[str]]:
-    """The ways a token may be spoken: a filler as itself, a number in each of its readings."""
+def _readings(tokens: list[Token], i: int) -> list[list[str]]:
+    """The ways token `i` may be spoken: a filler as itself, a number in each of its readings, an
+    amount of money as its neighbours call for (`amount_readings`)."""
+    token = tokens[i]
     filler = filler_form(token.text)
     if filler:
         return [[filler]]
     first = spoken_words(token.text)
-    return [first] + spoken_alternatives(token.text) if first else []
+    if not first:
+        return []
+    neighbours = [tokens[k].text if 0 <= k < len(tokens) else None for k in (i - 1, i + 1)]
+    return [first] + spoken_alternatives(token.text) + amount_readings(neighbours[0], token.text, neighbours[1])
 
 
 def _owners(words: list[str], options: list[tuple[int, list[list[str]]]], optional: frozenset[str] = frozenset()

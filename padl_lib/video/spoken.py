@@ -18,14 +18,15 @@ ABBREVIATIONS = {
     "&": ["and"], "+": ["plus"], "=": ["equals"], "%": ["percent"], "@": ["at"],
 }
 CURRENCIES = {"$": "dollars", "€": "euros", "£": "pounds"}
+SCALES = frozenset({"thousand", "million", "billion", "trillion"})  # "$4.6 million": "four point six million dollars"
 _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
 _DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
 MAX_READINGS = 24  # combined readings of a digit-group token tried at most
 EDGE_PUNCTUATION = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
 _FALSE_START = re.compile(r"(.*\w)-+")  # a word broken off: "bee-", "ill-dis-"
-__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives", "false_start_stem",
-           "EDGE_PUNCTUATION"]
+__all__ = ["spoken_words", "spoken_sequence", "number_words", "spoken_alternatives", "amount_readings",
+           "false_start_stem", "EDGE_PUNCTUATION"]
 
 
 def number_words(number: str) -> list[str]:
@@ -116,6 +117,24 @@ def spoken_alternatives(token: str) -> list[list[str]]:
         if reading not in unique:
             unique.append(reading)
     return unique[1:]
+
+
+def amount_readings(previous: str | None, token: str, following: str | None) -> list[list[str]]:
+    """Readings of `token` that its neighbours call for: an amount of money before a scale word is
+    said without its currency, which follows the scale ("$4.6 million": "four point six" and
+    "million dollars"); [] elsewhere."""
+    def currency(text: str | None) -> str | None:
+        core = (text or "").strip().strip(EDGE_PUNCTUATION)
+        return CURRENCIES[core[0]] if core[:1] in CURRENCIES and _NUMBER.match(core[1:]) else None
+
+    def scale(text: str | None) -> bool:
+        return (text or "").strip().strip(EDGE_PUNCTUATION).lower() in SCALES
+
+    if currency(token) and scale(following):
+        return [spoken_words(token)[:-1]]
+    if scale(token) and currency(previous):
+        return [spoken_words(token) + [currency(previous)]]
+    return []
 
 
 def _digit_readings(digits: str) -> list[list[str]]:

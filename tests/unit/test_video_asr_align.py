@@ -18,7 +18,7 @@ from padl_lib.video.g2p import arpabet, to_arpabet
 from padl_lib.video.media import SAMPLE_RATE, MediaError, load_audio, write_wav
 from padl_lib.video.pipeline import transcribe
 from padl_lib.video.samples import sample
-from padl_lib.video.spoken import spoken_alternatives, spoken_words
+from padl_lib.video.spoken import amount_readings, spoken_alternatives, spoken_words
 from padl_lib.video.render import render
 from padl_lib.video.transcript import MIN_PAUSE, Transcript, Word
 
@@ -53,6 +53,13 @@ def test_numbers_have_alternative_readings():
     assert spoken_alternatives("hello") == [] and spoken_alternatives("R&D") == []
     assert ["one", "hundred", "one"] in spoken_alternatives("101") and ["two", "thousand", "nineteen"] in \
         spoken_alternatives("2019") and ["one", "hundred", "one", "dollars"] in spoken_alternatives("$101")
+
+
+def test_an_amount_of_money_before_a_scale_word_is_said_with_the_currency_last():
+    assert amount_readings("about", "$4.6", "million.") == [["four", "point", "six"]]
+    assert amount_readings("$4.6", "million.", "Read") == [["million", "dollars"]]
+    assert amount_readings("cost", "€3", "billion") == [["three"]]
+    assert amount_readings("about", "$4.6", "each") == [] and amount_readings("4.6", "million", None) == []
 
 
 def test_phone_numbers_are_read_group_by_group():
@@ -350,6 +357,20 @@ def test_every_word_of_a_long_forced_text_is_aligned(tmp_path):
         assert abs(words[-1].end - sound_end) < 0.15
     said = [spelling(s.word) for s in aligner.decoder.seg()]
     assert "thousand" in said and "twenty" not in said  # espeak reads the year as a cardinal
+
+
+def test_an_amount_of_money_is_aligned_with_its_currency_after_the_scale(tmp_path):
+    """Whisper writes "$4.6 million" for "four point six million dollars": "million" is aligned
+    over "million dollars", not squeezed after a "$4.6" that took both."""
+    from padl_lib.video.align import Aligner
+
+    speech = synthesize("It costs four point six million dollars today.")
+    audio = load_audio(speech.write(tmp_path / "amount.wav"))
+    tokens = [Token(t) for t in "It costs $4.6 million today.".split()]
+    words = Aligner()._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, tokens)
+    million, dollars, today = speech.onsets[5:8]
+    assert abs(words[3].start - million) < 0.05 and words[2].end == words[3].start
+    assert words[3].end > dollars + 0.2 and abs(words[4].start - today) < 0.05
 
 
 def test_edges_next_to_silence_follow_faint_sound_and_skip_clicks():
@@ -914,7 +935,7 @@ def test_fluent_speech_is_aligned_as_by_a_grammar_without_stumbles():
     audio = load_audio(LIBRIVOX.format("0920"))
     tokens = [Token(w) for w in ("Had he married a more amiable woman, he might have been made still more "
                                  "respectable than he was.").split()]
-    aligner, end, spoken = Aligner(), len(audio) / SAMPLE_RATE, [(i, _readings(t)) for i, t in enumerate(tokens)]
+    aligner, end, spoken = Aligner(), len(audio) / SAMPLE_RATE, [(i, _readings(tokens, i)) for i in range(len(tokens))]
     items = aligner._align_once(audio, 0.0, end, tokens)
     plain = aligner._search(audio, 0.0, end, spoken, stumbles={})
     assert [w.text for w in items] == [t.text for t in tokens]
