@@ -722,7 +722,8 @@ def script_deviations(script: list[str], asr_tokens: list[Token], min_words: int
             continue
         parts = []
         if a1 > a0:
-            where = asr_tokens[asr_words[b0][0]].start if b0 < len(asr_words) else asr_tokens[-1].end
+            where = asr_tokens[asr_words[b0][0]].start if b0 < len(asr_words) else \
+                asr_tokens[-1].end if asr_tokens else 0.0
             parts.append(f"the script's {' '.join(script[script_words[a0][0]:script_words[a1 - 1][0] + 1])!r} "
                          f"was not heard (near {where:.1f} s)")
         if b1 > b0:

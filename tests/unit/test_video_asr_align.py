@@ -216,6 +216,7 @@ def test_a_script_the_speaker_left_is_named_where_it_differs_from_what_was_heard
         "the script's 'This sentence was never said at all.' was not heard (near 1.5 s)",
         "'let us write this down' was heard (4.5-6.9 s) but is not in the script"]
     assert script_deviations(script, heard, min_words=2)[1].startswith("the script's 'link score is' was not")
+    assert script_deviations(script, []) == [f"the script's {' '.join(script)!r} was not heard (near 0.0 s)"]
 
 
 def test_timing_reference_places_real_utterances_at_known_times():
