@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -35,7 +36,8 @@ from padl_lib.progress import Progress, report
 from padl_lib.video import acoustics
 from padl_lib.video.g2p import arpabet
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import amount_readings, false_start_stem, spoken_alternatives, spoken_words
+from padl_lib.video.spoken import (EDGE_PUNCTUATION, amount_readings, false_start_stem, spoken_alternatives,
+                                  spoken_words)
 from padl_lib.video.transcript import MIN_PAUSE, Word
 
 ALIGNER = "pocketsphinx 5 en-us forced alignment"
@@ -74,6 +76,8 @@ BREAK_REACH = 0.03  # s around the restart searched for that dip
 MARK = "~"  # in the aligner's dictionary, a word said on a disfluency path: "more~", "married~3"
 PREFIX = "^"  # in the aligner's dictionary, the first phones of a word, said as a written false start: "the^1"
 JOIN = "+"  # joins the words of a token broken off inside its second word: "ill+disposed~4"
+ACRONYM = re.compile(r"([A-Z]{2,6})(s?)")  # "GPU", "APIs": said letter by letter
+LETTER_PHONES = {"a": "EY"}  # letters whose first dictionary reading is not the letter's name ("a": AH)
 __all__ = ["ALIGNER", "Token", "Aligner", "align", "tokens_with_hints", "script_deviations", "filler_form", "spelling"]
 
 
@@ -146,6 +150,27 @@ class Aligner:
         for i, word in enumerate(missing):
             self.decoder.add_word(word, " ".join(arpabet(word)), update=i == len(missing) - 1)
 
+    def ensure_acronyms(self, tokens: list[Token]) -> None:
+        """Give each acronym among the tokens ("GPU", "APIs") its letters said one by one as an
+        alternative pronunciation of its word ("gpus(2)": JH IY P IY Y UW Z), beside the
+        dictionary's or espeak-ng's, which may read it as a word ("gpus": JH IY P AH S)."""
+        additions: dict[str, tuple[str, str]] = {}  # word: (its new variant, phones)
+        for token in tokens:
+            match = ACRONYM.fullmatch(token.text.strip(EDGE_PUNCTUATION))
+            if not match or match.group(0).lower() in additions:
+                continue
+            word = match.group(0).lower()
+            self.ensure_words([word])
+            letters = [LETTER_PHONES.get(c) or self.decoder.lookup_word(c) for c in match.group(1).lower()]
+            phones = " ".join(letters + ["Z"] * bool(match.group(2)))
+            readings = [self.decoder.lookup_word(word)]
+            while readings[-1] is not None and readings[-1] != phones:
+                readings.append(self.decoder.lookup_word(f"{word}({len(readings) + 1})"))
+            if readings[-1] is None:
+                additions[word] = (f"{word}({len(readings)})", phones)
+        for k, (name, phones) in enumerate(additions.values()):
+            self.decoder.add_word(name, phones, update=k == len(additions) - 1)
+
     def _decode(self, audio: np.ndarray) -> list:
         """Every segment of the best path: words, "<sil>" and pocketsphinx's fillers ("[NOISE]")."""
         pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
@@ -189,6 +214,7 @@ class Aligner:
         optional silence (`_doubtful_stretches`). Stumbles are found by a first search that offers
         them everywhere; the ones where the speaker broke off are said by the second, which gives
         the times (`_set_grammar`)."""
+        self.ensure_acronyms(tokens)
         ways = [self._fragment_readings(tokens, i) or _readings(tokens, i) for i in range(len(tokens))]
         spoken = [(i, readings) for i, readings in enumerate(ways) if readings]
         if not spoken:

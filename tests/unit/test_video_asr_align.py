@@ -374,6 +374,24 @@ def test_an_amount_of_money_is_aligned_with_its_currency_after_the_scale(tmp_pat
     assert words[3].end > dollars + 0.2 and abs(words[4].start - today) < 0.05
 
 
+def test_an_acronym_is_also_aligned_letter_by_letter(tmp_path):
+    """espeak-ng reads "gpus" and "apis" as words ("guh-puss", "ah-peez"); written in capitals
+    they are said letter by letter, which the aligner now may choose: before, "GPUs" began
+    0.2 s and "the APIs" 0.3 s late."""
+    from padl_lib.video.align import Aligner
+
+    text = "We trained it on eight GPUs and called the APIs today."
+    speech = synthesize(text)
+    audio = load_audio(speech.write(tmp_path / "acronyms.wav"))
+    aligner = Aligner()
+    words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in text.split()])
+    assert aligner.decoder.lookup_word("gpus(2)") == "JH IY P IY Y UW Z"
+    assert aligner.decoder.lookup_word("apis(2)") == "EY P IY AY Z"
+    onsets = dict(zip(text.split(), speech.onsets))
+    for word, slack in (("GPUs", 0.06), ("the", 0.05), ("APIs", 0.1)):
+        assert abs(next(w.start for w in words if w.text == word) - onsets[word]) < slack, word
+
+
 def test_edges_next_to_silence_follow_faint_sound_and_skip_clicks():
     """A word whose sound fades 8 dB over the room tone for 120 ms after its loud part, then a
     60 ms silence, a 30 ms click and room tone: the fitted end is where the faint tail ends;
