@@ -22,6 +22,11 @@ SCALES = frozenset({"thousand", "million", "billion", "trillion"})  # "$4.6 mill
 _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
 _DIGIT_GROUPS = re.compile(r"^\d+([-/]\d+)+$")
+_SCALED = re.compile(r"^(\d+(?:\.\d+)?)(k|m|mn|b|bn)$")  # "$4.6m": "four point six million dollars"
+_SCALE_LETTERS = {"k": "thousand", "m": "million", "mn": "million", "b": "billion", "bn": "billion"}
+_DECADE = re.compile(r"^'?(\d{1,3}0)s$")  # "1990s", "'90s", "20s"
+_FRACTION = re.compile(r"^(\d)/(\d{1,2})$")  # "3/4": also "three quarters"
+_MINUS = "-\u2212"  # a leading minus sign: "-5", "\u22125"
 MAX_READINGS = 24  # combined readings of a digit-group token tried at most
 EDGE_PUNCTUATION = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
 _FALSE_START = re.compile(r"(.*\w)-+")  # a word broken off: "bee-", "ill-dis-"
@@ -54,7 +59,8 @@ def false_start_stem(token: str) -> str | None:
 
 
 def spoken_words(token: str) -> list[str]:
-    """The lower-case spoken words of one written token ("Mr." -> ["mister"], "1." -> ["one"])."""
+    """The lower-case spoken words of one written token ("Mr." -> ["mister"], "1." -> ["one"],
+    "$4.6M" -> "four point six million dollars", "1990s" -> "nineteen nineties", "C++")."""
     token = token.strip().lower().replace("’", "'")
     core = token.strip(EDGE_PUNCTUATION)
     if not core:
@@ -63,6 +69,14 @@ def spoken_words(token: str) -> list[str]:
         return list(ABBREVIATIONS.get(core) or ABBREVIATIONS[core.rstrip(".")])
     if core[0] in CURRENCIES and _NUMBER.match(core[1:]):
         return number_words(core[1:]) + [CURRENCIES[core[0]]]
+    if core[0] in CURRENCIES and (match := _SCALED.match(core[1:])):
+        return number_words(match.group(1)) + [_SCALE_LETTERS[match.group(2)], CURRENCIES[core[0]]]
+    if match := _DECADE.match(core):
+        return _plural(number_words(match.group(1)))
+    if core[0] in _MINUS and _NUMBER.match(core[1:]):
+        return ["minus"] + number_words(core[1:])
+    if core.endswith("++") and core[:-2].isalpha():  # "C++"
+        return spoken_words(core[:-2]) + ["plus", "plus"]
     if core.endswith("%") and _NUMBER.match(core[:-1]):
         return number_words(core[:-1]) + ["percent"]
     if _NUMBER.match(core):
@@ -81,11 +95,17 @@ def spoken_words(token: str) -> list[str]:
 
 
 def _letters_and_digits(part: str) -> list[str]:
-    """Split a mixed token like "mp4" or "3d" into letter runs and spoken numbers."""
+    """Split a mixed token like "mp4", "3d" or "1.5x" into letter runs and spoken numbers."""
     words: list[str] = []
-    for run in re.findall(r"\d+|[^\W\d_](?:[^\W\d_]|')*", part):
-        words += number_words(run) if run.isdigit() else [run.strip("'")]
+    for run in re.findall(r"\d+(?:\.\d+)?|[^\W\d_](?:[^\W\d_]|')*", part):
+        words += number_words(run) if run[0].isdigit() else [run.strip("'")]
     return [w for w in words if w]
+
+
+def _plural(words: list[str]) -> list[str]:
+    """A number's words as a decade or a plural ("nineteen ninety" -> "nineteen nineties")."""
+    last = words[-1]
+    return words[:-1] + [last[:-1] + "ies" if last.endswith("y") else last + "s"]
 
 
 def spoken_sequence(text: str) -> list[str]:
@@ -97,8 +117,9 @@ def spoken_alternatives(token: str) -> list[list[str]]:
     """Other plausible readings of a token after `spoken_words`' first choice. A number, and
     each group of a phone or ID number ("33-4-692"), may be read digit by digit, as a cardinal,
     or in pairs ("692": "six nine two", "six hundred ninety-two", "six ninety-two"); four digits
-    may also be a year. Every reading of a number with "and" ("one hundred and one") is also
-    said without it, as Americans say it ("one hundred one")."""
+    may also be a year. A fraction may be said as one ("3/4": "three quarters"), a minus sign as
+    "negative". Every reading of a number with "and" ("one hundred and one") is also said
+    without it, as Americans say it ("one hundred one")."""
     first = spoken_words(token)
     core = token.strip().strip(EDGE_PUNCTUATION).replace(",", "")
     readings = [first]
@@ -110,6 +131,10 @@ def spoken_alternatives(token: str) -> list[list[str]]:
             readings += [sum(combo, []) for combo in itertools.product(*per_group)]
         else:  # every group read the same way
             readings += [sum((r[min(k, len(r) - 1)] for r in per_group), []) for k in range(3)]
+    if match := _FRACTION.match(core):
+        readings.append(_fraction_words(int(match.group(1)), int(match.group(2))))
+    if core[:1] in _MINUS and _NUMBER.match(core[1:]):
+        readings.append(["negative"] + first[1:])
     if any(c.isdigit() for c in core):
         readings += [[w for w in reading if w != "and"] for reading in readings if "and" in reading]
     unique: list[list[str]] = []
@@ -135,6 +160,13 @@ def amount_readings(previous: str | None, token: str, following: str | None) -> 
     if scale(token) and currency(previous):
         return [spoken_words(token) + [currency(previous)]]
     return []
+
+
+def _fraction_words(numerator: int, denominator: int) -> list[str]:
+    """ "1/2": "one half", "3/4": "three quarters", "2/3": "two thirds"."""
+    name = {2: "half", 4: "quarter"}.get(denominator) or _words_of(num2words(denominator, to="ordinal"))[-1]
+    name = name if numerator == 1 else "halves" if name == "half" else name + "s"
+    return _words_of(num2words(numerator)) + [name]
 
 
 def _digit_readings(digits: str) -> list[list[str]]:

@@ -34,6 +34,9 @@ CMUDICT = {"thought": "TH AO T", "church": "CH ER CH", "measure": "M EH ZH ER", 
     ("1.", ["one"]), ("Mr.", ["mister"]), ("1995", ["nineteen", "ninety", "five"]), ("3.5", ["three", "point", "five"]),
     ("$5", ["five", "dollars"]), ("21st", ["twenty", "first"]), ("cold-hearted,", ["cold", "hearted"]),
     ("33-4-692", ["three", "three", "four", "six", "nine", "two"]), ("“Hello,”", ["hello"]), ("don't", ["don't"]),
+    ("$4.6M", ["four", "point", "six", "million", "dollars"]), ("1.5x", ["one", "point", "five", "x"]),
+    ("1990s,", ["nineteen", "nineties"]), ("'90s", ["nineties"]), ("-5", ["minus", "five"]),
+    ("C++", ["c", "plus", "plus"]),
 ])
 def test_spoken_words(token, words):
     assert spoken_words(token) == words
@@ -53,6 +56,8 @@ def test_numbers_have_alternative_readings():
     assert spoken_alternatives("hello") == [] and spoken_alternatives("R&D") == []
     assert ["one", "hundred", "one"] in spoken_alternatives("101") and ["two", "thousand", "nineteen"] in \
         spoken_alternatives("2019") and ["one", "hundred", "one", "dollars"] in spoken_alternatives("$101")
+    assert spoken_alternatives("3/4") == [["three", "quarters"]] and spoken_alternatives("1/2") == [["one", "half"]]
+    assert spoken_alternatives("-5") == [["negative", "five"]]
 
 
 def test_an_amount_of_money_before_a_scale_word_is_said_with_the_currency_last():
