@@ -27,6 +27,8 @@ _SCALE_LETTERS = {"k": "thousand", "m": "million", "mn": "million", "b": "billio
 _DECADE = re.compile(r"^'?(\d{1,3}0)s$")  # "1990s", "'90s", "20s"
 _FRACTION = re.compile(r"^(\d)/(\d{1,2})$")  # "3/4": also "three quarters"
 _MINUS = "-\u2212"  # a leading minus sign: "-5", "\u22125"
+_CLOCK = re.compile(r"^(\d{1,2}):(\d\d)$")  # "9:05": "nine oh five"; "10:00": "ten" or "ten o'clock"
+_TIMES = re.compile(r"^(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)?$")  # "3x3": "three by three"; "1.5x": "one point five times"
 MAX_READINGS = 24  # combined readings of a digit-group token tried at most
 EDGE_PUNCTUATION = "\"'“”‘’()[]{}<>.,;:!?…«»*_"
 _FALSE_START = re.compile(r"(.*\w)-+")  # a word broken off: "bee-", "ill-dis-"
@@ -77,6 +79,11 @@ def spoken_words(token: str) -> list[str]:
         return ["minus"] + number_words(core[1:])
     if core.endswith("++") and core[:-2].isalpha():  # "C++"
         return spoken_words(core[:-2]) + ["plus", "plus"]
+    if match := _CLOCK.match(core):
+        hour, minutes = match.groups()
+        said = [] if minutes == "00" else ["oh", num2words(int(minutes[1]))] if minutes[0] == "0" else \
+            number_words(minutes)
+        return number_words(hour) + said
     if core.endswith("%") and _NUMBER.match(core[:-1]):
         return number_words(core[:-1]) + ["percent"]
     if _NUMBER.match(core):
@@ -118,8 +125,9 @@ def spoken_alternatives(token: str) -> list[list[str]]:
     each group of a phone or ID number ("33-4-692"), may be read digit by digit, as a cardinal,
     or in pairs ("692": "six nine two", "six hundred ninety-two", "six ninety-two"); four digits
     may also be a year. A fraction may be said as one ("3/4": "three quarters"), a minus sign as
-    "negative". Every reading of a number with "and" ("one hundred and one") is also said
-    without it, as Americans say it ("one hundred one")."""
+    "negative", an "x" as "by" or "times" ("3x3", "1.5x"), a full hour with "o'clock". Every
+    reading of a number with "and" ("one hundred and one") is also said without it, as
+    Americans say it ("one hundred one")."""
     first = spoken_words(token)
     core = token.strip().strip(EDGE_PUNCTUATION).replace(",", "")
     readings = [first]
@@ -135,6 +143,11 @@ def spoken_alternatives(token: str) -> list[list[str]]:
         readings.append(_fraction_words(int(match.group(1)), int(match.group(2))))
     if core[:1] in _MINUS and _NUMBER.match(core[1:]):
         readings.append(["negative"] + first[1:])
+    if match := _TIMES.match(core):  # "x" said as "by" between two numbers, or as "times"
+        before, after = number_words(match.group(1)), number_words(match.group(2)) if match.group(2) else []
+        readings += [before + [word] + after for word in (["by", "times"] if after else ["times"])]
+    if (match := _CLOCK.match(core)) and match.group(2) == "00":
+        readings.append(first + ["o'clock"])
     if any(c.isdigit() for c in core):
         readings += [[w for w in reading if w != "and"] for reading in readings if "and" in reading]
     unique: list[list[str]] = []

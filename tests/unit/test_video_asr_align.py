@@ -36,7 +36,7 @@ CMUDICT = {"thought": "TH AO T", "church": "CH ER CH", "measure": "M EH ZH ER", 
     ("33-4-692", ["three", "three", "four", "six", "nine", "two"]), ("“Hello,”", ["hello"]), ("don't", ["don't"]),
     ("$4.6M", ["four", "point", "six", "million", "dollars"]), ("1.5x", ["one", "point", "five", "x"]),
     ("1990s,", ["nineteen", "nineties"]), ("'90s", ["nineties"]), ("-5", ["minus", "five"]),
-    ("C++", ["c", "plus", "plus"]),
+    ("C++", ["c", "plus", "plus"]), ("9:05", ["nine", "oh", "five"]), ("10:30,", ["ten", "thirty"]),
 ])
 def test_spoken_words(token, words):
     assert spoken_words(token) == words
@@ -58,6 +58,9 @@ def test_numbers_have_alternative_readings():
         spoken_alternatives("2019") and ["one", "hundred", "one", "dollars"] in spoken_alternatives("$101")
     assert spoken_alternatives("3/4") == [["three", "quarters"]] and spoken_alternatives("1/2") == [["one", "half"]]
     assert spoken_alternatives("-5") == [["negative", "five"]]
+    assert spoken_alternatives("3x3") == [["three", "by", "three"], ["three", "times", "three"]]
+    assert spoken_alternatives("1.5x") == [["one", "point", "five", "times"]]
+    assert spoken_alternatives("10:00") == [["ten", "o'clock"]]
 
 
 def test_an_amount_of_money_before_a_scale_word_is_said_with_the_currency_last():
