@@ -157,9 +157,9 @@ class Aligner:
         additions: dict[str, tuple[str, str]] = {}  # word: (its new variant, phones)
         for token in tokens:
             match = ACRONYM.fullmatch(token.text.strip(EDGE_PUNCTUATION))
-            if not match or match.group(0).lower() in additions:
+            word = match.group(0).lower() if match else None
+            if word is None or word in additions:
                 continue
-            word = match.group(0).lower()
             self.ensure_words([word])
             letters = [LETTER_PHONES.get(c) or self.decoder.lookup_word(c) for c in match.group(1).lower()]
             phones = " ".join(letters + ["Z"] * bool(match.group(2)))

@@ -69,8 +69,8 @@ def spoken_words(token: str) -> list[str]:
         return [ABBREVIATIONS[token][0]] if token in ABBREVIATIONS else []
     if core in ABBREVIATIONS or core.rstrip(".") in ABBREVIATIONS:
         return list(ABBREVIATIONS.get(core) or ABBREVIATIONS[core.rstrip(".")])
-    if core[0] in CURRENCIES and _NUMBER.match(core[1:]):
-        return number_words(core[1:]) + [CURRENCIES[core[0]]]
+    if currency := _currency_of(core):
+        return number_words(core[1:]) + [currency]
     if core[0] in CURRENCIES and (match := _SCALED.match(core[1:])):
         return number_words(match.group(1)) + [_SCALE_LETTERS[match.group(2)], CURRENCIES[core[0]]]
     if match := _DECADE.match(core):
@@ -81,9 +81,7 @@ def spoken_words(token: str) -> list[str]:
         return spoken_words(core[:-2]) + ["plus", "plus"]
     if match := _CLOCK.match(core):
         hour, minutes = match.groups()
-        said = [] if minutes == "00" else ["oh", num2words(int(minutes[1]))] if minutes[0] == "0" else \
-            number_words(minutes)
-        return number_words(hour) + said
+        return number_words(hour) + ([] if minutes == "00" else _pair_words(minutes))
     if core.endswith("%") and _NUMBER.match(core[:-1]):
         return number_words(core[:-1]) + ["percent"]
     if _NUMBER.match(core):
@@ -161,18 +159,19 @@ def amount_readings(previous: str | None, token: str, following: str | None) -> 
     """Readings of `token` that its neighbours call for: an amount of money before a scale word is
     said without its currency, which follows the scale ("$4.6 million": "four point six" and
     "million dollars"); [] elsewhere."""
-    def currency(text: str | None) -> str | None:
-        core = (text or "").strip().strip(EDGE_PUNCTUATION)
-        return CURRENCIES[core[0]] if core[:1] in CURRENCIES and _NUMBER.match(core[1:]) else None
+    def core(text: str | None) -> str:
+        return (text or "").strip().strip(EDGE_PUNCTUATION)
 
-    def scale(text: str | None) -> bool:
-        return (text or "").strip().strip(EDGE_PUNCTUATION).lower() in SCALES
-
-    if currency(token) and scale(following):
+    if _currency_of(core(token)) and core(following).lower() in SCALES:
         return [spoken_words(token)[:-1]]
-    if scale(token) and currency(previous):
-        return [spoken_words(token) + [currency(previous)]]
+    if core(token).lower() in SCALES and (currency := _currency_of(core(previous))):
+        return [spoken_words(token) + [currency]]
     return []
+
+
+def _currency_of(core: str) -> str | None:
+    """The spoken currency of an amount of money ("$4.6" -> "dollars"); None for other tokens."""
+    return CURRENCIES[core[0]] if core[:1] in CURRENCIES and _NUMBER.match(core[1:]) else None
 
 
 def _fraction_words(numerator: int, denominator: int) -> list[str]:
@@ -180,6 +179,11 @@ def _fraction_words(numerator: int, denominator: int) -> list[str]:
     name = {2: "half", 4: "quarter"}.get(denominator) or _words_of(num2words(denominator, to="ordinal"))[-1]
     name = name if numerator == 1 else "halves" if name == "half" else name + "s"
     return _words_of(num2words(numerator)) + [name]
+
+
+def _pair_words(pair: str) -> list[str]:
+    """One or two digits said as a group: "05" as "oh five", "59" as "fifty-nine"."""
+    return ["oh", num2words(int(pair[1]))] if len(pair) == 2 and pair[0] == "0" else _words_of(num2words(int(pair)))
 
 
 def _digit_readings(digits: str) -> list[list[str]]:
@@ -191,8 +195,7 @@ def _digit_readings(digits: str) -> list[list[str]]:
     if len(digits) > 2:
         head = len(digits) % 2
         pairs = [digits[:head]] * head + [digits[k:k + 2] for k in range(head, len(digits), 2)]
-        readings.append([w for pair in pairs for w in (
-            ["oh", num2words(int(pair[1]))] if len(pair) == 2 and pair[0] == "0" else _words_of(num2words(int(pair))))])
+        readings.append([w for pair in pairs for w in _pair_words(pair)])
     if len(digits) == 4 and digits[0] != "0":
         readings.append(_words_of(num2words(int(digits), to="year")))
     return [r for k, r in enumerate(readings) if r not in readings[:k]]

@@ -368,15 +368,22 @@ def test_every_word_of_a_long_forced_text_is_aligned(tmp_path):
     assert "thousand" in said and "twenty" not in said  # espeak reads the year as a cardinal
 
 
+def _aligned_synthesis(said: str, written: str, path):
+    """espeak-ng saying `said`, and an aligner's words for the tokens of `written` on it:
+    (the synthesized speech, the aligner, its words)."""
+    from padl_lib.video.align import Aligner
+
+    speech = synthesize(said)
+    audio, aligner = load_audio(speech.write(path)), Aligner()
+    words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in written.split()])
+    return speech, aligner, words
+
+
 def test_an_amount_of_money_is_aligned_with_its_currency_after_the_scale(tmp_path):
     """Whisper writes "$4.6 million" for "four point six million dollars": "million" is aligned
     over "million dollars", not squeezed after a "$4.6" that took both."""
-    from padl_lib.video.align import Aligner
-
-    speech = synthesize("It costs four point six million dollars today.")
-    audio = load_audio(speech.write(tmp_path / "amount.wav"))
-    tokens = [Token(t) for t in "It costs $4.6 million today.".split()]
-    words = Aligner()._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, tokens)
+    speech, _, words = _aligned_synthesis("It costs four point six million dollars today.",
+                                          "It costs $4.6 million today.", tmp_path / "amount.wav")
     million, dollars, today = speech.onsets[5:8]
     assert abs(words[3].start - million) < 0.05 and words[2].end == words[3].start
     assert words[3].end > dollars + 0.2 and abs(words[4].start - today) < 0.05
@@ -386,13 +393,8 @@ def test_an_acronym_is_also_aligned_letter_by_letter(tmp_path):
     """espeak-ng reads "gpus" and "apis" as words ("guh-puss", "ah-peez"); written in capitals
     they are said letter by letter, which the aligner now may choose: before, "GPUs" began
     0.2 s and "the APIs" 0.3 s late."""
-    from padl_lib.video.align import Aligner
-
     text = "We trained it on eight GPUs and called the APIs today."
-    speech = synthesize(text)
-    audio = load_audio(speech.write(tmp_path / "acronyms.wav"))
-    aligner = Aligner()
-    words = aligner._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in text.split()])
+    speech, aligner, words = _aligned_synthesis(text, text, tmp_path / "acronyms.wav")
     assert aligner.decoder.lookup_word("gpus(2)") == "JH IY P IY Y UW Z"
     assert aligner.decoder.lookup_word("apis(2)") == "EY P IY AY Z"
     onsets = dict(zip(text.split(), speech.onsets))
@@ -403,16 +405,12 @@ def test_an_acronym_is_also_aligned_letter_by_letter(tmp_path):
 def test_written_forms_of_numbers_and_symbols_are_aligned_as_said(tmp_path):
     """Tokens as whisper writes them, said as people say them: before, "3/4" was read "three
     four", "1.5x" "one five x" and "-5" "five", and the words after them began 0.16-1.1 s off."""
-    from padl_lib.video.align import Aligner
-
     said = ("In the nineteen nineties it cost four point six million dollars. We wrote C plus plus code. Three "
-            "quarters of them ran one point five x faster at minus five degrees.").split()
-    written = "In the 1990s it cost $4.6M. We wrote C++ code. 3/4 of them ran 1.5x faster at -5 degrees.".split()
+            "quarters of them ran one point five x faster at minus five degrees.")
+    written = "In the 1990s it cost $4.6M. We wrote C++ code. 3/4 of them ran 1.5x faster at -5 degrees."
     first_said = [0, 1, 2, 4, 5, 6, 11, 12, 13, 16, 17, 19, 20, 21, 22, 26, 27, 28, 30]  # each token's first word
-    speech = synthesize(" ".join(said))
-    audio = load_audio(speech.write(tmp_path / "written.wav"))
-    words = Aligner()._align_once(audio, 0.0, len(audio) / SAMPLE_RATE, [Token(t) for t in written])
-    assert [w.text for w in words] == written
+    speech, _, words = _aligned_synthesis(said, written, tmp_path / "written.wav")
+    assert [w.text for w in words] == written.split()
     errors = [abs(w.start - speech.onsets[k]) for w, k in zip(words, first_said) if k and speech.onsets[k] is not None]
     assert len(errors) >= 15 and max(errors) < 0.1
 
