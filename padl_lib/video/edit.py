@@ -9,12 +9,14 @@ was said: "forty two" for the transcript's "42").
 1. `align` maps every edited token to one source item by dynamic programming. The cost of a
    mapping is lexicographic: first the number of *cuts* (places where the next token does not
    continue the source right after the previous one), then the number of *rough* cut sides (a
-   cut leaves or enters a word said in one breath with its source neighbour), then the total
-   *jump distance* in source items. Fewest cuts prefers long contiguous source runs; among as
-   many cuts, a cut where the speaker paused is preferred (Berthouzoz et al. 2012's cut
+   cut leaves or enters a word said in one breath with its source neighbour), then the number
+   of *short* pauses (pause tokens given a recorded pause shorter than they ask for), then the
+   total *jump distance* in source items. Fewest cuts prefers long contiguous source runs; among
+   as many cuts, a cut where the speaker paused is preferred (Berthouzoz et al. 2012's cut
    suitability: "left click the | Viper" is rough, "[pause] | Then left click the Viper" smooth,
-   where the recording says the repeated words twice); the distance breaks the remaining ties,
-   so a copied word is taken from where it was said nearest to its new neighbours.
+   where the recording says the repeated words twice), and a sentence moved with the pause
+   before it keeps that pause; the distance breaks the remaining ties, so a copied word is taken
+   from where it was said nearest to its new neighbours.
 2. `edit_list` groups contiguous tokens into spans and moves every cut point off the word
    boundary into the quietest moment of the gap between the kept word and its source
    neighbour (the audio's energy envelope), keeping a margin around the kept speech. The cut
@@ -43,6 +45,7 @@ MEANT_TWICE = frozenset({"had", "that", "is"})  # "he had had enough", "what it 
 PAUSE_KEY = "[pause]"
 FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
 JOINED_GAP = 0.05  # s: words closer than this were said in one breath; a cut between them is rough
+PAUSE_ROUNDING = 0.05  # s: the text writes pauses to 0.1 s
 LATE_END = 0.1  # s an item may end past the recording (decoders differ by some ms in a file's length)
 # a pause token, else a garbled one ("[pause 1.2]", one token to name in the error), else a run
 # of other characters up to white space or a pause token ("man.[pause 1s]")
@@ -259,6 +262,14 @@ def _spelled_out(words: Sequence[Word], tokens: list[str], keys: list[str],
     return merged_tokens, merged_keys, places
 
 
+def _short(seconds: float | None, durations: np.ndarray) -> np.ndarray:
+    """1 where a pause token asking for `seconds` would get a recorded pause of one of the
+    `durations` shorter than that (beyond the text's rounding to 0.1 s), else 0."""
+    if seconds is None:
+        return np.zeros(len(durations), dtype=np.int64)
+    return (durations + PAUSE_ROUNDING < seconds).astype(np.int64)
+
+
 def _joined(words: Sequence[Word]) -> np.ndarray:
     """1 where item i and item i + 1 are both said (word or filler) less than JOINED_GAP apart:
     a cut between them falls inside connected speech, else 0."""
@@ -298,28 +309,38 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
                         "Only recorded words can be used; copy them from elsewhere in the transcript.")
     positions = {key: np.array(items, dtype=np.int64) for key, items in found.items()}  # ascending
 
-    # A path's cost is (cuts, rough sides, jump distance), compared in that order; the last two are
-    # packed into one integer, `rest` = rough * scale + distance. cuts[n], rest[n]: the best cost of
-    # the tokens so far with the last one -> source item positions[key][n]; steps[t] = (source items
-    # of token t, the item of token t - 1 on each one's best path). Starting or ending anywhere is
-    # no cut. A cut's side is rough where the item it leaves (or enters) was said in one breath
-    # with its source neighbour: `joined[i]`, items i and i + 1 touch.
-    scale = (len(tokens) + 1) * (len(words) + 1)
+    # A path's cost is (cuts, rough sides, short pauses, jump distance), compared in that order;
+    # the last three are packed into one integer, `rest` = rough * rough_scale + short * scale +
+    # distance. cuts[n], rest[n]: the best cost of the tokens so far with the last one -> source
+    # item positions[key][n]; steps[t] = (source items of token t, the item of token t - 1 on each
+    # one's best path). Starting or ending anywhere is no cut. A cut's side is rough where the item
+    # it leaves (or enters) was said in one breath with its source neighbour: `joined[i]`, items i
+    # and i + 1 touch. A pause token is short where its item is a recorded pause shorter than it
+    # asks for: a sentence moved with the pause before it keeps that pause's length where as many
+    # cuts allow it.
+    scale = (len(tokens) + 1) * (len(words) + 1)  # over any path's total jump distance
+    asked = [parse_pause_token(t) for t in tokens]
+    rough_scale = (sum(a is not None for a in asked) + 1) * scale
+    short_weight = scale
+    if (2 * len(tokens) + 1) * rough_scale >= np.iinfo(np.int64).max // 4:  # at most two rough sides a token
+        rough_scale, short_weight = scale, 0  # tens of thousands of pauses: their lengths are left to chance
+    durations = np.array([w.duration for w in words])
     joined = np.append(_joined(words), 0)
     items = positions[keys[0]]
-    cuts, rest = np.zeros(len(items), dtype=np.int64), np.zeros(len(items), dtype=np.int64)
+    cuts, rest = np.zeros(len(items), dtype=np.int64), _short(asked[0], durations[items]) * short_weight
     steps = [(items, np.full(len(items), -1))]
-    for key in keys[1:]:
+    for key, seconds in zip(keys[1:], asked[1:]):
         targets = positions[key]
         cheapest = cuts == cuts.min()
-        leaving = rest[cheapest] + joined[items[cheapest]] * scale
+        leaving = rest[cheapest] + joined[items[cheapest]] * rough_scale
         jump_rest, via = _nearest_jumps(items[cheapest], leaving, targets)
-        jump_rest += joined[targets - 1] * scale  # joined[-1] is 0: nothing before the first item
+        jump_rest += joined[targets - 1] * rough_scale  # joined[-1] is 0: nothing before the first item
         jump_cuts = cuts.min() + 1
         before = np.minimum(np.searchsorted(items, targets - 1), len(items) - 1)
         follows = items[before] == targets - 1  # continuing the source is no cut
         go_on = follows & ((cuts[before] < jump_cuts) | ((cuts[before] == jump_cuts) & (rest[before] < jump_rest)))
         cuts, rest = np.where(go_on, cuts[before], jump_cuts), np.where(go_on, rest[before], jump_rest)
+        rest += _short(seconds, durations[targets]) * short_weight
         steps.append((targets, np.where(go_on, targets - 1, via)))
         items = targets
     j = int(items[np.lexsort((rest, cuts))[0]])  # the least cost; ties: the earliest item
@@ -329,13 +350,12 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
         j = int(back[np.searchsorted(items, j)])
     path.reverse()
     pieces = []
-    for token, j in zip(tokens, path):
-        seconds = parse_pause_token(token)
-        if seconds is not None and seconds > words[j].duration + 0.05:
+    for token, seconds, j in zip(tokens, asked, path):
+        if _short(seconds, durations[j:j + 1])[0]:
             warnings.warn(f"{token} asks for more than the recorded {words[j].duration:.1f} s pause at "
                           f"{words[j].start:.2f} s; the whole pause is kept (pauses can be shortened, not lengthened)",
                           stacklevel=3)
-        keep = None if seconds is None or seconds >= words[j].duration - 0.05 else max(0.0, seconds)
+        keep = None if seconds is None or seconds >= words[j].duration - PAUSE_ROUNDING else max(0.0, seconds)
         pieces.append(Piece(j, keep, token))
     return pieces
 

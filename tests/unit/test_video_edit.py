@@ -1,5 +1,6 @@
 """The edit algebra: edited text -> aligned source items -> spans with cut points in quiet moments."""
 import re
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -180,6 +181,21 @@ def test_a_lengthened_pause_is_kept_whole_with_a_warning():
     assert longer.duration == pytest.approx(edit_list(t, t.text()).duration)
 
 
+
+def test_a_sentence_moved_with_its_pause_keeps_that_pause():
+    """Moving "we go on." with the long pause before it: as many cuts either way, but only the
+    recorded 2.0 s pause plays as long as typed (before, the 0.3 s one after "this goes" was
+    taken, with a warning that the text asks for more)."""
+    t = make_transcript("we start PAUSE this goes PAUSE we go on PAUSE and stop", pause=0.3)
+    t = Transcript([replace(w, end=w.start + 2.0) if i == 5 else w for i, w in enumerate(t.words)], t.media,
+                   t.checksum)  # the pause before "we go on" lasts 2.0 s (items after it keep their times)
+    sentences = re.split(r" (?=\[pause)", t.text())
+    assert sentences[2].startswith("[pause 2.0s] we go on")
+    moved = " ".join([sentences[0], sentences[2], sentences[1], sentences[3]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pieces = align(t.words, moved)
+    assert indices(pieces)[2:6] == [5, 6, 7, 8]
 def test_the_unedited_text_keeps_the_whole_recording_and_only_cuts_move_its_edges():
     """The head before the first item and the tail after the last are theirs (they lost the
     recording's lead-in and 40 ms of its last pause); the other spans' edges are cuts."""
