@@ -67,7 +67,7 @@ def _render(args: argparse.Namespace) -> None:
                     fade=args.fade_ms / 1000, transition=args.transition, audio_track=transcript.audio_track,
                     progress=tqdm_progress("frame"))
     print(f"wrote {result.path}: {result.duration:.2f} s from {edits.source_duration:.2f} s, "
-          f"{len(result.spans)} span(s), {result.frames} frames")
+          f"{len(result.spans)} span(s), " + (f"{result.frames} frames" if result.frames else "audio only"))
 
 
 def _export(args: argparse.Namespace) -> None:

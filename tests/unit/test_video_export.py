@@ -270,3 +270,16 @@ def test_render_replaces_its_own_output_but_not_a_file_it_did_not_write(edit, tm
     assert "is not a render of padl's" in capsys.readouterr().err
     assert recording.read_bytes() == Path(SCREENCAST).read_bytes()
     assert main([*render, str(recording), "--force"]) == 0
+
+
+def test_render_of_a_sound_recording_reports_its_length_and_no_frames(tmp_path, capsys):
+    from padl_lib.video.__main__ import main
+
+    transcript = make_transcript()
+    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
+    transcript.media, transcript.checksum = media, sha256_file(media)
+    t_json = transcript.save(tmp_path / "talk.transcript.json")
+    edited = tmp_path / "edited.txt"
+    edited.write_text("he was amiable himself\n", encoding="utf-8")
+    assert main(["render", str(media), str(t_json), str(edited), "-o", str(tmp_path / "out.m4a")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("2 span(s), audio only")
