@@ -45,6 +45,10 @@ OVERLAP = 0.001  # s two items may overlap (rounding) before a transcript counts
 MIN_PAUSE = 0.3
 # words whose full stop ends no sentence: a subtitle cue runs on after them
 ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
+# words a subtitle should not end a line on: they open the phrase that follows
+_PHRASE_OPENERS = ABBREVIATIONS | frozenset(
+    "a an the to of in on at by for from with into about as and or but nor if how than my your his her its our "
+    "their this these those very more most".split())
 # as written ("[pause 1.2s]"), and as typed: any case and spacing, "[pause .5s]", "[pause 1,2 s]",
 # "[Pause 1.2]" (seconds), "[pause 800ms]", "[pause 2 sec]"
 PAUSE_TOKEN = re.compile(r"\[\s*pause\s+(\d+(?:[.,]\d*)?|[.,]\d+)\s*(ms|s|secs?|seconds?)?\s*\]", re.IGNORECASE)
@@ -272,29 +276,26 @@ class Transcript:
     # --- subtitles ----------------------------------------------------------------------------
     def cues(self, max_chars: int = 84, max_seconds: float = 6.0, max_gap: float = 0.8,
              fillers: bool = False) -> list[tuple[float, float, str]]:
-        """Readable subtitle cues (start, end, text): break at sentence ends, long gaps and length limits."""
-        cues: list[tuple[float, float, str]] = []
-        group: list[Word] = []
+        """Readable subtitle cues (start, end, text): one a sentence, where a gap of `max_gap` or
+        more also ends one; a sentence too long for one cue (`max_chars`, `max_seconds`) is split
+        into as few cues as fit, at a comma where that keeps them even, else into even lengths."""
+        return [(piece[0].start, piece[-1].end, " ".join(w.text for w in piece))
+                for run in self._sentences(max_gap, fillers) for piece in _split_evenly(run, max_chars, max_seconds)]
 
-        def flush() -> None:
-            if group:
-                cues.append((group[0].start, group[-1].end, " ".join(w.text for w in group)))
-                group.clear()
-
+    def _sentences(self, max_gap: float, fillers: bool) -> list[list[Word]]:
+        """The said items (fillers if asked) in runs ended by a sentence end or a gap of `max_gap`."""
+        runs: list[list[Word]] = [[]]
         for w in self.words:
             if w.kind == "pause" or (w.kind == "filler" and not fillers):
-                if w.kind == "pause" and w.duration >= max_gap:
-                    flush()
+                if w.kind == "pause" and w.duration >= max_gap and runs[-1]:
+                    runs.append([])
                 continue
-            if group:
-                length = len(" ".join(g.text for g in group)) + 1 + len(w.text)
-                if length > max_chars or w.end - group[0].start > max_seconds or w.start - group[-1].end >= max_gap:
-                    flush()
-            group.append(w)
+            if runs[-1] and w.start - runs[-1][-1].end >= max_gap:
+                runs.append([])
+            runs[-1].append(w)
             if w.text.rstrip(CLOSING_QUOTES).endswith((".", "?", "!", "…")) and w.text.lower() not in ABBREVIATIONS:
-                flush()
-        flush()
-        return cues
+                runs.append([])
+        return [run for run in runs if run]
 
     def subtitles(self, **cue_options) -> pysubs2.SSAFile:
         """The cues as a pysubs2 subtitle file (two lines at most per cue)."""
@@ -314,10 +315,48 @@ class Transcript:
         return path
 
 
+def _split_evenly(run: list[Word], max_chars: int, max_seconds: float) -> list[list[Word]]:
+    """`run` in the fewest pieces of at most `max_chars` and `max_seconds` (a single word may
+    exceed them), and of those the split with the least sum of squared lengths plus a penalty for
+    each break not after a comma, semicolon, colon or dash, and another after an article,
+    preposition or conjunction: even cues, at clauses where they can be."""
+    ends = [len(" ".join(w.text for w in run[:j])) for j in range(len(run) + 1)]  # chars of run[:j]
+    penalty = (max_chars / 4) ** 2
+    best: list[tuple[int, float, int]] = [(0, 0.0, 0)]  # best[j]: (pieces, cost, start of the last) of run[:j]
+    for j in range(1, len(run) + 1):
+        options = []
+        for i in range(j - 1, -1, -1):
+            chars = ends[j] - ends[i] - (i > 0)
+            if i < j - 1 and (chars > max_chars or run[j - 1].end - run[i].start > max_seconds):
+                break
+            pieces, cost, _ = best[i]
+            options.append((pieces + 1, cost + chars ** 2 + penalty * _break_flaws(run[i - 1].text if i else ","), i))
+        best.append(min(options))
+    pieces, j = [], len(run)
+    while j:
+        i = best[j][2]
+        pieces.append(run[i:j])
+        j = i
+    return pieces[::-1]
+
+
+def _break_flaws(word: str) -> int:
+    """How badly a subtitle breaks after `word`: 0 after a clause (a comma, semicolon, colon or
+    dash), 2 inside a phrase ("the | model", "how | much"), else 1."""
+    if word.rstrip(CLOSING_QUOTES).endswith((",", ";", ":", "\u2013", "\u2014")):
+        return 0
+    return 2 if word.lower() in _PHRASE_OPENERS else 1
+
+
 def _two_lines(text: str, width: int = 42) -> str:
-    """Break a long cue into two balanced lines (pysubs2's \\N line break)."""
+    """Break a long cue into two lines (pysubs2's \\N line break) of at most `width` where it can,
+    at a clause if one fits, else between phrases, then as even as they can be."""
     if len(text) <= width:
         return text
     words = text.split()
-    best = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
-    return " ".join(words[:best]) + r"\N" + " ".join(words[best:])
+    if len(words) < 2:
+        return text
+    lines = [(" ".join(words[:i]), " ".join(words[i:]), _break_flaws(words[i - 1])) for i in range(1, len(words))]
+    fitting = [line for line in lines if max(len(line[0]), len(line[1])) <= width] or lines
+    first, second, _ = min(fitting, key=lambda line: (line[2], abs(len(line[0]) - len(line[1]))))
+    return first + r"\N" + second

@@ -6,7 +6,7 @@ from pathlib import Path
 import pysubs2
 import pytest
 
-from padl_lib.video.transcript import (FORMAT_VERSION, Transcript, TranscriptError, Word, default_path,
+from padl_lib.video.transcript import (FORMAT_VERSION, _two_lines, Transcript, TranscriptError, Word, default_path,
                                        parse_pause_token)
 from padl_lib.video.media import sha256_file
 
@@ -120,3 +120,30 @@ def test_long_cues_are_split_by_length():
     cues = Transcript(words, "x.wav", "0").cues(max_chars=42)
     assert len(cues) > 1 and all(len(text) <= 42 for _, _, text in cues)
     assert " ".join(text for _, _, text in cues).split() == [w.text for w in words]
+
+
+def _timed(text: str, seconds_per_word: float = 0.3) -> Transcript:
+    return Transcript([Word(t, seconds_per_word * i, seconds_per_word * i + 0.25) for i, t in enumerate(text.split())],
+                      Path("x.mp4"), "0" * 64)
+
+
+def test_a_long_sentence_is_split_into_even_cues_at_a_clause():
+    """Before, cues were filled to 84 characters and the rest left over: "than he was." alone for
+    0.8 s, "Had he married ... he" with the clause split after "he"."""
+    said = "Had he married a more amiable woman, he might have been made still more respectable than he was."
+    assert [text for _, _, text in _timed(said).cues()] == [
+        "Had he married a more amiable woman,", "he might have been made still more respectable than he was."]
+    said = "And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power."
+    assert [text for _, _, text in _timed(said).cues()] == [
+        "And Mr. John Dashwood had then leisure to consider", "how much there might be prudently in his power."]
+    slow = [text for _, _, text in _timed(said, seconds_per_word=0.8).cues()]  # 14 s: three cues of 6 s at most
+    assert len(slow) == 3 and " ".join(slow) == said and max(map(len, slow)) - min(map(len, slow)) < 15
+
+
+def test_cue_lines_break_between_phrases():
+    assert _two_lines("there might be prudently in his power to do for them.") == \
+        r"there might be prudently\Nin his power to do for them."
+    assert _two_lines("Unless to be rather cold-hearted and rather selfish is to be ill-disposed.") == \
+        r"Unless to be rather cold-hearted\Nand rather selfish is to be ill-disposed."
+    url = "https://example.org/a-very-long-address-of-the-lecture-notes"
+    assert _two_lines(url) == url
