@@ -24,6 +24,7 @@ or ``<media name>.transcript.json`` beside another recording of that stem; atomi
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -320,13 +321,13 @@ def _split_evenly(run: list[Word], max_chars: int, max_seconds: float) -> list[l
     exceed them), and of those the split with the least sum of squared lengths plus a penalty for
     each break not after a comma, semicolon, colon or dash, and another after an article,
     preposition or conjunction: even cues, at clauses where they can be."""
-    ends = [len(" ".join(w.text for w in run[:j])) for j in range(len(run) + 1)]  # chars of run[:j]
+    ends = [0, *itertools.accumulate(len(w.text) + 1 for w in run)]  # run[i:j] has ends[j] - ends[i] - 1 chars
     penalty = (max_chars / 4) ** 2
     best: list[tuple[int, float, int]] = [(0, 0.0, 0)]  # best[j]: (pieces, cost, start of the last) of run[:j]
     for j in range(1, len(run) + 1):
         options = []
         for i in range(j - 1, -1, -1):
-            chars = ends[j] - ends[i] - (i > 0)
+            chars = ends[j] - ends[i] - 1
             if i < j - 1 and (chars > max_chars or run[j - 1].end - run[i].start > max_seconds):
                 break
             pieces, cost, _ = best[i]
