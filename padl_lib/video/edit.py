@@ -28,6 +28,7 @@ was said: "forty two" for the transcript's "42").
 """
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -37,7 +38,7 @@ import numpy as np
 
 from padl_lib.video.acoustics import HOP, frame_energy_db
 from padl_lib.video.media import SAMPLE_RATE
-from padl_lib.video.spoken import false_start_stem, spoken_alternatives, spoken_words
+from padl_lib.video.spoken import EDGE_PUNCTUATION, false_start_stem, spoken_alternatives, spoken_words
 from padl_lib.video.transcript import PAUSE_TOKEN, Transcript, Word, parse_pause_token
 
 FILLERS = frozenset({"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
@@ -270,6 +271,15 @@ def _short(seconds: float | None, durations: np.ndarray) -> np.ndarray:
     return (durations + PAUSE_ROUNDING < seconds).astype(np.int64)
 
 
+def _did_you_mean(key: str, words: Sequence[Word], found: dict[str, list[int]]) -> str:
+    """"; did you mean 'Dashwood'?" for a word of four letters or more typed close to one the
+    transcript has (a letter left out, added or swapped), else "" ("dog" is no "do")."""
+    if len(key) < 4:
+        return ""
+    close = difflib.get_close_matches(key, [k for k in found if k != PAUSE_KEY], n=1, cutoff=0.8)
+    return f"; did you mean {words[found[close[0]][0]].text.strip(EDGE_PUNCTUATION)!r}?" if close else ""
+
+
 def _joined(words: Sequence[Word]) -> np.ndarray:
     """1 where item i and item i + 1 are both said (word or filler) less than JOINED_GAP apart:
     a cut between them falls inside connected speech, else 0."""
@@ -303,7 +313,7 @@ def align(words: Sequence[Word], edited_text: str) -> list[Piece]:
             raise EditError(f"{t} (token {n + 1}): the transcript has no pauses to cut one from")
         raise EditError(f"{t!r} (token {n + 1}) is not a pause token: write a pause as [pause 0.3s]")
     if missing:
-        listed = ", ".join(f"{t!r} (token {n + 1})" for n, t in missing[:8])
+        listed = ", ".join(f"{t!r} (token {n + 1}{_did_you_mean(token_key(t), words, found)})" for n, t in missing[:8])
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         raise EditError(f"the edited text contains words that were never said in the recording: {listed}{more}. "
                         "Only recorded words can be used; copy them from elsewhere in the transcript.")

@@ -293,8 +293,10 @@ def test_text_sharing_nothing_with_the_transcript_is_a_clear_error():
     t = make_transcript()
     with pytest.raises(EditError, match="shares no words"):
         edit_list(t, "completely different words")
-    with pytest.raises(EditError, match="never said.*'banana'"):
+    with pytest.raises(EditError, match=r"never said.*'banana' \(token 3\)\. Only"):
         edit_list(t, "he was banana")
+    with pytest.raises(EditError, match=r"'amable,' \(token 3; did you mean 'amiable'\?\), 'hes' \(token 4\)\."):
+        edit_list(t, "he was amable, hes young")  # a misspelt word gets a hint; a short one none ("he"?)
     with pytest.raises(EditError, match="empty"):
         edit_list(t, "   ")
 
