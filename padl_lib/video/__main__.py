@@ -96,7 +96,9 @@ def add_transcribe_command(subparsers) -> None:
     p.add_argument("media", help="recording (any audio or video file FFmpeg reads)")
     p.add_argument("-o", "--output", help="transcript JSON (default: <media stem>.transcript.json beside it)")
     p.add_argument("--model", help="faster-whisper model (default: the bundled offline tiny.en)")
-    p.add_argument("--script", help="text file with what is said: align it instead of running ASR")
+    p.add_argument("--script", help="text file with what is said: align it instead of running ASR (`text`'s "
+                                    "output with misheard words corrected will do; [pause] tokens and [notes] "
+                                    "are skipped)")
     p.add_argument("--srt", help="also write subtitles (.srt)")
     p.add_argument("--vtt", help="also write subtitles (.vtt)")
     p.add_argument("--no-fillers", action="store_true", help="do not look for 'uh'/'um' in pauses")

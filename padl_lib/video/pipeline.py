@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -46,9 +47,14 @@ def _split_stumble(token: Token) -> list[Token]:
     return [replace(token, text=fragment, end=at), replace(token, text=tail, start=at)]
 
 
+# what a script may hold besides the words said: pause tokens ("[pause 0.7s]", as `text` writes
+# them: a transcript's text, its words corrected, is a script) and notes ("[laughs]", "[slide 3]")
+UNSPOKEN = re.compile(r"\[[^\]]*\]")
+
+
 def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None,
                    loud: np.ndarray) -> list[Token]:
-    words = script.split()
+    words = UNSPOKEN.sub(" ", script).split()
     if not words:
         raise ValueError("the script is empty: give the text that is spoken in the recording")
     if len(audio) / SAMPLE_RATE <= LONG_SCRIPT_SECONDS:

@@ -207,3 +207,14 @@ def test_transcribing_a_recording_without_speech_says_so(tmp_path, capsys):
     assert main(["transcribe", str(media), "-o", str(tmp_path / "T.json")]) == 0
     assert "no speech was recognized in" in capsys.readouterr().err
     assert not Transcript.load(tmp_path / "T.json").spoken()
+
+
+def test_a_transcripts_text_with_a_word_corrected_is_a_script(tmp_path, capsys, transcript_of_sentence):
+    """Correcting a misheard word: `text`, correct it, `transcribe --script`. The text's pause
+    tokens were aligned as words ("[pause", "0.7s]"), and a note in brackets would be too."""
+    path, transcript = transcript_of_sentence
+    corrected = tmp_path / "corrected.txt"
+    corrected.write_text("[pause 0.4s] [reads] " + transcript.text().replace("ill-disposed", "ill disposed") + "\n")
+    assert main(["transcribe", str(transcript.media), "--script", str(corrected), "-o", str(tmp_path / "C.json")]) == 0
+    words = [w.text for w in Transcript.load(tmp_path / "C.json").spoken()]
+    assert words == "He was not an ill disposed young man.".split()
