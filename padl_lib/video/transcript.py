@@ -44,6 +44,7 @@ KINDS = ("word", "filler", "pause")
 CLOSING_QUOTES = "\"'”’»)"  # a sentence may end inside them: 'man.”'
 OVERLAP = 0.001  # s two items may overlap (rounding) before a transcript counts as malformed
 MIN_PAUSE = 0.3
+MIN_CUE = 0.8  # s a subtitle stays up at least, where the silence after it allows (a reader's glance)
 # words whose full stop ends no sentence: a subtitle cue runs on after them
 ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. st. vs. e.g. i.e. cf. fig. eq. approx.".split())
 # words a subtitle should not end a line on: they open the phrase that follows
@@ -279,9 +280,12 @@ class Transcript:
              fillers: bool = False) -> list[tuple[float, float, str]]:
         """Readable subtitle cues (start, end, text): one a sentence, where a gap of `max_gap` or
         more also ends one; a sentence too long for one cue (`max_chars`, `max_seconds`) is split
-        into as few cues as fit, at a comma where that keeps them even, else into even lengths."""
-        return [(piece[0].start, piece[-1].end, " ".join(w.text for w in piece))
+        into as few cues as fit, at a comma where that keeps them even, else into even lengths. A
+        cue shorter than `MIN_CUE` stays up into the silence after it, until the next cue."""
+        cues = [(piece[0].start, piece[-1].end, " ".join(w.text for w in piece))
                 for run in self._sentences(max_gap, fillers) for piece in _split_evenly(run, max_chars, max_seconds)]
+        limits = [start for start, _, _ in cues[1:]] + [self.words[-1].end if self.words else 0.0]
+        return [(start, max(end, min(start + MIN_CUE, limit)), text) for (start, end, text), limit in zip(cues, limits)]
 
     def _sentences(self, max_gap: float, fillers: bool) -> list[list[Word]]:
         """The said items (fillers if asked) in runs ended by a sentence end or a gap of `max_gap`."""
