@@ -55,12 +55,15 @@ SOUND_DB = 3.0  # dB over a gap's room tone where a word's sound begins (ends); 
 DEVIATION_WORDS = 5  # spoken words in a row where a script and the recognizer differ: the speaker left the script
 MIN_FILLER = 0.20  # s of voiced sound in a gap for a filler
 MAX_FILLER = 1.5  # s: a longer voiced sound in a gap (music, a hum) is no "uh" but part of the pause
+OTHER_VOICED = 2.0  # a gap with more other voiced sound than this times a filler's holds music, not an "uh"
 # whisper's probability from which it clearly heard a word: such a word is kept where the aligner
 # placed it, sound or not (in a sweep of 177 recordings, the real words dropped as soundless had
 # 0.44-1.0, most over 0.75; inventions at a join or after the last word began with words of 0.0-0.29)
 HEARD_WORD = 0.5
 FILLER_CONFIDENCE = 0.5  # a filler found in the signal, not in the text
 HINT_SLACK = 0.30  # s by which whisper's word times may miss the word's sound
+HINT_REACH = 0.5  # s before and after whisper's words that their alignment searches
+SPEECH_BREAK = 3.0  # s between whisper's words over which they are aligned apart
 FILLER_PROBABILITY = 0.01  # of an "uh" or "um" between two words, in a search without silence
 DOUBTFUL_SILENCE = 0.15  # s of loud, voiced sound under a silence of the search beside a squeezed word
 PHONE_FRAMES = 3  # 10 ms frames a phone lasts at least (one per state of its HMM)
@@ -530,19 +533,34 @@ def best_split(tokens: list[Token], candidates, energy_db: np.ndarray, reach: fl
 def plan_chunks(tokens: list[Token], energy_db: np.ndarray, duration: float,
                 target: float = CHUNK_SECONDS) -> list[tuple[float, float, slice]]:
     """Split hinted tokens into chunks of about `target` s, cut at the quietest point between
-    two words in the second half of each chunk (`best_split`)."""
-    hinted = all(t.start is not None for t in tokens)
-    if not tokens or not hinted or duration <= 1.5 * target:
+    two words in the second half of each chunk (`best_split`). Hinted words more than
+    SPEECH_BREAK s apart are aligned apart, each run within HINT_REACH s of its hinted times: the
+    search may not place a word in the music or noise far before or after where it was heard."""
+    if not tokens or not all(t.start is not None for t in tokens):
         return [(0.0, duration, slice(0, len(tokens)))]
-    chunks, first, t0 = [], 0, 0.0
-    for i in range(1, len(tokens)):
+    ends = np.maximum.accumulate([t.end for t in tokens])
+    breaks = [i for i in range(1, len(tokens)) if tokens[i].start - ends[i - 1] > SPEECH_BREAK]
+    chunks = []
+    for first, stop in zip([0, *breaks], [*breaks, len(tokens)]):
+        start, end = max(0.0, tokens[first].start - HINT_REACH), min(duration, ends[stop - 1] + HINT_REACH)
+        chunks += _run_chunks(tokens, first, stop, start, end, energy_db, target)
+    return chunks
+
+
+def _run_chunks(tokens: list[Token], first: int, stop: int, t0: float, end: float, energy_db: np.ndarray,
+                target: float) -> list[tuple[float, float, slice]]:
+    """`plan_chunks` for the run tokens[first:stop], aligned within t0-end s."""
+    if end - t0 <= 1.5 * target:
+        return [(t0, end, slice(first, stop))]
+    chunks = []
+    for i in range(first + 1, stop):
         if tokens[i].end - t0 <= target or i == first + 1:
             continue
         later = [j for j in range(first + 1, i + 1) if tokens[j].start - t0 >= target / 2] or [i]
         j, cut = best_split(tokens, later, energy_db)
         chunks.append((t0, cut, slice(first, j)))
         first, t0 = j, cut
-    chunks.append((t0, duration, slice(first, len(tokens))))
+    chunks.append((t0, end, slice(first, stop)))
     return chunks
 
 
@@ -683,13 +701,15 @@ def _gaps_to_items(words: list[Word], audio: np.ndarray, loud: np.ndarray, align
 def _gap_items(start: float, end: float, audio: np.ndarray, voiced: np.ndarray | None,
                aligner: Aligner) -> list[Word]:
     """Pause/filler items covering the gap [start, end): its longest voiced sound, if it lasts
-    as long as a filler may, becomes one."""
+    as long as a filler may and stands out in the gap (the gap's other voiced sound lasts at most
+    OTHER_VOICED times as long: not one note of music), becomes one."""
     if end - start < MIN_PAUSE:
         return []
     if voiced is not None:
         a, b = int(round(start * 100)), int(round(end * 100))
         run = _longest_run(voiced[a:b])
-        if run is not None and MIN_FILLER <= (run[1] - run[0]) / 100 <= MAX_FILLER:
+        length = run[1] - run[0] if run is not None else 0
+        if MIN_FILLER <= length / 100 <= MAX_FILLER and voiced[a:b].sum() - length <= OTHER_VOICED * length:
             f0, f1 = (a + run[0]) / 100, (a + run[1]) / 100
             sound = audio[int((f0 - 0.05) * SAMPLE_RATE) if f0 > 0.05 else 0:int((f1 + 0.05) * SAMPLE_RATE)]
             filler = Word(aligner.label_filler(sound), f0, f1, "filler", FILLER_CONFIDENCE)

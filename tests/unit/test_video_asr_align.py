@@ -206,6 +206,34 @@ def test_long_audio_is_split_at_quiet_points():
         assert energy[int(start * 100)] < np.percentile(energy, 50)  # cut in a quiet frame
 
 
+def test_words_are_aligned_near_where_they_were_heard():
+    """Hinted words 3 s or more apart are aligned apart, each run within 0.5 s of its hints: the
+    first chunk used to start at 0 s, and a music intro drew "Unless" 11 s before its sound. A
+    voiced sound in a gap full of other voiced sound is a note of the music, no "uh"."""
+    from padl_lib.video.align import HINT_REACH
+
+    tokens = [Token(w, 30.3 + 0.4 * k, 30.6 + 0.4 * k) for k, w in enumerate("and then we go".split())]
+    tokens += [Token(w, 40.0 + 0.4 * k, 40.3 + 0.4 * k) for k, w in enumerate("after the clip".split())]
+    chunks = plan_chunks(tokens, np.zeros(6000), 60.0)
+    assert chunks == [(30.3 - HINT_REACH, pytest.approx(31.8 + HINT_REACH), slice(0, 4)),
+                      (40.0 - HINT_REACH, pytest.approx(41.1 + HINT_REACH), slice(4, 7))]
+    rng = np.random.default_rng(0)
+    speech = load_audio(LIBRIVOX.format("0890"))  # "Unless to be rather cold-hearted ..." at 0.27 s
+    audio = np.concatenate([_melody(12.0, rng), speech])
+    tokens = [Token(w.text, w.start, w.end, w.probability) for s in recognize(audio)[0] for w in s.words]
+    items = align(audio, tokens)
+    assert items[0].kind == "pause" and items[0].end > 11.0 and all(w.kind != "filler" for w in items)
+    assert next(w for w in items if w.text == "Unless").start > 12.0
+
+
+def _melody(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Notes of 0.5 s (a pluck of four harmonics, decaying), as an intro's music."""
+    t = np.arange(SAMPLE_RATE // 2) / SAMPLE_RATE
+    notes = [0.1 * np.exp(-3 * t) * sum(np.sin(2 * np.pi * f * h * t) / h for h in range(1, 5))
+             for f in rng.choice([220.0, 262.0, 294.0, 330.0, 392.0], int(seconds / 0.5))]
+    return np.concatenate(notes).astype(np.float32)
+
+
 def test_script_words_get_rough_times_from_asr():
     asr = [Token("hello", 0.0, 0.5), Token("wonderful", 0.6, 1.0), Token("world", 1.1, 1.5)]
     hinted = tokens_with_hints(["Hello", "beautiful", "world!"], asr)
