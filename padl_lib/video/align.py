@@ -800,6 +800,8 @@ def align(audio: np.ndarray, tokens: list[Token], progress: Progress | None = No
     for start, end, part in chunks:
         words += aligner.align_chunk(audio, energy, start, end, tokens[part], speech)
         report(progress, end, duration, "aligning words")
+    if not chunks or chunks[-1][1] < duration:  # the speech ends before the recording
+        report(progress, duration, duration, "aligning words")
     words = _drop_silent(words, loud, heard=HEARD_WORD)
     if refine:
         words = _fit_silence_edges(_refine_edges(words, loud), acoustics.fill_digital_silence(
