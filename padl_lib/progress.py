@@ -5,6 +5,7 @@ Library functions accept `progress: Progress | None`; notebooks and the CLI pass
 """
 from __future__ import annotations
 
+import weakref
 from typing import Protocol
 
 
@@ -33,6 +34,7 @@ class tqdm_progress:
             self.close()
             self._bar = tqdm(total=total, desc=desc, unit=self.unit, leave=True)
             self._desc = desc
+            _OPEN.add(self)
         self._bar.total = total
         self._bar.n = done
         self._bar.refresh()
@@ -43,3 +45,14 @@ class tqdm_progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        _OPEN.discard(self)
+
+
+_OPEN: "weakref.WeakSet[tqdm_progress]" = weakref.WeakSet()  # bars drawn and not yet closed
+
+
+def close_bars() -> None:
+    """Close the bars of work that stopped on an error, before its message is printed (a bar
+    closed later is drawn again over that line)."""
+    for progress in list(_OPEN):
+        progress.close()

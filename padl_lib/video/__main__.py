@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from padl_lib.io import atomic_path
-from padl_lib.progress import tqdm_progress
+from padl_lib.progress import close_bars, tqdm_progress
 from padl_lib.video.asr import ModelError
 from padl_lib.video.cli_edit import add_edit_commands, read_text_file
 from padl_lib.video.media import MediaError
@@ -143,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args.func(args)
         except (MediaError, TranscriptError, ModelError, ValueError) as exc:
+            close_bars()
             print(f"error: {exc}", file=sys.stderr)
             return 2
         except OSError as exc:  # a file that cannot be read or written (permissions, a full disk): name it
+            close_bars()
             print(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
             return 2
     return 0

@@ -10,7 +10,7 @@ import os
 import warnings
 import wave
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,7 +37,7 @@ TIMESTAMP_SLACK = 0.02
 # most) but a clock that starts again (files joined with `cat`); one that leaps further ahead
 # than LONGEST_GAP is a clock reset too (MPEG-TS across a programme change), not lost sound
 LONGEST_OVERLAP, LONGEST_GAP = 1.0, 3600.0
-__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "probe", "video_stream", "audio_stream",
+__all__ = ["SAMPLE_RATE", "MediaError", "NoAudioError", "MediaInfo", "Damage", "probe", "video_stream", "audio_stream",
            "track_offset", "packet_end", "load_audio", "placed_samples", "without_dc", "seek_keyframe", "write_wav",
            "sha256_file"]
 
@@ -141,6 +141,44 @@ def track_offset(container, track: int) -> float:
     return starts[0] - starts[1]
 
 
+@dataclass
+class Damage:
+    """Packets of one stream that its decoder refused as corrupt. As ffmpeg does, a damaged
+    stretch of a recording is passed over, not the whole recording refused: for audio,
+    `placed_samples` puts silence where the refused packets were; for video, the frame before
+    them is held."""
+
+    kind: str  # "audio" or "video"
+    origin: float = 0.0  # the container time of media time 0 (`load_audio`'s first sample)
+    packets: int = 0
+    refused: list[float] = field(default_factory=list)  # their media times (s)
+
+    def decode(self, packet) -> Iterator[av.frame.Frame]:
+        """The frames of `packet`, or none where its data is corrupt."""
+        if packet.size:
+            self.packets += 1
+        try:
+            yield from packet.decode()
+        except av.error.FFmpegError:  # corrupt data: InvalidDataError, or EPERM from the AAC decoder
+            if not packet.size:
+                raise
+            self.refused.append(float(packet.pts * packet.time_base) - self.origin if packet.pts is not None
+                                else float("nan"))
+
+    def check(self, name: str) -> None:
+        """Warn of refused packets; MediaError where they are most of the stream's."""
+        if not self.refused:
+            return
+        if 2 * len(self.refused) > self.packets:
+            raise MediaError(f"{name}: the {self.kind} track is corrupt: {len(self.refused)} of its {self.packets} "
+                             f"packets could not be decoded")
+        times = [f"{t:.1f}" for t in (min(self.refused), max(self.refused)) if t == t]  # nan: no timestamps
+        where = f" near {'-'.join(dict.fromkeys(times))} s" if times else ""  # a threaded decoder tells late
+        lost = "silent there" if self.kind == "audio" else "the frame before them held"
+        warnings.warn(f"{name}: {len(self.refused)} of {self.packets} {self.kind} packets are corrupt{where} and "
+                      f"were passed over ({lost})", stacklevel=3)
+
+
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: int = 0) -> np.ndarray:
     """Decode audio track `track` (0-based; default the first) to mono float32 in [-1, 1] at
     `sample_rate` Hz, without a DC offset (`without_dc`).
@@ -156,6 +194,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
         stereo = stream.codec_context.channels == 2
         resampler = av.AudioResampler(format="fltp", layout="stereo" if stereo else "mono", rate=sample_rate)
         reached = 0.0  # container seconds: the end of the last packet of sound or picture
+        damage = Damage("audio", float((stream.start_time or 0) * stream.time_base))
 
         def frames() -> Iterator[av.AudioFrame]:
             nonlocal reached
@@ -163,13 +202,14 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, track: i
                 if packet.pts is not None:
                     reached = max(reached, packet_end(packet))
                 if packet.stream is stream:
-                    yield from packet.decode()
+                    yield from damage.decode(packet)
         try:
             chunks = list(placed_samples(frames(), resampler))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: the audio track is corrupt and could not be decoded: {exc}") from exc
         except MediaError as exc:
             raise MediaError(f"{path}: {exc}") from exc
+        damage.check(Path(path).name)
         start = container.start_time / av.time_base if container.start_time else 0.0
         said = container.duration / av.time_base if container.duration else 0.0  # the file's own figure
     if not chunks:

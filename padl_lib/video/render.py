@@ -39,8 +39,8 @@ import numpy as np
 
 from padl_lib.io import atomic_path
 from padl_lib.progress import Progress, report
-from padl_lib.video.media import (SAMPLE_RATE, MediaError, _open, audio_stream, packet_end, probe, seek_keyframe,
-                                  track_offset, video_stream)
+from padl_lib.video.media import (SAMPLE_RATE, Damage, MediaError, _open, audio_stream, packet_end, probe,
+                                  seek_keyframe, track_offset, video_stream)
 from padl_lib.video.render_audio import cut_blocks, decode_track, encode_blocks
 from padl_lib.video.smart import index_video, tag_colours, write_smart_video, x264_options
 
@@ -227,16 +227,21 @@ def sync_spans(spans: Sequence[tuple[float, float]], grid: np.ndarray
 
 
 # --- video ------------------------------------------------------------------------------------
-def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin: float,
-                 ) -> Iterator[av.VideoFrame]:
-    """Decoded frames inside each span in turn; seeks only for jumps back or far ahead."""
+def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin: float, grid: np.ndarray,
+                 damage: Damage) -> Iterator[av.VideoFrame]:
+    """Decoded frames inside each span in turn, one a frame of the `grid` there: where the decoder
+    refused a corrupt packet (`damage`), the frame before stands in for the lost one (at a span's
+    start, the first one after it). Seeks only for jumps back or far ahead."""
     tb = float(stream.time_base)
     eps = tb / 2  # span edges are frame times: a frame one tick away (a near-duplicate stamp) is another
+    starts, slot_eps = grid[:-1], edge_tolerance(grid)
     decoder, carry, carry_t = None, None, 0.0  # carry: the first decoded frame past the last span
     for a, b in spans:
         if decoder is None or carry is None or a < carry_t - eps or a > carry_t + 2.0:
             seek_keyframe(container, stream, int((a + origin) / tb))
-            decoder, carry = container.decode(stream), None
+            decoder, carry = (f for packet in container.demux(stream) for f in damage.decode(packet)), None
+        slots = starts[(starts >= a - slot_eps) & (starts < b - slot_eps)]
+        shown, held, lost = 0, None, 0  # slots filled; the last frame shown; slots lost before the first
         while True:
             frame, carry = (carry, None) if carry is not None else (next(decoder, None), None)
             if frame is None:
@@ -246,7 +251,18 @@ def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin
                 carry, carry_t = frame, t
                 break
             if t >= a - eps:
-                yield frame
+                # the slots before the one this frame starts in were lost (frame 0 may start after its slot)
+                while shown + lost + 1 < len(slots) and slots[shown + lost + 1] <= t + slot_eps:
+                    if held is None:
+                        lost += 1
+                    else:
+                        yield held
+                        shown += 1
+                for _ in range(lost + 1):
+                    yield frame
+                shown, held, lost = shown + lost + 1, frame, 0
+        for _ in range(len(slots) - shown if held is not None else 0):  # lost at the span's end
+            yield held
 
 
 def span_frame_counts(spans: Sequence[tuple[float, float]], grid: np.ndarray) -> list[int]:
@@ -390,13 +406,13 @@ def _keeping_orientation(frames: Iterator, stream) -> Iterator:
 
 # --- render -----------------------------------------------------------------------------------
 def _write_reencoded(source, video_in, out, spans, grid, origin, clock: FrameClock, crf, transition,
-                     transition_seconds, on_frame, suffix: str) -> int:
-    """Decode the spans, apply transitions, encode (x264 ultrafast; VP9 realtime for .webm);
-    return the frame count."""
+                     transition_seconds, on_frame, suffix: str, damage: Damage) -> int:
+    """Decode the spans (passing over corrupt packets: `damage`), apply transitions, encode (x264
+    ultrafast; VP9 realtime for .webm); return the frame count."""
     # the stream's declared rate (H.264's timing info) is its slots', on which the frames lie
     video_out = _video_stream(out, video_in, slot_rate(grid), crf, suffix)
     half = int(round(transition_seconds * frame_rate(grid) / 2)) if transition != "none" else 0
-    frames = _with_transitions(_span_frames(source, video_in, spans, origin), transition,
+    frames = _with_transitions(_span_frames(source, video_in, spans, origin, grid, damage), transition,
                                transition_windows(span_frame_counts(spans, grid), half))
 
     def mux(packets) -> None:
@@ -521,19 +537,21 @@ def render(media: str | os.PathLike, spans: Sequence[tuple[float, float]], outpu
                     report(progress, count, total, "render")
 
             smart = smart and not draft
+            damage = Damage("video", origin)
             index = index_video(source, video_in) if smart and transition == "none" and suffix in SMART else None
             if index is not None and index.blocker is None and len(index.pts) == len(grid) - 1:
                 def decode(first: int, end: int) -> Iterator[av.VideoFrame]:
-                    return _span_frames(source, video_in, [(grid[first], grid[end])], origin)
+                    return _span_frames(source, video_in, [(grid[first], grid[end])], origin, grid, damage)
 
                 count, copied = write_smart_video(source, video_in, out, index, frame_ranges(spans, grid), decode,
                                                   frame_rate(grid), crf, clock.ticks, TIME_BASE, on_frame)
                 strategy = f"smart: {copied} of {count} frames copied"
             else:
                 count = _write_reencoded(source, video_in, out, spans, grid, origin, clock, crf, transition,
-                                         transition_seconds, on_frame, suffix)
+                                         transition_seconds, on_frame, suffix, damage)
                 strategy = f"re-encoded ({'draft' if draft else _why_reencode(index, smart, transition, suffix)})"
             mux_audio_until(float("inf"))
+            damage.check(media.name)
             report(progress, total, total, "render")
     return RenderResult(output, duration, count, spans, strategy)
 

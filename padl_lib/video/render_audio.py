@@ -10,12 +10,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
+from pathlib import Path
 from typing import BinaryIO
 
 import av
 import numpy as np
 
-from padl_lib.video.media import MediaError, audio_stream, placed_samples
+from padl_lib.video.media import Damage, MediaError, audio_stream, placed_samples
 
 BLOCK_SECONDS = 5.0  # audio handed to the encoder at a time
 INTEGER_SAMPLES = {"s16": np.int16, "s32": np.int32}  # encoders' integer sample formats (libmp3lame: s32p)
@@ -46,17 +47,20 @@ def decode_track(container, scratch: BinaryIO, rate: int | None = None, since: f
     channels = 1 if stream.codec_context.channels == 1 else 2
     layout = "mono" if channels == 1 else "stereo"
     first, limit = int(since * rate), None if until is None else int(until * rate)
+    damage = Damage("audio", float((stream.start_time or 0) * stream.time_base))
     try:
         if not _seek_near(container, stream, since, EXACT_SEEK_FORMATS if exact else DRAFT_SEEK_FORMATS):
-            count = _decode(container, stream, scratch, rate, layout, first, limit, seeked=False)
-        elif not (count := _decode(container, stream, scratch, rate, layout, first, limit, seeked=True)):
+            count = _decode(container, stream, scratch, rate, layout, first, limit, False, damage)
+        elif not (count := _decode(container, stream, scratch, rate, layout, first, limit, True, damage)):
             scratch.seek(0)  # the seek landed too late (or past the end): from the start, freshly opened
             scratch.truncate()
+            damage = Damage("audio", damage.origin)
             with av.open(container.name) as again:
                 count = _decode(again, audio_stream(again, track, together=False), scratch, rate, layout, first, limit,
-                                seeked=False)
+                                False, damage)
     except av.error.FFmpegError as exc:
         raise MediaError(f"the audio track is corrupt: {exc}") from exc
+    damage.check(Path(container.name).name)
     if not count:
         raise MediaError("the audio track holds no samples")
     first = min(first, count)
@@ -77,11 +81,13 @@ def _seek_near(container, stream, since: float, formats: set[str]) -> bool:
 
 
 def _decode(container, stream, scratch: BinaryIO, rate: int, layout: str, first: int, limit: int | None,
-            seeked: bool) -> int | None:
+            seeked: bool, damage: Damage) -> int | None:
     """Decode (from where the container stands) into `scratch`, keeping samples from track sample
-    `first` on; return the track sample decoding reached, or None if a seek landed after `first`."""
+    `first` on, passing over corrupt packets (`damage`); return the track sample decoding
+    reached, or None if a seek landed after `first`."""
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-    frames, origin, count = container.decode(stream), None, 0
+    frames = (frame for packet in container.demux(stream) for frame in damage.decode(packet))
+    origin, count = None, 0
     if seeked:  # the track sample the first frame starts at
         origin = float((stream.start_time or 0) * stream.time_base)
         frame = next(frames, None)

@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from padl_lib.video.media import MediaError, load_audio, probe, sha256_file, track_offset
+from padl_lib.video.media import TIMESTAMP_SLACK, MediaError, load_audio, probe, sha256_file, track_offset
 from padl_lib.video.render import AUDIO_ONLY, frame_grid, render, span_frame_counts, transition_windows
 from padl_lib.video import render_audio
 from padl_lib.video.render_audio import BLOCK_SECONDS, apply_fades, cut_blocks
@@ -589,3 +589,44 @@ def test_the_audio_of_a_long_render_is_streamed_from_a_scratch_file(tmp_path):
     assert joined.shape == (2, int(11.5 * rate))
     assert apply_fades([np.stack([tone, tone])[:, :11 * rate], np.stack([tone, tone])[:, int(11.5 * rate):]],
                        rate, 0.01, fade_first=False, fade_last=False) == pytest.approx(joined)
+
+
+def damaged_copy(source: Path, path: Path, audio_packets: range, video_packets: range) -> Path:
+    """`source` remuxed with the payload of some packets replaced by random bytes (a damaged
+    recording: a failing card, a crashed recorder), their timestamps kept."""
+    rng = np.random.default_rng(0)
+    with av.open(str(source)) as inp, av.open(str(path), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        seen = {"audio": 0, "video": 0}
+        for packet in inp.demux():
+            if not packet.size:
+                continue
+            kind, index = packet.stream.type, packet.stream.index
+            if seen[kind] in (audio_packets if kind == "audio" else video_packets):
+                garbage = av.Packet(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+                garbage.pts, garbage.dts, garbage.time_base = packet.pts, packet.dts, packet.time_base
+                packet = garbage
+            seen[kind] += 1
+            packet.stream = streams[index]
+            out.mux(packet)
+    return path
+
+
+def test_a_recording_with_corrupt_packets_is_transcribed_and_rendered_with_a_warning(tmp_path):
+    """ffmpeg passes over packets its decoders refuse; padl refused the whole recording ("the
+    audio track is corrupt"). Now the sound there is silence, a lost frame's slot shows the frame
+    before, and timing stays: the same length of sound, the same number of frames."""
+    clean = make_counter_video(tmp_path / "clean.mp4", ["-bf", "0"])
+    damaged = damaged_copy(clean, tmp_path / "damaged.mp4", audio_packets=range(60, 64), video_packets=range(37, 39))
+    with pytest.warns(UserWarning, match=r"damaged.mp4: 4 of \d+ audio packets are corrupt near 1\.3 s"):
+        audio = load_audio(damaged)
+    reference = load_audio(damaged_copy(clean, tmp_path / "remuxed.mp4", range(0), range(0)))
+    assert abs(len(audio) - len(reference)) <= TIMESTAMP_SLACK * 16_000  # sound stays where its timestamps put it
+    quiet = np.abs(audio[int(1.2 * 16_000):int(1.45 * 16_000)]) < 1e-3  # the tone is lost for 4 AAC frames
+    assert np.convolve(quiet, np.ones(int(0.06 * 16_000)), "valid").max() == int(0.06 * 16_000)  # 60 ms of silence
+    with pytest.warns(UserWarning, match=r"2 of \d+ video packets are corrupt near 1\.[56] s .*frame before them held"):
+        result = render(damaged, [(1.0, 2.0), (3.0, 3.6)], tmp_path / "out.mp4", smart=False)
+    frames = decoded_frames(result.path)
+    assert result.frames == len(frames) == 25 + 15
+    steps = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
+    assert steps[11] < 0.2 * np.median(steps) and steps[12] < 0.2 * np.median(steps)  # 1.48, 1.52 s: 1.44's held
