@@ -48,8 +48,9 @@ def _split_stumble(token: Token) -> list[Token]:
 
 
 # what a script may hold besides the words said: pause tokens ("[pause 0.7s]", as `text` writes
-# them: a transcript's text, its words corrected, is a script) and notes ("[laughs]", "[slide 3]")
-UNSPOKEN = re.compile(r"\[[^\]]*\]")
+# them: a transcript's text, its words corrected, is a script) and notes ("[laughs]", "[slide 3]");
+# brackets inside a word are said ("x[0]")
+UNSPOKEN = re.compile(r"(?<!\S)\[[^\]]*\](?!\w)")
 
 
 def _script_tokens(script: str, audio: np.ndarray, model: str | None, progress: Progress | None,
