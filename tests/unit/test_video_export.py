@@ -219,14 +219,19 @@ def test_command_line_render_and_export(edit, tmp_path, capsys):
     assert "refusing to overwrite" in capsys.readouterr().err and edited.read_bytes() == before
 
 
+def sound_recording(tmp_path: Path) -> tuple[Path, Path]:
+    """A WAV of the test transcript's words (speech-like noise) and its transcript file."""
+    transcript = make_transcript()
+    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
+    transcript.media, transcript.checksum = media, sha256_file(media)
+    return media, transcript.save(tmp_path / "talk.transcript.json")
+
+
 def test_command_line_export_writes_nothing_when_one_timeline_cannot_be_made(tmp_path, capsys):
     """An audio recording has no FCPXML: its EDL, asked for with it, is not written either."""
     from padl_lib.video.__main__ import main
 
-    transcript = make_transcript()
-    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
-    transcript.media, transcript.checksum = media, sha256_file(media)
-    t_json = transcript.save(tmp_path / "talk.transcript.json")
+    _, t_json = sound_recording(tmp_path)
     edited = tmp_path / "edited.txt"
     edited.write_text("he was amiable himself he might\n", encoding="utf-8")
     assert main(["export", str(t_json), str(edited), "--edl", str(tmp_path / "e.edl"),
@@ -241,10 +246,7 @@ def test_edited_text_saved_by_windows_notepad_is_read(tmp_path, capsys, encoding
     """Notepad saves "Unicode" as UTF-16 with a byte-order mark (CRLF lines): it was refused as not UTF-8."""
     from padl_lib.video.__main__ import main
 
-    transcript = make_transcript()
-    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
-    transcript.media, transcript.checksum = media, sha256_file(media)
-    t_json = transcript.save(tmp_path / "talk.transcript.json")
+    _, t_json = sound_recording(tmp_path)
     edited = tmp_path / "edited.txt"
     text = "he was amiable\r\nhimself he might\r\n"
     edited.write_bytes((codecs.BOM_UTF16_BE if encoding == "utf-16-be" else b"") + text.encode(encoding))
@@ -275,10 +277,7 @@ def test_render_replaces_its_own_output_but_not_a_file_it_did_not_write(edit, tm
 def test_render_of_a_sound_recording_reports_its_length_and_no_frames(tmp_path, capsys):
     from padl_lib.video.__main__ import main
 
-    transcript = make_transcript()
-    media = write_wav(tmp_path / "talk.wav", speech_like(transcript), 16_000)
-    transcript.media, transcript.checksum = media, sha256_file(media)
-    t_json = transcript.save(tmp_path / "talk.transcript.json")
+    media, t_json = sound_recording(tmp_path)
     edited = tmp_path / "edited.txt"
     edited.write_text("he was amiable himself\n", encoding="utf-8")
     assert main(["render", str(media), str(t_json), str(edited), "-o", str(tmp_path / "out.m4a")]) == 0
