@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -94,10 +95,12 @@ def _rewrite_tokens(text: str, change: Callable[[str], str]) -> str:
 
 
 def token_key(token: str) -> str:
-    """What must agree for two tokens to be 'the same word': case and edge punctuation are ignored."""
+    """What must agree for two tokens to be 'the same word': case, edge punctuation and the
+    Unicode form are ignored (a decomposed "é" as some editors save it, the "ﬁ" ligature of text
+    copied from a PDF)."""
     if parse_pause_token(token) is not None:
         return PAUSE_KEY
-    key = _EDGE_PUNCT.sub("", token.lower().translate(_TYPED_FORMS))
+    key = _EDGE_PUNCT.sub("", unicodedata.normalize("NFKC", token).lower().translate(_TYPED_FORMS))
     return key or token
 
 

@@ -125,6 +125,8 @@ def test_typed_pause_tokens_and_quoted_words_are_read_as_meant():
                                                                       "[pause\n1.4s]"]
     assert [token_key(t) for t in ["ok.'", "man.\u2019", "\u2018It\u2019s", "don't", "--"]] == \
         ["ok", "man", "it's", "don't", "--"]
+    # a decomposed accent (as some editors save it), a ligature copied from a PDF, full-width letters
+    assert [token_key(t) for t in ["cafe\u0301", "\ufb01ne", "\uff28i"]] == ["caf\u00e9", "fine", "hi"]
     t = make_transcript()
     for garbled in ["[pause 1.2x]", "[pause]"]:  # an unknown unit, no seconds
         with pytest.raises(EditError, match=re.escape(f"{garbled!r} (token 3) is not a pause token")):
