@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import anywidget
 import ipywidgets as W
@@ -24,6 +26,7 @@ from padl_lib.video.samples import SAMPLES, sample
 from padl_lib.widgets import AppShell, DownloadLink, LargeFileUpload, MediaPlayer, ProgressBar
 
 PREVIEW_SECONDS = 2.0
+T = TypeVar("T")
 __all__ = ["TranscriptView", "TranscriptEditor", "transcript_editor"]
 
 _VIEW_ESM = """
@@ -237,14 +240,12 @@ class TranscriptEditor:
 
             self.shell.status.set(f"Transcribing {media.name} …")
             self.progress(0, 1, "transcribing")  # not the last action's full bar while the audio is read
-            with warnings.catch_warnings(record=True) as caught:  # what the CLI prints, the user sees here
-                warnings.simplefilter("always")
-                transcript = transcribe(media, progress=self.progress)
-                if not transcript.spoken():
-                    raise ValueError(f"no speech was found in {media.name}: is it the right file, and is the speech "
-                                     f"English (the bundled recognizer knows English only)?")
-                project = Project.open(transcript, path)
-            notes = list(dict.fromkeys(str(w.message) for w in caught))
+            transcript, notes = _noted(lambda: transcribe(media, progress=self.progress))
+            if not transcript.spoken():
+                raise ValueError(f"no speech was found in {media.name}: is it the right file, and is the speech "
+                                 f"English (the bundled recognizer knows English only)?")
+            project, opening = _noted(lambda: Project.open(transcript, path))
+            notes += opening
         audio = load_audio(media, track=project.transcript.audio_track)
         project.use_sound(audio, recording_length(media, audio))
         self.project, self.audio = project, audio
@@ -349,12 +350,14 @@ class TranscriptEditor:
             raise ValueError("the selected word is cut from the edit; select a kept word to preview")
         spans = self.edits.source_spans(max(0.0, at - PREVIEW_SECONDS), at + PREVIEW_SECONDS)
         self.progress(0, 1, "render")
-        result = render(self.project.media, spans, self._output("preview"), transition=self.transition.value,
-                        draft=True, audio_track=self.project.transcript.audio_track, progress=self.progress)
+        result, notes = _noted(lambda: render(self.project.media, spans, self._output("preview"),
+                                              transition=self.transition.value, draft=True,
+                                              audio_track=self.project.transcript.audio_track, progress=self.progress))
         self.result_player.load(result.path)
         self.result_player.play(0.0)
         where = "around the selected word" if index >= 0 else "from the start (select a word to preview around it)"
-        self.shell.status.set(f"Preview: {result.duration:.2f} s {where}.", "ok")
+        self.shell.status.set(" Note: ".join([f"Preview: {result.duration:.2f} s {where}.", *notes]),
+                              "warn" if notes else "ok")
 
     def render(self) -> None:
         """Render the whole edit into the work folder and offer it for download."""
@@ -363,11 +366,21 @@ class TranscriptEditor:
         self.shell.status.set("Rendering …")
         self.progress(0, 1, "render")  # not the last action's full bar while the sound is decoded
         output = self._output("edited")
-        result = render(self.project.media, self.edits.source_spans(), output, transition=self.transition.value,
-                        audio_track=self.project.transcript.audio_track, progress=self.progress)
+        result, notes = _noted(lambda: render(self.project.media, self.edits.source_spans(), output,
+                                              transition=self.transition.value,
+                                              audio_track=self.project.transcript.audio_track, progress=self.progress))
         self.result_player.load(result.path)
         self.download.load(result.path)
-        self.shell.status.set(f"Rendered {result.duration:.2f} s to {result.path}", "ok")
+        self.shell.status.set(" Note: ".join([f"Rendered {result.duration:.2f} s to {result.path}.", *notes]),
+                              "warn" if notes else "ok")
+
+
+def _noted(action: Callable[[], T]) -> tuple[T, list[str]]:
+    """`action()`, and the warnings it gave, once each: what the CLI prints, the user sees here."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = action()
+    return result, list(dict.fromkeys(str(w.message) for w in caught))
 
 
 def transcript_editor() -> AppShell:

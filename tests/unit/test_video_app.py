@@ -47,10 +47,11 @@ def test_the_app_resumes_a_session_and_starts_anew_when_the_file_changed(tmp_pat
     assert old.is_file()  # the earlier session is kept aside, not lost
 
 
-def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
+def test_the_app_shows_what_transcription_and_rendering_warn_about(tmp_path, monkeypatch):
     """What the CLI prints as warnings (e.g. whisper doubting speech in another language, tested
-    in test_video_asr_align) the app shows in its status line."""
-    from padl_lib.video import pipeline
+    in test_video_asr_align; corrupt packets passed over in a render) the app shows in its status
+    line; a render's were not shown."""
+    from padl_lib.video import app as app_module, pipeline
 
     def doubting(media, **kwargs):
         warnings.warn("whisper is unsure of this transcript (mean token log-probability -1.20)", UserWarning)
@@ -65,6 +66,17 @@ def test_the_app_shows_what_transcription_warns_about(tmp_path, monkeypatch):
     status = app.shell.status.text
     assert status.startswith("Transcript ready") and "unsure of this transcript" in status
     assert "#b35c00" in app.shell.status.value  # shown as a warning
+
+    def damaged(*args, **kwargs):
+        warnings.warn("talk.wav: 2 of 90 audio packets are corrupt near 1.2 s and were passed over", UserWarning)
+        return render(*args, **kwargs)
+
+    render = app_module.render
+    monkeypatch.setattr(app_module, "render", damaged)
+    app.render_button.click()
+    status = app.shell.status.text
+    assert status.startswith("Rendered") and "2 of 90 audio packets are corrupt" in status
+    assert "#b35c00" in app.shell.status.value
 
 
 def test_one_click_edits_say_when_there_is_nothing_to_change(tmp_path, monkeypatch):
