@@ -246,7 +246,8 @@ class TranscriptEditor:
                                  f"English (the bundled recognizer knows English only)?")
             project, opening = _noted(lambda: Project.open(transcript, path))
             notes += opening
-        audio = load_audio(media, track=project.transcript.audio_track)
+        audio, sound = _noted(lambda: load_audio(media, track=project.transcript.audio_track))
+        notes = list(dict.fromkeys(notes + sound))  # a damaged recording: also when a session resumes
         project.use_sound(audio, recording_length(media, audio))
         self.project, self.audio = project, audio
         self.player.load(media)
