@@ -372,7 +372,7 @@ class TranscriptEditor:
                                               audio_track=self.project.transcript.audio_track, progress=self.progress))
         self.result_player.load(result.path)
         self.download.load(result.path)
-        self.shell.status.set(" Note: ".join([f"Rendered {result.duration:.2f} s to {result.path}.", *notes]),
+        self.shell.status.set(" Note: ".join([f"Rendered {result.duration:.2f} s to {result.path}", *notes]),
                               "warn" if notes else "ok")
 
 
