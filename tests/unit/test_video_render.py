@@ -630,3 +630,7 @@ def test_a_recording_with_corrupt_packets_is_transcribed_and_rendered_with_a_war
     assert result.frames == len(frames) == 25 + 15
     steps = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
     assert steps[11] < 0.2 * np.median(steps) and steps[12] < 0.2 * np.median(steps)  # 1.48, 1.52 s: 1.44's held
+    with pytest.warns(UserWarning, match="video packets are corrupt"):  # lost at a span's start: 1.56's shown
+        frames = decoded_frames(render(damaged, [(1.48, 2.0)], tmp_path / "start.mp4", smart=False).path)
+    steps = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
+    assert len(frames) == 13 and max(steps[:2]) < 0.2 * np.median(steps)
