@@ -49,9 +49,10 @@ FRAME = HOP / SAMPLE_RATE  # seconds per energy frame (10 ms)
 JOINED_GAP = 0.05  # s: words closer than this were said in one breath; a cut between them is rough
 PAUSE_ROUNDING = 0.05  # s: the text writes pauses to 0.1 s
 LATE_END = 0.1  # s an item may end past the recording (decoders differ by some ms in a file's length)
-# a pause token, else a garbled one ("[pause 1.2]", one token to name in the error), else a run
-# of other characters up to white space or a pause token ("man.[pause 1s]")
-_TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\[\s*pause\b[^\]\n]*\]|\[?(?:(?!\[\s*pause\s)\S)+", re.IGNORECASE)
+# a pause token, else a garbled one ("[pause 1.2x]" or, without its "]", "[pause": one token to name
+# in the error), else a run of other characters up to white space or a pause token ("man.[pause 1s]")
+_TOKEN = re.compile(PAUSE_TOKEN.pattern + r"|\[\s*pause\b[^\]\[\n]{0,24}\]|\[\s*pause\b|\[?(?:(?!\[\s*pause\s)\S)+",
+                    re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")  # quotes included: "‘It’s ok.’" -> "it's", "ok"
 # typed forms of the same characters: a curly apostrophe, hyphens of word processors, invisible spaces
 _TYPED_FORMS = str.maketrans({"\u2019": "'", "\u2010": "-", "\u2011": "-", "\u200b": None, "\u200c": None,

@@ -131,6 +131,8 @@ def test_typed_pause_tokens_and_quoted_words_are_read_as_meant():
     for garbled in ["[pause 1.2x]", "[pause]"]:  # an unknown unit, no seconds
         with pytest.raises(EditError, match=re.escape(f"{garbled!r} (token 3) is not a pause token")):
             edit_list(t, f"he was {garbled} not")
+    with pytest.raises(EditError, match=re.escape("'[pause' (token 3) is not a pause token")):  # its "]" lost
+        edit_list(t, "he was [pause 1.2s not an ill [pause 0.5s] young man")  # was quoted up to the next "]"
 
 
 def test_one_click_edits_keep_the_users_lines():
