@@ -132,14 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    printed: set[str] = set()
+
+    def print_warning(message, *_) -> None:  # one line, once (a file decoded twice warns twice), no source line
+        if str(message) not in printed:
+            printed.add(str(message))
+            print(f"warning: {message}", file=sys.stderr)
+
     with warnings.catch_warnings():
-        warnings.showwarning = _print_warning  # one line each, without the library's source line
+        warnings.showwarning = print_warning
         try:
             args.func(args)
         except (MediaError, TranscriptError, ModelError, ValueError) as exc:

@@ -153,6 +153,11 @@ class Damage:
     packets: int = 0
     refused: list[float] = field(default_factory=list)  # their media times (s)
 
+    def frames(self, container, stream) -> Iterator[av.frame.Frame]:
+        """`container.decode(stream)`, passing over corrupt packets."""
+        for packet in container.demux(stream):
+            yield from self.decode(packet)
+
     def decode(self, packet) -> Iterator[av.frame.Frame]:
         """The frames of `packet`, or none where its data is corrupt."""
         if packet.size:

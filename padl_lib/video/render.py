@@ -239,7 +239,7 @@ def _span_frames(container, stream, spans: Sequence[tuple[float, float]], origin
     for a, b in spans:
         if decoder is None or carry is None or a < carry_t - eps or a > carry_t + 2.0:
             seek_keyframe(container, stream, int((a + origin) / tb))
-            decoder, carry = (f for packet in container.demux(stream) for f in damage.decode(packet)), None
+            decoder, carry = damage.frames(container, stream), None
         slots = starts[(starts >= a - slot_eps) & (starts < b - slot_eps)]
         shown, held, lost = 0, None, 0  # slots filled; the last frame shown; slots lost before the first
         while True:

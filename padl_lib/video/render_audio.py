@@ -86,8 +86,7 @@ def _decode(container, stream, scratch: BinaryIO, rate: int, layout: str, first:
     `first` on, passing over corrupt packets (`damage`); return the track sample decoding
     reached, or None if a seek landed after `first`."""
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-    frames = (frame for packet in container.demux(stream) for frame in damage.decode(packet))
-    origin, count = None, 0
+    frames, origin, count = damage.frames(container, stream), None, 0
     if seeked:  # the track sample the first frame starts at
         origin = float((stream.start_time or 0) * stream.time_base)
         frame = next(frames, None)

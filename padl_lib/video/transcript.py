@@ -335,7 +335,8 @@ def _split_evenly(run: list[Word], max_chars: int, max_seconds: float) -> list[l
             if i < j - 1 and (chars > max_chars or run[j - 1].end - run[i].start > max_seconds):
                 break
             pieces, cost, _ = best[i]
-            options.append((pieces + 1, cost + chars ** 2 + penalty * _break_flaws(run[i - 1].text if i else ","), i))
+            flaws = _break_flaws(run[i - 1].text) if i else 0  # a run's start is no break
+            options.append((pieces + 1, cost + chars ** 2 + penalty * flaws, i))
         best.append(min(options))
     pieces, j = [], len(run)
     while j:
